@@ -1,0 +1,47 @@
+import Foundation
+import ServiceKit
+
+/// The auth service's settings, read from configuration.
+///
+/// - auth.session-days (int, default 30): how long a session lives without use
+/// - auth.session-refresh-hours (int, default 24): how often a used session's expiry slides forward
+/// - auth.scrypt-log-n / auth.scrypt-r / auth.scrypt-p (int, default 17 / 8 / 1): scrypt cost (OWASP)
+/// - auth.hash-threads (int, default cores - 1, at least 1): concurrent password hashes
+/// - auth.login-max-failures (int, default 5): failed logins before a lockout
+/// - auth.login-window-seconds (int, default 900): window in which failures count
+/// - auth.login-lockout-seconds (int, default 900): lockout length
+/// - auth.require-verified-email (bool, default false): refuse login (403) until the email is verified
+/// - auth.app-url (string, default http://localhost:8080): base of links in emails
+/// - auth.verification-hours (int, default 24) / auth.reset-minutes (int, default 60): link lifetimes
+public struct AuthSettings: Sendable {
+    public var sessionLifetime: TimeInterval = 30 * 86_400
+    public var sessionRefreshInterval: TimeInterval = 86_400
+    public var scrypt = ScryptParameters.owasp
+    public var hashThreads = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
+    public var loginMaxFailures = 5
+    public var loginWindow: TimeInterval = 900
+    public var loginLockout: TimeInterval = 900
+    public var requireVerifiedEmail = false
+    public var appURL = "http://localhost:8080"
+    public var verificationLifetime: TimeInterval = 24 * 3600
+    public var resetLifetime: TimeInterval = 3600
+
+    public init() {}
+
+    public init(_ c: Configuration) throws {
+        sessionLifetime = TimeInterval(try c.int("auth.session-days", default: 30, range: 1...365)) * 86_400
+        sessionRefreshInterval = TimeInterval(try c.int("auth.session-refresh-hours", default: 24, range: 0...720)) * 3600
+        scrypt = ScryptParameters(
+            logN: try c.int("auth.scrypt-log-n", default: 17, range: 10...22),
+            r: try c.int("auth.scrypt-r", default: 8, range: 1...32),
+            p: try c.int("auth.scrypt-p", default: 1, range: 1...16))
+        hashThreads = try c.int("auth.hash-threads", default: hashThreads, range: 1...64)
+        loginMaxFailures = try c.int("auth.login-max-failures", default: 5, range: 1...1000)
+        loginWindow = TimeInterval(try c.int("auth.login-window-seconds", default: 900, range: 1...86_400))
+        loginLockout = TimeInterval(try c.int("auth.login-lockout-seconds", default: 900, range: 1...86_400))
+        requireVerifiedEmail = try c.bool("auth.require-verified-email", default: false)
+        appURL = c.string("auth.app-url", default: appURL)
+        verificationLifetime = TimeInterval(try c.int("auth.verification-hours", default: 24, range: 1...720)) * 3600
+        resetLifetime = TimeInterval(try c.int("auth.reset-minutes", default: 60, range: 5...1440)) * 60
+    }
+}

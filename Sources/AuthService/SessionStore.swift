@@ -1,0 +1,87 @@
+import Crypto
+import Foundation
+import ServiceKit
+
+/// A session as stored: the token itself is never kept, only its SHA-256.
+struct SessionRecord: Sendable {
+    var id: String
+    var userID: String
+    var createdAt: Date
+    var expiresAt: Date
+    var refreshedAt: Date
+
+    init(row: SQLRow) throws {
+        id = try row.string("id")
+        userID = try row.string("user_id")
+        createdAt = try row.date("created_at")
+        expiresAt = try row.date("expires_at")
+        refreshedAt = try row.date("refreshed_at")
+    }
+}
+
+/// SQL for `sessions`. Tokens are 32 random bytes shown once as hex; lookups go by their hash.
+struct SessionStore: Sendable {
+    let database: any Database
+    let lifetime: TimeInterval
+    let refreshInterval: TimeInterval
+
+    static func tokenHash(_ token: String) -> String {
+        SHA256.hash(data: Array(token.utf8)).hexString
+    }
+
+    /// Opens a session and returns its id, token and expiry.
+    func create(userID: String, now: Date, on executor: any SQLExecutor) async throws -> (id: String, token: String, expiresAt: Date) {
+        let token = SecureRandom.hex(32)
+        let id = SecureRandom.id(prefix: "ses")
+        let expiresAt = now.addingTimeInterval(lifetime)
+        try await executor.query("""
+            INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, refreshed_at)
+            VALUES ($1, $2, $3, $4, $5, $4)
+            """, .text(id), .text(Self.tokenHash(token)), .text(userID), .time(now), .time(expiresAt))
+        return (id, token, expiresAt)
+    }
+
+    func find(token: String, now: Date) async throws -> SessionRecord? {
+        try await database.first("""
+            SELECT id, user_id, created_at, expires_at, refreshed_at FROM sessions
+            WHERE token_hash = $1 AND expires_at > $2
+            """, .text(Self.tokenHash(token)), .time(now)).map(SessionRecord.init(row:))
+    }
+
+    func find(id: String, userID: String, now: Date) async throws -> SessionRecord? {
+        try await database.first("""
+            SELECT id, user_id, created_at, expires_at, refreshed_at FROM sessions
+            WHERE id = $1 AND user_id = $2 AND expires_at > $3
+            """, .text(id), .text(userID), .time(now)).map(SessionRecord.init(row:))
+    }
+
+    /// Slides the expiry forward, at most once per refresh interval (a day), so validating a
+    /// session is a read almost every time. Returns the session as it now stands.
+    func refreshIfDue(_ session: SessionRecord, now: Date) async throws -> (session: SessionRecord, refreshed: Bool) {
+        guard now.timeIntervalSince(session.refreshedAt) >= refreshInterval else { return (session, false) }
+        var refreshed = session
+        refreshed.expiresAt = now.addingTimeInterval(lifetime)
+        refreshed.refreshedAt = now
+        try await database.query(
+            "UPDATE sessions SET expires_at = $2, refreshed_at = $3 WHERE id = $1",
+            .text(session.id), .time(refreshed.expiresAt), .time(now))
+        return (refreshed, true)
+    }
+
+    func delete(id: String) async throws {
+        try await database.query("DELETE FROM sessions WHERE id = $1", .text(id))
+    }
+
+    /// Ends every session of a user except `keeping`; returns how many ended.
+    func deleteAll(userID: String, keeping: String? = nil, on executor: (any SQLExecutor)? = nil) async throws -> Int {
+        let rows = try await (executor ?? database).query(
+            "DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id", .text(userID), .text(keeping ?? ""))
+        return rows.count
+    }
+
+    /// Removes sessions that expired more than a day ago; run periodically.
+    func purgeExpired(now: Date) async throws -> Int {
+        try await database.query(
+            "DELETE FROM sessions WHERE expires_at < $1 RETURNING id", .time(now.addingTimeInterval(-86_400))).count
+    }
+}

@@ -1,0 +1,99 @@
+import AtelierProtos
+import Foundation
+import GRPCCore
+import Hummingbird
+import Logging
+import ServiceKit
+import ServiceLifecycle
+
+/// The REST edge: Hummingbird in front of the four gRPC services.
+///
+/// - edge.port (int, default 8080): HTTP port
+/// - edge.listen-host (string, default 127.0.0.1): address to bind
+/// - edge.max-body-bytes (int, default 1048576): largest request body accepted
+/// - edge.cors-origins (string, default none): comma-separated origins allowed by CORS, or `*`
+/// - edge.session-cache-seconds (int, default 30): how long a validated session token is cached
+/// - edge.principal-seconds (int, default 120): lifetime of the principals the edge signs
+/// - edge.call-timeout-seconds (number, default 10): deadline of every call to a service
+public struct EdgeServer: Sendable {
+    public let clients: [RPCClient]
+    public let application: any Service
+    private let listening: ListeningPort
+
+    public var lifecycle: [any Service] { clients + [application] }
+
+    /// The bound HTTP port, once the server listens.
+    public func port() async -> Int { await listening.value() }
+
+    public static func make(configuration: Configuration, signer: PrincipalSigner, logger: Logger) throws -> EdgeServer {
+        let timeout = try configuration.seconds("edge.call-timeout-seconds", default: 10)
+        var clients: [String: RPCClient] = [:]
+        var byName: [ServiceName: RPCClient] = [:]
+        for service in ServiceName.allCases {
+            let client = try RPCClient(host: service.host(configuration), port: try service.port(configuration), timeout: timeout)
+            clients[service.grpcService] = client
+            byName[service] = client
+        }
+        let servicePrincipal = ServicePrincipal(signer: signer)
+        let sessions = SessionResolver(
+            authClient: byName[.auth]!,  // '!' is fine: every ServiceName has a client.
+            signer: signer, servicePrincipal: servicePrincipal,
+            cacheLifetime: .seconds(try configuration.int("edge.session-cache-seconds", default: 30, range: 0...3600)),
+            principalLifetime: .seconds(try configuration.int("edge.principal-seconds", default: 120, range: 10...86_400)))
+        let schema = try ProtoSchema.bundled()
+        let transcoder = Transcoder(
+            schema: schema, upstreams: clients, sessions: sessions, servicePrincipal: servicePrincipal,
+            maxBodyBytes: try configuration.int("edge.max-body-bytes", default: 1 << 20, range: 1024...(64 << 20)))
+        let routes = try RouteTable.routes(in: schema)
+
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ErrorMiddleware(logger: logger))
+        router.add(middleware: SecurityHeadersMiddleware())
+        let origins = configuration.string("edge.cors-origins", default: "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if !origins.isEmpty { router.add(middleware: AllowedOriginsMiddleware(origins: origins)) }
+
+        let probes = Probes(clients: byName)
+        router.get("/healthz") { _, _ in Probes.json(.object([("status", .string("ok"))])) }
+        router.get("/readyz") { _, _ in await probes.readiness() }
+        // The baseline for scripts/bench: the cheapest response this edge can give.
+        router.get("/hello") { _, _ in Probes.json(.object([("message", .string("hello"))])) }
+        let openAPI = OpenAPIDocument(schema: schema, routes: routes, extraPaths: Probes.openAPIPaths).json().serialized()
+        router.get("/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
+        }
+        for route in routes {
+            router.on(RouterPath(route.routerPath), method: route.method) { request, context in
+                try await transcoder.handle(route, request: request, context: context)
+            }
+        }
+
+        let listening = ListeningPort()
+        let app = Application(
+            router: router,
+            configuration: .init(
+                address: .hostname(configuration.string("edge.listen-host", default: "127.0.0.1"),
+                                   port: try configuration.int("edge.port", default: 8080, range: 0...65535)),
+                serverName: "atelier"),
+            onServerRunning: { channel in await listening.set(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        return EdgeServer(clients: Array(clients.values), application: app, listening: listening)
+    }
+}
+
+/// The port the HTTP server bound, available once it listens.
+actor ListeningPort {
+    private var port: Int?
+    private var waiters: [CheckedContinuation<Int, Never>] = []
+
+    func set(_ port: Int) {
+        self.port = port
+        for waiter in waiters { waiter.resume(returning: port) }
+        waiters.removeAll()
+    }
+
+    func value() async -> Int {
+        if let port { return port }
+        return await withCheckedContinuation { waiters.append($0) }
+    }
+}

@@ -1,0 +1,110 @@
+import AtelierProtos
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import GRPCProtobuf
+import ServiceKit
+import Synchronization
+
+/// Turns a bearer session token into a signed user principal. Auth's answer is cached for a
+/// short while (`edge.session-cache-seconds`, 30 by default), so most requests cost no call to
+/// auth; a logout, sign-out of other sessions or account deletion through this edge removes the
+/// cached entries at once. Endings decided elsewhere (a password reset, another edge replica)
+/// reach this edge when the entry expires.
+final class SessionResolver: Sendable {
+    struct Resolved: Sendable {
+        let principal: String
+        let userID: String
+        let sessionID: String
+        let validUntil: ContinuousClock.Instant
+    }
+
+    private let cache = Mutex<[String: Resolved]>([:])
+    private let auth: Atelier_Auth_V1_AuthService.Client<HTTP2ClientTransport.Posix>
+    private let authClient: RPCClient
+    private let signer: PrincipalSigner
+    private let servicePrincipal: ServicePrincipal
+    private let cacheLifetime: Duration
+    private let principalLifetime: Duration
+    private let maxEntries: Int
+
+    init(authClient: RPCClient, signer: PrincipalSigner, servicePrincipal: ServicePrincipal,
+         cacheLifetime: Duration, principalLifetime: Duration, maxEntries: Int = 100_000) {
+        self.authClient = authClient
+        self.auth = .init(wrapping: authClient.client)
+        self.signer = signer
+        self.servicePrincipal = servicePrincipal
+        self.cacheLifetime = cacheLifetime
+        // A cached principal must outlive its cache entry, or a cached one could be stale on arrival.
+        self.principalLifetime = max(principalLifetime, cacheLifetime + .seconds(30))
+        self.maxEntries = maxEntries
+    }
+
+    /// The principal for `token`, or 401 when the session is unknown, expired or signed out.
+    func resolve(token: String) async throws -> Resolved {
+        let now = ContinuousClock.now
+        if let hit = cache.withLock({ $0[token] }), hit.validUntil > now {
+            return hit
+        }
+        let reply: Atelier_Auth_V1_ValidateSessionResponse
+        do {
+            reply = try await auth.validateSession(
+                .with { $0.token = token }, metadata: try servicePrincipal.metadata(), options: authClient.callOptions)
+        } catch let error as RPCError where error.code == .unauthenticated {
+            throw EdgeError(status: .unauthorized, code: "SESSION_INVALID", message: "session expired or signed out; sign in again")
+        }
+        let principal = try signer.user(
+            id: reply.user.id, sessionID: reply.session.id, plan: reply.user.subscriptionTier,
+            roles: reply.user.roles, lifetime: principalLifetime)
+        let resolved = Resolved(principal: principal, userID: reply.user.id, sessionID: reply.session.id,
+                                validUntil: now + cacheLifetime)
+        cache.withLock { entries in
+            if entries.count >= maxEntries {
+                entries = entries.filter { $0.value.validUntil > now }
+                if entries.count >= maxEntries { entries.removeAll(keepingCapacity: true) }
+            }
+            entries[token] = resolved
+        }
+        return resolved
+    }
+
+    /// Forgets cached principals after a call that ended sessions.
+    func sessionsEnded(_ effect: Atelier_Api_V1_SessionEffect, token: String, userID: String) {
+        cache.withLock { entries in
+            switch effect {
+            case .endsCurrent:
+                entries[token] = nil
+            case .endsOthers:
+                entries = entries.filter { $0.key == token || $0.value.userID != userID }
+            case .endsAll:
+                entries = entries.filter { $0.value.userID != userID }
+            case .unspecified, .UNRECOGNIZED:
+                break
+            }
+        }
+    }
+}
+
+/// The edge's own principal, for calls it makes before anyone is signed in (sign up, log in)
+/// and for ValidateSession. Re-signed before it expires.
+final class ServicePrincipal: Sendable {
+    private let signer: PrincipalSigner
+    private let current = Mutex<(token: String, renewAt: Date)?>(nil)
+    private let lifetime: Duration = .seconds(600)
+
+    init(signer: PrincipalSigner) { self.signer = signer }
+
+    func token() throws -> String {
+        let now = Date()
+        if let current = current.withLock({ $0 }), current.renewAt > now { return current.token }
+        let token = try signer.service(name: "edge", lifetime: lifetime, now: now)
+        current.withLock { $0 = (token, now.addingTimeInterval(300)) }
+        return token
+    }
+
+    func metadata() throws -> Metadata {
+        var metadata = Metadata()
+        metadata.addString(try token(), forKey: PrincipalInterceptor.metadataKey)
+        return metadata
+    }
+}

@@ -1,0 +1,178 @@
+import AtelierProtos
+import Foundation
+import GRPCCore
+import GRPCProtobuf
+import Hummingbird
+import ServiceKit
+import SwiftProtobuf
+
+/// Serves REST routes by calling the RPCs their HTTP rules name: JSON body, path and query
+/// parameters become the request message; the reply message becomes the JSON body. No route
+/// has a handler of its own.
+final class Transcoder: Sendable {
+    let schema: ProtoSchema
+    let shaper: JSONShaper
+    private let types: [String: any SwiftProtobuf.Message.Type]
+    private let upstreams: [String: RPCClient]
+    private let sessions: SessionResolver
+    private let servicePrincipal: ServicePrincipal
+    let maxBodyBytes: Int
+
+    private static let decoding: JSONDecodingOptions = {
+        var options = JSONDecodingOptions()
+        options.ignoreUnknownFields = false
+        options.messageDepthLimit = 32
+        return options
+    }()
+
+    private static let encoding: JSONEncodingOptions = {
+        var options = JSONEncodingOptions()
+        options.alwaysPrintInt64sAsNumbers = true
+        return options
+    }()
+
+    /// - Parameter upstreams: a client per fully-qualified gRPC service name.
+    init(schema: ProtoSchema, upstreams: [String: RPCClient], sessions: SessionResolver,
+         servicePrincipal: ServicePrincipal, maxBodyBytes: Int) {
+        self.schema = schema
+        self.shaper = JSONShaper(schema: schema)
+        self.types = Dictionary(atelierMessageTypes.map { ($0.protoMessageName, $0) }, uniquingKeysWith: { a, _ in a })
+        self.upstreams = upstreams
+        self.sessions = sessions
+        self.servicePrincipal = servicePrincipal
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    func handle(_ route: Route, request: Request, context: some RequestContext) async throws -> Response {
+        // Who is calling: a signed-in user for most routes, the edge itself for public ones.
+        var metadata = Metadata()
+        var session: SessionResolver.Resolved?
+        var token = ""
+        if route.isPublic {
+            metadata = try servicePrincipal.metadata()
+        } else {
+            guard let bearer = Self.bearerToken(request) else { throw EdgeError.unauthenticated }
+            token = bearer
+            let resolved = try await sessions.resolve(token: bearer)
+            metadata.addString(resolved.principal, forKey: PrincipalInterceptor.metadataKey)
+            session = resolved
+        }
+
+        let input = try await requestJSON(route, request: request, context: context)
+        guard let requestType = types[route.rpc.inputType], let responseType = types[route.rpc.outputType],
+              let upstream = upstreams[route.rpc.service]
+        else { throw EdgeError.internal("no upstream for \(route.rpc.service)/\(route.rpc.name)") }
+
+        let message = try Self.decode(requestType, from: input.serialized())
+        let reply = try await Self.call(
+            message, responseType, method: MethodDescriptor(fullyQualifiedService: route.rpc.service, method: route.rpc.name),
+            client: upstream, metadata: metadata)
+
+        if let session, route.sessionEffect != .unspecified {
+            sessions.sessionsEnded(route.sessionEffect, token: token, userID: session.userID)
+        }
+        let json = try JSONParser.parse(Array(try reply.jsonUTF8Bytes(options: Self.encoding) as [UInt8]))
+        let body = shaper.reply(json, as: route.rpc.outputType).serialized()
+        return Response(
+            status: .init(code: route.successStatus),
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The request message as JSON: the body (all of it, one field of it, or none), then path
+    /// parameters, then query parameters for routes without a whole-message body.
+    private func requestJSON(_ route: Route, request: Request, context: some RequestContext) async throws -> JSONValue {
+        let inputName = route.rpc.inputType
+        guard let inputMessage = schema.messages[inputName] else { throw EdgeError.internal("unknown message \(inputName)") }
+        var members: [(String, JSONValue)] = []
+
+        if !route.body.isEmpty {
+            let bytes = try await readBody(request)
+            if !bytes.isEmpty {
+                if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
+                    throw EdgeError(status: .unsupportedMediaType, code: "UNSUPPORTED_MEDIA_TYPE",
+                                    message: "send the body as application/json")
+                }
+                let parsed: JSONValue
+                do {
+                    parsed = try JSONParser.parse(bytes)
+                } catch {
+                    throw EdgeError.malformedJSON("\(error.message) at byte \(error.offset)")
+                }
+                if route.body == "*" {
+                    guard case .object(let given) = try shaper.request(parsed, as: inputName) else { throw EdgeError.internal("shape") }
+                    members = given
+                } else {
+                    let wrapped = try shaper.request(.object([(route.body, parsed)]), as: inputName)
+                    if case .object(let given) = wrapped { members = given }
+                }
+            }
+        }
+
+        func set(_ key: String, _ value: JSONValue) {
+            members.removeAll { $0.0 == key }
+            members.append((key, value))
+        }
+
+        for name in route.pathFields {
+            guard let field = inputMessage.field(named: name) else { throw EdgeError.internal("unknown path field \(name)") }
+            let raw = context.parameters.get(name).map { String($0) } ?? ""
+            let text = raw.removingPercentEncoding ?? raw
+            set(field.jsonName, try shaper.parameter(text, field: field, name: name))
+        }
+
+        var repeated: [String: [JSONValue]] = [:]
+        for (key, value) in request.uri.queryParameters {
+            let name = String(key)
+            guard route.body != "*", let field = inputMessage.field(named: name), !route.pathFields.contains(field.name) else {
+                throw EdgeError(status: .badRequest, code: "UNKNOWN_PARAMETER", message: "unknown query parameter '\(name)'", field: name)
+            }
+            let converted = try shaper.parameter(String(value), field: field, name: name)
+            if field.isRepeated {
+                repeated[field.jsonName, default: []].append(converted)
+            } else {
+                set(field.jsonName, converted)
+            }
+        }
+        for (key, values) in repeated { set(key, .array(values)) }
+        return .object(members)
+    }
+
+    private func readBody(_ request: Request) async throws -> [UInt8] {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            throw EdgeError.payloadTooLarge(limit: maxBodyBytes)
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: maxBodyBytes)
+            return Array(buffer.readableBytesView)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw EdgeError.payloadTooLarge(limit: maxBodyBytes)
+        }
+    }
+
+    static func bearerToken(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+
+    private static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from bytes: [UInt8]) throws -> M {
+        do {
+            return try M(jsonUTF8Bytes: bytes, options: decoding)
+        } catch let error as JSONDecodingError {
+            throw EdgeError(status: .badRequest, code: "VALIDATION_FAILED", message: "request does not match the API: \(error)")
+        }
+    }
+
+    private static func call<Request: SwiftProtobuf.Message, Reply: SwiftProtobuf.Message>(
+        _ request: Request, _ replyType: Reply.Type, method: MethodDescriptor, client: RPCClient, metadata: Metadata
+    ) async throws -> Reply {
+        try await client.client.unary(
+            request: ClientRequest(message: request, metadata: metadata), descriptor: method,
+            serializer: ProtobufSerializer<Request>(), deserializer: ProtobufDeserializer<Reply>(),
+            options: client.callOptions
+        ) { try $0.message }
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// A service's database on PostgreSQL: a pooled client whose connections all use the service's
+/// own schema, so one PostgreSQL database can hold every service without their tables meeting.
+public final class PostgresDatabase: Database {
+    public let dialect = SQLDialect.postgres
+    public let client: PostgresClient
+    private let logger: Logger
+
+    init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Builds the client from a `postgres://user:password@host:port/database` URL. `schema`, when
+    /// given, becomes the connections' search path; the migrator creates it.
+    public static func configuration(url: String, schema: String?, maxConnections: Int) throws -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: url),
+              ["postgres", "postgresql"].contains(components.scheme ?? ""),
+              let user = components.user
+        else { throw DatabaseError.invalidURL(url) }
+        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        let query = Dictionary(
+            (components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        var configuration: PostgresClient.Configuration
+        if let socketDirectory = query["host"], socketDirectory.hasPrefix("/") {
+            let port = components.port ?? 5432
+            configuration = .init(
+                unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user,
+                password: components.password, database: database.isEmpty ? nil : database)
+        } else {
+            let tls: PostgresClient.Configuration.TLS =
+                query["sslmode"] == "require" ? .require(.makeClientConfiguration()) : .disable
+            configuration = .init(
+                host: components.host ?? "localhost", port: components.port ?? 5432, username: user,
+                password: components.password, database: database.isEmpty ? nil : database, tls: tls)
+        }
+        configuration.options.maximumConnections = maxConnections
+        if let schema {
+            configuration.options.additionalStartupParameters = [("search_path", schema)]
+        }
+        return configuration
+    }
+
+    public static func make(url: String, schema: String?, maxConnections: Int = 16, logger: Logger) throws -> PostgresDatabase {
+        let client = PostgresClient(
+            configuration: try configuration(url: url, schema: schema, maxConnections: maxConnections),
+            backgroundLogger: logger)
+        return PostgresDatabase(client: client, logger: logger)
+    }
+
+    public func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        try await Self.translatingErrors {
+            try await Self.collect(self.client.query(Self.postgresQuery(sql, binds), logger: self.logger))
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await Self.translatingErrors {
+            try await self.client.withTransaction(logger: self.logger) { connection in
+                try await body(PostgresTransaction(connection: connection, logger: self.logger))
+            }
+        }
+    }
+
+    public func run() async throws {
+        await client.run()
+    }
+
+    public func close() async throws {}
+
+    static func postgresQuery(_ sql: String, _ binds: [SQLValue]) -> PostgresQuery {
+        var bindings = PostgresBindings(capacity: binds.count)
+        for bind in binds {
+            switch bind {
+            case .null: bindings.appendNull()
+            case .int(let value): bindings.append(value)
+            case .double(let value): bindings.append(value)
+            case .text(let value): bindings.append(value)
+            case .bool(let value): bindings.append(value)
+            case .blob(let value): bindings.append(ByteBuffer(bytes: value))
+            }
+        }
+        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+    }
+
+    static func collect(_ rows: PostgresRowSequence) async throws -> [SQLRow] {
+        var result: [SQLRow] = []
+        for try await row in rows {
+            var values: [String: SQLValue] = [:]
+            for cell in row {
+                values[cell.columnName] = try SQLValue(cell)
+            }
+            result.append(SQLRow(values: values))
+        }
+        return result
+    }
+
+    /// A unique violation (SQLSTATE 23505) becomes `DatabaseError.uniqueViolation` on both databases.
+    static func translatingErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError {
+            if error.serverInfo?[.sqlState] == "23505" {
+                throw DatabaseError.uniqueViolation(error.serverInfo?[.constraintName] ?? "unique")
+            }
+            throw error
+        }
+    }
+}
+
+struct PostgresTransaction: SQLExecutor {
+    let dialect = SQLDialect.postgres
+    let connection: PostgresConnection
+    let logger: Logger
+
+    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        try await PostgresDatabase.collect(
+            connection.query(PostgresDatabase.postgresQuery(sql, binds), logger: logger))
+    }
+}
+
+extension SQLValue {
+    init(_ cell: PostgresCell) throws {
+        guard cell.bytes != nil else {
+            self = .null
+            return
+        }
+        switch cell.dataType {
+        case .int8, .int4, .int2: self = .int(try cell.decode(Int64.self))
+        case .float8, .float4, .numeric: self = .double(try cell.decode(Double.self))
+        case .bool: self = .bool(try cell.decode(Bool.self))
+        case .bytea: self = .blob(Array(try cell.decode(ByteBuffer.self).readableBytesView))
+        default: self = .text(try cell.decode(String.self))
+        }
+    }
+}

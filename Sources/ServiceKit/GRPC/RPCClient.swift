@@ -1,0 +1,38 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import ServiceLifecycle
+
+/// A connection to another service as a lifecycle service, so it opens before its users start
+/// and closes after they stop. Calls made through it carry a deadline (`CallOptions.timeout`).
+public final class RPCClient: Service, Sendable {
+    public let client: GRPCClient<HTTP2ClientTransport.Posix>
+    public let target: String
+    public let timeout: Duration
+
+    public init(host: String, port: Int, timeout: Duration = .seconds(10)) throws {
+        self.target = "\(host):\(port)"
+        self.timeout = timeout
+        var config = HTTP2ClientTransport.Posix.Config.defaults
+        config.backoff.initial = .milliseconds(50)
+        config.backoff.max = .seconds(2)
+        self.client = GRPCClient(
+            transport: try HTTP2ClientTransport.Posix(
+                target: .ipv4(address: host, port: port), transportSecurity: .plaintext, config: config))
+    }
+
+    /// Call options with this client's deadline; `waitForReady` rides out a service that is still starting.
+    public var callOptions: CallOptions {
+        var options = CallOptions.defaults
+        options.timeout = timeout
+        options.waitForReady = true
+        return options
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await client.runConnections()
+        } onGracefulShutdown: {
+            self.client.beginGracefulShutdown()
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+
+/// One service's gRPC server as a lifecycle service: runs its start-up work (migrations), listens,
+/// reports SERVING, and on SIGTERM/SIGINT reports NOT_SERVING and drains in-flight calls.
+public final class RPCServer: Service, Sendable {
+    public let name: String
+    public let health: HealthService
+    private let server: GRPCServer<HTTP2ServerTransport.Posix>
+    private let transport: HTTP2ServerTransport.Posix
+    private let prepare: @Sendable () async throws -> Void
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - serviceNames: fully-qualified names reported by the health service (`atelier.auth.v1.AuthService`).
+    ///   - prepare: work that must finish before the first call is accepted.
+    public init(
+        name: String, host: String, port: Int, services: [any RegistrableRPCService], serviceNames: [String],
+        verifier: PrincipalVerifier, logger: Logger, prepare: @escaping @Sendable () async throws -> Void = {}
+    ) {
+        self.name = name
+        self.logger = logger
+        self.prepare = prepare
+        let health = HealthService(services: serviceNames)
+        self.health = health
+        var config = HTTP2ServerTransport.Posix.Config.defaults
+        config.rpc.maxRequestPayloadSize = 4 * 1024 * 1024
+        let transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: host, port: port), transportSecurity: .plaintext, config: config)
+        self.transport = transport
+        self.server = GRPCServer(
+            transport: transport, services: services + [health],
+            interceptors: [PrincipalInterceptor(verifier: verifier)])
+    }
+
+    /// The bound port, once the server listens; waits until then.
+    public func listeningPort() async throws -> Int {
+        let address = try await transport.listeningAddress
+        return address.ipv4?.port ?? address.ipv6?.port ?? 0
+    }
+
+    /// The start-up work alone (migrations), for `atelier migrate`.
+    public func migrate() async throws {
+        try await prepare()
+    }
+
+    public func run() async throws {
+        try await prepare()
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await self.server.serve() }
+                let port = try await self.listeningPort()
+                self.health.setAll(.serving)
+                self.logger.info("gRPC service listening", metadata: ["service": "\(self.name)", "port": "\(port)"])
+            }
+        } onGracefulShutdown: {
+            self.health.setAll(.notServing)
+            self.server.beginGracefulShutdown()
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import AtelierProtos
+import Crypto
+import Foundation
+import SwiftProtobuf
+
+public typealias Principal = Atelier_Api_V1_Principal
+
+/// Signs principals. Only the edge (and the `atelier credential` command) holds the private key;
+/// services hold the public key and so can check a principal but never mint one.
+public struct PrincipalSigner: Sendable {
+    private let key: Curve25519.Signing.PrivateKey
+
+    public init(privateKey: Curve25519.Signing.PrivateKey) { self.key = privateKey }
+
+    public init(base64PrivateKey: String) throws {
+        guard let raw = Data(base64Encoded: base64PrivateKey),
+              let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+        else { throw ConfigurationError.invalid(key: "principal.private-key", value: "(secret)", expected: "a base64 Ed25519 private key") }
+        self.key = key
+    }
+
+    public static func generate() -> PrincipalSigner { PrincipalSigner(privateKey: .init()) }
+
+    public var verifier: PrincipalVerifier { PrincipalVerifier(publicKey: key.publicKey) }
+    public var base64PrivateKey: String { key.rawRepresentation.base64EncodedString() }
+
+    public func sign(_ principal: Principal) throws -> String {
+        let payload = try principal.serializedBytes() as [UInt8]
+        let signature = try key.signature(for: payload)
+        return Base64URL.encode(payload) + "." + Base64URL.encode(signature)
+    }
+
+    public func user(id: String, sessionID: String, plan: String, roles: [String], lifetime: Duration, now: Date = Date()) throws -> String {
+        var principal = Principal()
+        principal.kind = .user
+        principal.subject = id
+        principal.sessionID = sessionID
+        principal.plan = plan
+        principal.roles = roles
+        principal.issuedAt = Int64(now.timeIntervalSince1970)
+        principal.expiresAt = principal.issuedAt + lifetime.components.seconds
+        return try sign(principal)
+    }
+
+    public func service(name: String, roles: [String] = [], credentialID: String = "", lifetime: Duration, now: Date = Date()) throws -> String {
+        var principal = Principal()
+        principal.kind = .service
+        principal.subject = name
+        principal.roles = roles
+        principal.credentialID = credentialID
+        principal.issuedAt = Int64(now.timeIntervalSince1970)
+        principal.expiresAt = principal.issuedAt + lifetime.components.seconds
+        return try sign(principal)
+    }
+}
+
+/// Checks a principal's signature and expiry, locally, without calling anyone.
+public struct PrincipalVerifier: Sendable {
+    private let key: Curve25519.Signing.PublicKey
+
+    public init(publicKey: Curve25519.Signing.PublicKey) { self.key = publicKey }
+
+    public init(base64PublicKey: String) throws {
+        guard let raw = Data(base64Encoded: base64PublicKey),
+              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
+        else { throw ConfigurationError.invalid(key: "principal.public-key", value: base64PublicKey, expected: "a base64 Ed25519 public key") }
+        self.key = key
+    }
+
+    public var base64PublicKey: String { key.rawRepresentation.base64EncodedString() }
+
+    public func verify(_ token: String, now: Date = Date()) throws(PrincipalError) -> Principal {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let payload = Base64URL.decode(parts[0]), let signature = Base64URL.decode(parts[1]) else {
+            throw .malformed
+        }
+        guard key.isValidSignature(signature, for: payload) else { throw .badSignature }
+        guard let principal = try? Principal(serializedBytes: payload), principal.kind != .unspecified else {
+            throw .malformed
+        }
+        guard principal.expiresAt > Int64(now.timeIntervalSince1970) else { throw .expired }
+        return principal
+    }
+}
+
+public enum PrincipalError: Error, Equatable, CustomStringConvertible {
+    case missing, malformed, badSignature, expired
+
+    public var description: String {
+        switch self {
+        case .missing: "the call carries no principal or service credential"
+        case .malformed: "the principal is malformed"
+        case .badSignature: "the principal's signature is not valid"
+        case .expired: "the principal has expired"
+        }
+    }
+}
+
+public enum Base64URL {
+    public static func encode(_ bytes: some DataProtocol) -> String {
+        Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func decode(_ text: some StringProtocol) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.utf8.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64)
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceKit
+import ServiceLifecycle
+
+/// `atelier dev`: all five services in one process, each on its own port, talking real gRPC
+/// over loopback; SQLite files in the data directory unless `--postgres` is given.
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "dev", abstract: "Run every service in one process for development.")
+
+    @Option(help: "HTTP port of the edge; the gRPC services take the next four unless set.") var port = 8080
+    @Option(help: "gRPC port of the auth service.") var authPort: Int?
+    @Option(help: "gRPC port of the catalog service.") var catalogPort: Int?
+    @Option(help: "gRPC port of the generation service.") var generationPort: Int?
+    @Option(help: "gRPC port of the commerce service.") var commercePort: Int?
+    @Option(help: "Where SQLite files, blobs and the development principal key live.") var dataDir = "./.atelier"
+    @Option(help: "Run on PostgreSQL instead of SQLite, each service in its own schema.") var postgres: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        JSONLogHandler.bootstrap(level: level)
+        let logger = Logger(label: "atelier")
+        let ports = [authPort, catalogPort, generationPort, commercePort]
+        var overrides = ["edge.port": String(port), "data-dir": dataDir]
+        for (offset, service) in ServiceName.allCases.enumerated() {
+            let chosen = ports[offset] ?? (port == 0 ? 0 : port + offset + 1)
+            overrides["\(service.rawValue).port"] = String(chosen)
+        }
+        if let postgres { overrides["database.url"] = postgres }
+        let configuration = Configuration().overriding(overrides)
+        do {
+            let signer = try Stack.signer(configuration)
+            var services: [HostedService] = []
+            for name in ServiceName.allCases {
+                services.append(try await Stack.service(name, configuration: configuration, verifier: signer.verifier, logger: logger))
+            }
+            let launcher = EdgeLauncher(configuration: configuration, services: services, signer: signer, logger: logger)
+            let group = ServiceGroup(configuration: .init(
+                services: services.flatMap(\.lifecycle).map { .init(service: $0) } + [.init(service: launcher)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+    }
+}
