@@ -80,19 +80,27 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit"]),
+        // Starts services in-process on free ports, over SQLite or a throwaway PostgreSQL.
+        .target(
+            name: "AtelierTestSupport",
+            dependencies: [
+                "ServiceKit", "AuthService", "CatalogService", "GenerationService", "CommerceService", "Edge",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/Support"
+        ),
+        .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "AtelierTestSupport"]),
         .testTarget(
             name: "AuthServiceTests",
-            dependencies: ["AuthService", "ServiceKit"]
-        ),
-        .testTarget(
-            name: "EdgeTests",
             dependencies: [
-                "Edge", "AuthService", "CatalogService", "GenerationService", "CommerceService", "ServiceKit",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "AuthService", "ServiceKit", "AtelierTestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]
         ),
+        .testTarget(name: "EdgeTests", dependencies: ["Edge", "ServiceKit", "AtelierTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,9 +7,9 @@ import ServiceKit
 /// listed and traced by its id.
 public enum ServiceCredentials {
     public static func issue(name: String, roles: [String], lifetime: Duration, signer: PrincipalSigner,
-                             database: any Database, logger: Logger) async throws -> (id: String, token: String) {
+                             database: any Database, schema: String, logger: Logger) async throws -> (id: String, token: String) {
         guard !name.isEmpty, name.count <= 100 else { throw ServiceError.invalid("name", "name must be 1 to 100 characters") }
-        try await AuthMigrations.migrator.migrate(database, schema: "auth", logger: logger)
+        try await AuthMigrations.migrator.migrate(database, schema: schema, logger: logger)
         let id = SecureRandom.id(prefix: "cred")
         let now = Date.databaseNow
         let token = try signer.service(name: name, roles: roles, credentialID: id, lifetime: lifetime, now: now)

@@ -47,11 +47,12 @@ public struct EdgeServer: Sendable {
         let routes = try RouteTable.routes(in: schema)
 
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: ErrorMiddleware(logger: logger))
+        // Outermost first: headers and CORS apply to error responses too.
         router.add(middleware: SecurityHeadersMiddleware())
         let origins = configuration.string("edge.cors-origins", default: "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         if !origins.isEmpty { router.add(middleware: AllowedOriginsMiddleware(origins: origins)) }
+        router.add(middleware: ErrorMiddleware(logger: logger))
 
         let probes = Probes(clients: byName)
         router.get("/healthz") { _, _ in Probes.json(.object([("status", .string("ok"))])) }

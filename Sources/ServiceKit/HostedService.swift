@@ -68,10 +68,11 @@ public struct HostedService: Sendable {
     ) async throws -> HostedService {
         let database = try await ServiceDatabase.open(service: name.rawValue, configuration: configuration, logger: logger)
         let migrator = Migrator(service: name.rawValue, migrations: migrations)
+        let schema = ServiceDatabase.schema(service: name.rawValue, configuration: configuration)
         let server = RPCServer(
             name: name.rawValue, host: name.listenHost(configuration), port: try name.port(configuration),
             services: try await services(database), serviceNames: [name.grpcService], verifier: verifier, logger: logger,
-            prepare: { try await migrator.migrate(database, schema: name.rawValue, logger: logger) })
+            prepare: { try await migrator.migrate(database, schema: schema, logger: logger) })
         return HostedService(name: name, database: database, server: server, background: background)
     }
 }

@@ -62,7 +62,8 @@ struct CredentialCommand: AsyncParsableCommand {
             group.addTask { try await database.run(); return nil }
             let issued = try await ServiceCredentials.issue(
                 name: name, roles: roles.split(separator: ",").map(String.init), lifetime: .seconds(days * 86_400),
-                signer: signer, database: database, logger: logger)
+                signer: signer, database: database,
+                schema: ServiceDatabase.schema(service: "auth", configuration: configuration), logger: logger)
             group.cancelAll()
             return issued
         }

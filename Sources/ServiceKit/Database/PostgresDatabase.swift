@@ -99,16 +99,25 @@ public final class PostgresDatabase: Database {
         return result
     }
 
-    /// A unique violation (SQLSTATE 23505) becomes `DatabaseError.uniqueViolation` on both databases.
     static func translatingErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as PSQLError {
-            if error.serverInfo?[.sqlState] == "23505" {
-                throw DatabaseError.uniqueViolation(error.serverInfo?[.constraintName] ?? "unique")
-            }
-            throw error
+        } catch let error as PostgresTransactionError {
+            // The transaction's own failure is what the caller meant to throw: a ServiceError
+            // must reach the client as itself, not as a transaction wrapper.
+            if let closureError = error.closureError { throw translated(closureError) }
+            throw translated(error.beginError ?? error.commitError ?? error)
+        } catch {
+            throw translated(error)
         }
+    }
+
+    /// A unique violation (SQLSTATE 23505) becomes `DatabaseError.uniqueViolation`, as on SQLite.
+    static func translated(_ error: any Error) -> any Error {
+        if let error = error as? PSQLError, error.serverInfo?[.sqlState] == "23505" {
+            return DatabaseError.uniqueViolation(error.serverInfo?[.constraintName] ?? "unique")
+        }
+        return error
     }
 }
 

@@ -67,7 +67,9 @@ public final class SQLiteDatabase: Database {
     /// Holds the connection open until shutdown, then closes it.
     public func run() async throws {
         try? await gracefulShutdown()
-        try await close()
+        // Closing must happen even when shutdown came as cancellation, which NIO's thread pool
+        // would refuse; an unstructured task does not inherit it.
+        try await Task { try await self.close() }.value
     }
 
     public func close() async throws {
@@ -79,7 +81,8 @@ public final class SQLiteDatabase: Database {
         do {
             rows = try await connection.query(SQLPlaceholders.sqlite(sql), binds.map(\.sqliteData))
         } catch let error as SQLiteError {
-            if case .constraint = error.reason, error.message.contains("UNIQUE") {
+            if [.constraint, .constraintUniqueFailed, .constraintPrimaryKeyFailed].contains(error.reason),
+               error.message.contains("UNIQUE") {
                 throw DatabaseError.uniqueViolation(error.message)
             }
             throw error

@@ -1,0 +1,55 @@
+import AtelierProtos
+import AtelierTestSupport
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import ServiceKit
+
+typealias AuthClient = Atelier_Auth_V1_AuthService.Client<HTTP2ClientTransport.Posix>
+
+/// A running auth service and a client for it, as the edge and back-office callers reach it.
+struct AuthFixture {
+    let stack: TestStack
+    let client: AuthClient
+
+    static func run(_ backend: TestBackend, overrides: [String: String] = [:], _ body: (AuthFixture) async throws -> Void) async throws {
+        try await TestStack.with(backend, services: [.auth], overrides: overrides) { stack in
+            try await stack.withClient(.auth) { grpc in
+                try await body(AuthFixture(stack: stack, client: AuthClient(wrapping: grpc)))
+            }
+        }
+    }
+
+    var asService: Metadata { get throws { try stack.serviceMetadata(name: "edge") } }
+
+    /// Metadata of the signed-in user behind a sign-up or log-in reply.
+    func asUser(_ reply: Atelier_Auth_V1_AuthResponse) async throws -> Metadata {
+        let validated = try await client.validateSession(.with { $0.token = reply.session.token }, metadata: try asService)
+        return try stack.userMetadata(id: validated.user.id, sessionID: validated.session.id)
+    }
+
+    @discardableResult
+    func signUp(_ email: String, password: String = "Quiet-River-42", name: String? = nil) async throws -> Atelier_Auth_V1_AuthResponse {
+        try await client.signUp(.with {
+            $0.email = email
+            $0.password = password
+            if let name { $0.name = name }
+        }, metadata: try asService)
+    }
+
+    func logIn(_ email: String, password: String = "Quiet-River-42") async throws -> Atelier_Auth_V1_AuthResponse {
+        try await client.logIn(.with {
+            $0.email = email
+            $0.password = password
+        }, metadata: try asService)
+    }
+
+    /// The newest one-time token mailed to `email` of the given kind, read from the outbox as a
+    /// developer would read the log.
+    func mailedToken(to email: String, kind: String) async throws -> String? {
+        let row = try await stack.database(.auth).first(
+            "SELECT body FROM mail_outbox WHERE recipient = $1 AND kind = $2 ORDER BY created_at DESC LIMIT 1",
+            .text(email), .text(kind))
+        guard let body = try row?.string("body"), let range = body.range(of: "token=") else { return nil }
+        return String(body[range.upperBound...].prefix(64))
+    }
+}

@@ -1,0 +1,78 @@
+import AtelierTestSupport
+import Foundation
+import ServiceKit
+import Testing
+
+@Suite("Probes, headers and the OpenAPI document")
+struct EdgeOperationsTests {
+    @Test("healthz is alive and readyz reports every service SERVING", arguments: [TestBackend.sqlite])
+    func probes(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true) { stack in
+            #expect(try await stack.http("GET", "/healthz").status == 200)
+            let ready = try await stack.http("GET", "/readyz")
+            #expect(ready.status == 200)
+            let services = try #require(ready.json["services"] as? [String: String])
+            #expect(services == ["auth": "SERVING", "catalog": "SERVING", "generation": "SERVING", "commerce": "SERVING"])
+        }
+    }
+
+    @Test("readyz is 503 when a service is down", arguments: [TestBackend.sqlite])
+    func notReady(backend: TestBackend) async throws {
+        try await TestStack.with(backend, services: [.auth, .catalog, .commerce], edge: true,
+                                 overrides: ["generation.port": "1", "edge.call-timeout-seconds": "1"]) { stack in
+            let ready = try await stack.http("GET", "/readyz")
+            #expect(ready.status == 503)
+            #expect((ready.json["services"] as? [String: String])?["generation"] == "UNREACHABLE")
+        }
+    }
+
+    @Test("every response carries the security headers", arguments: [TestBackend.sqlite])
+    func securityHeaders(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true) { stack in
+            for reply in [try await stack.http("GET", "/healthz"), try await stack.http("GET", "/api/nothing"),
+                          try await stack.http("GET", "/api/auth/session")] {
+                #expect(reply.header("Strict-Transport-Security")?.contains("max-age=") == true)
+                #expect(reply.header("X-Frame-Options") == "DENY")
+                #expect(reply.header("X-Content-Type-Options") == "nosniff")
+            }
+        }
+    }
+
+    @Test("CORS answers configured origins only", arguments: [TestBackend.sqlite])
+    func cors(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true, overrides: ["edge.cors-origins": "https://app.example.com"]) { stack in
+            let preflight = try await stack.http("OPTIONS", "/api/auth/login", headers: [
+                "Origin": "https://app.example.com", "Access-Control-Request-Method": "POST",
+            ])
+            #expect(preflight.status == 204)
+            #expect(preflight.header("Access-Control-Allow-Origin") == "https://app.example.com")
+            let allowed = try await stack.http("GET", "/healthz", headers: ["Origin": "https://app.example.com"])
+            #expect(allowed.header("Access-Control-Allow-Origin") == "https://app.example.com")
+            let other = try await stack.http("GET", "/healthz", headers: ["Origin": "https://evil.example.com"])
+            #expect(other.header("Access-Control-Allow-Origin") == nil)
+        }
+    }
+
+    @Test("the OpenAPI document lists every REST route of this issue", arguments: [TestBackend.sqlite])
+    func openAPI(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true) { stack in
+            let document = try await stack.http("GET", "/openapi.json")
+            #expect(document.status == 200)
+            #expect(document.json["openapi"] as? String == "3.0.3")
+            let paths = try #require(document.json["paths"] as? [String: [String: Any]])
+            let expected: [(String, String)] = [
+                ("/api/auth/signup", "post"), ("/api/auth/login", "post"), ("/api/auth/logout", "post"),
+                ("/api/auth/session", "get"), ("/api/auth/me", "get"), ("/api/auth/verify-email", "post"),
+                ("/api/auth/verify-email/resend", "post"), ("/api/auth/reset-password", "post"),
+                ("/api/auth/reset-password/confirm", "post"), ("/api/auth/sessions/revoke-others", "post"),
+                ("/api/user/profile", "get"), ("/api/user/profile", "patch"), ("/api/user/account", "delete"),
+                ("/healthz", "get"), ("/readyz", "get"),
+            ]
+            for (path, method) in expected {
+                #expect(paths[path]?[method] != nil, "\(method.uppercased()) \(path)")
+            }
+            let signUp = try #require(paths["/api/auth/signup"]?["post"] as? [String: Any])
+            #expect((signUp["responses"] as? [String: Any])?["201"] != nil)
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import ServiceKit
+
+/// The databases a test runs on: SQLite always, PostgreSQL when `ATELIER_TEST_POSTGRES_URL`
+/// names a server (scripts/test starts a throwaway one and sets `ATELIER_TEST_REQUIRE_POSTGRES`,
+/// so CI can never skip it silently).
+public enum TestBackend: String, CaseIterable, Sendable {
+    case sqlite, postgres
+
+    public static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["ATELIER_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    public static var available: [TestBackend] {
+        if postgresURL != nil { return [.sqlite, .postgres] }
+        precondition(ProcessInfo.processInfo.environment["ATELIER_TEST_REQUIRE_POSTGRES"] == nil,
+                     "ATELIER_TEST_REQUIRE_POSTGRES is set but ATELIER_TEST_POSTGRES_URL is not")
+        return [.sqlite]
+    }
+
+    /// Configuration that gives each test a database of its own: a fresh SQLite directory, or
+    /// fresh schemas on the shared PostgreSQL server.
+    public func isolatedConfiguration() -> [String: String] {
+        let unique = SecureRandom.hex(6)
+        switch self {
+        case .sqlite:
+            return ["data-dir": FileManager.default.temporaryDirectory.appendingPathComponent("atelier-test-\(unique)").path]
+        case .postgres:
+            return ["database.url": Self.postgresURL ?? "", "database.schema-prefix": "t\(unique)_", "database.max-connections": "8"]
+        }
+    }
+}
+

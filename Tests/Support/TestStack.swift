@@ -1,0 +1,114 @@
+import AuthService
+import CatalogService
+import CommerceService
+import Edge
+import Foundation
+import GenerationService
+import Logging
+import ServiceKit
+import ServiceLifecycle
+
+/// Services (and optionally the edge) running in this process on ports the system chooses,
+/// each with a database of its own, stopped gracefully by `stop()`.
+public final class TestStack: Sendable {
+    public let configuration: Configuration
+    public let signer: PrincipalSigner
+    public let services: [ServiceName: HostedService]
+    public let ports: [ServiceName: Int]
+    public let edgePort: Int?
+    private let serviceGroup: ServiceGroup
+    private let serviceTask: Task<Void, any Error>
+    private let edgeGroup: ServiceGroup?
+    private let edgeTask: Task<Void, any Error>?
+
+    /// Fast password hashing for tests; the production defaults are pinned by their own test.
+    public static let testOverrides = ["auth.scrypt-log-n": "10", "auth.hash-threads": "2"]
+
+    public static func start(
+        _ backend: TestBackend, services names: [ServiceName] = ServiceName.allCases, edge: Bool = false,
+        overrides: [String: String] = [:]
+    ) async throws -> TestStack {
+        var values = testOverrides.merging(backend.isolatedConfiguration()) { $1 }
+        for name in ServiceName.allCases { values["\(name.rawValue).port"] = "0" }
+        values["edge.port"] = "0"
+        var configuration = Configuration(environment: [:]).overriding(values.merging(overrides) { $1 })
+        let signer = PrincipalSigner.generate()
+        let logger = Logger(label: "test")
+        var services: [ServiceName: HostedService] = [:]
+        for name in names {
+            services[name] = try await Self.make(name, configuration: configuration, verifier: signer.verifier, logger: logger)
+        }
+        let serviceGroup = ServiceGroup(configuration: .init(
+            services: names.compactMap { services[$0] }.flatMap(\.lifecycle).map { .init(service: $0) }, logger: logger))
+        let serviceTask = Task { try await serviceGroup.run() }
+        var ports: [ServiceName: Int] = [:]
+        for (name, service) in services {
+            ports[name] = try await service.server.listeningPort()
+            configuration = configuration.overriding(["\(name.rawValue).port": String(ports[name]!)])
+        }
+        var edgeGroup: ServiceGroup?
+        var edgeTask: Task<Void, any Error>?
+        var edgePort: Int?
+        if edge {
+            let server = try EdgeServer.make(configuration: configuration, signer: signer, logger: logger)
+            let group = ServiceGroup(configuration: .init(services: server.lifecycle.map { .init(service: $0) }, logger: logger))
+            edgeGroup = group
+            edgeTask = Task { try await group.run() }
+            edgePort = await server.port()
+        }
+        return TestStack(configuration: configuration, signer: signer, services: services, ports: ports, edgePort: edgePort,
+                         serviceGroup: serviceGroup, serviceTask: serviceTask, edgeGroup: edgeGroup, edgeTask: edgeTask)
+    }
+
+    private init(configuration: Configuration, signer: PrincipalSigner, services: [ServiceName: HostedService],
+                 ports: [ServiceName: Int], edgePort: Int?, serviceGroup: ServiceGroup, serviceTask: Task<Void, any Error>,
+                 edgeGroup: ServiceGroup?, edgeTask: Task<Void, any Error>?) {
+        self.configuration = configuration
+        self.signer = signer
+        self.services = services
+        self.ports = ports
+        self.edgePort = edgePort
+        self.serviceGroup = serviceGroup
+        self.serviceTask = serviceTask
+        self.edgeGroup = edgeGroup
+        self.edgeTask = edgeTask
+    }
+
+    static func make(_ name: ServiceName, configuration: Configuration, verifier: PrincipalVerifier, logger: Logger) async throws -> HostedService {
+        switch name {
+        case .auth: try await AuthServer.make(configuration: configuration, verifier: verifier, logger: logger)
+        case .catalog: try await CatalogServer.make(configuration: configuration, verifier: verifier, logger: logger)
+        case .generation: try await GenerationServer.make(configuration: configuration, verifier: verifier, logger: logger)
+        case .commerce: try await CommerceServer.make(configuration: configuration, verifier: verifier, logger: logger)
+        }
+    }
+
+    public func database(_ name: ServiceName) -> any Database {
+        services[name]!.database  // '!' is fine: tests ask only for services they started.
+    }
+
+    public func stop() async {
+        if let edgeGroup {
+            await edgeGroup.triggerGracefulShutdown()
+            _ = try? await edgeTask?.value
+        }
+        await serviceGroup.triggerGracefulShutdown()
+        _ = try? await serviceTask.value
+    }
+
+    /// Runs `body` against a fresh stack and stops it afterwards, whether `body` throws or not.
+    public static func with<T>(
+        _ backend: TestBackend, services: [ServiceName] = ServiceName.allCases, edge: Bool = false,
+        overrides: [String: String] = [:], _ body: (TestStack) async throws -> T
+    ) async throws -> T {
+        let stack = try await start(backend, services: services, edge: edge, overrides: overrides)
+        do {
+            let result = try await body(stack)
+            await stack.stop()
+            return result
+        } catch {
+            await stack.stop()
+            throw error
+        }
+    }
+}
