@@ -76,8 +76,12 @@ let package = Package(
         .executableTarget(
             name: "atelier",
             dependencies: [
-                "ServiceKit", "AuthService", "CatalogService", "GenerationService", "CommerceService", "Edge",
+                "ServiceKit", "AuthService", "CatalogService", "GenerationService", "CommerceService", "Edge", "AtelierProtos",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // Starts services in-process on free ports, over SQLite or a throwaway PostgreSQL.

@@ -4,5 +4,5 @@ import ArgumentParser
 struct Atelier: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Atelier: AI characters, stories and stores.",
-        subcommands: [DevCommand.self, ServeCommand.self, MigrateCommand.self, KeysCommand.self, CredentialCommand.self])
+        subcommands: [DevCommand.self, ServeCommand.self, MigrateCommand.self, KeysCommand.self, CredentialCommand.self, ProbeCommand.self])
 }

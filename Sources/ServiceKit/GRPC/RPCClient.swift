@@ -17,7 +17,7 @@ public final class RPCClient: Service, Sendable {
         config.backoff.max = .seconds(2)
         self.client = GRPCClient(
             transport: try HTTP2ClientTransport.Posix(
-                target: .ipv4(address: host, port: port), transportSecurity: .plaintext, config: config))
+                target: .dns(host: host, port: port), transportSecurity: .plaintext, config: config))
     }
 
     /// Call options with this client's deadline; `waitForReady` rides out a service that is still starting.

@@ -1,0 +1,22 @@
+# One image for every service: `atelier serve <auth|catalog|generation|commerce|edge>`.
+FROM swift:6.3-bookworm AS build
+WORKDIR /src
+COPY Package.swift ./
+COPY Sources ./Sources
+COPY Tests ./Tests
+RUN swift build -c release --product atelier --static-swift-stdlib \
+ && mkdir -p /out \
+ && cp "$(swift build -c release --show-bin-path)/atelier" /out/ \
+ && cp -r "$(swift build -c release --show-bin-path)"/*.resources /out/
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tzdata \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home /var/lib/atelier --create-home atelier
+# SwiftPM resource bundles (API descriptors, the common-password list) sit beside the executable.
+COPY --from=build /out/ /usr/local/bin/
+USER atelier
+WORKDIR /var/lib/atelier
+ENV ATELIER_DATA_DIR=/var/lib/atelier
+ENTRYPOINT ["atelier"]
+CMD ["serve", "edge"]
