@@ -54,11 +54,14 @@ public final class AuthRPC: Atelier_Auth_V1_AuthService.SimpleServiceProtocol, S
         guard Caller.principal != nil else { throw ServiceError.unauthenticated("this call needs a principal") }
     }
 
+    /// Without SMTP the log is where a developer reads the message, link included; with SMTP
+    /// the link goes only to the recipient.
     func logMail(_ message: MailOutbox.Message) {
-        logger.info("mail queued", metadata: [
-            "mailID": "\(message.id)", "kind": "\(message.kind)", "to": "\(message.recipient)",
-            "subject": "\(message.subject)", "body": "\(message.body)",
-        ])
+        var metadata: Logger.Metadata = [
+            "mailID": "\(message.id)", "kind": "\(message.kind)", "to": "\(message.recipient)", "subject": "\(message.subject)",
+        ]
+        if settings.smtp == nil { metadata["body"] = "\(message.body)" }
+        logger.info("mail queued", metadata: metadata)
     }
 }
 

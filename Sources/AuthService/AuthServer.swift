@@ -7,11 +7,15 @@ public enum AuthServer {
         let settings = try AuthSettings(configuration)
         let pool = BoundedWorkPool(threads: settings.hashThreads)
         let rpcLogger = Logger(label: "atelier.auth")
-        return try await HostedService.make(
+        let hosted = try await HostedService.make(
             .auth, configuration: configuration, verifier: verifier, logger: logger,
             migrations: AuthMigrations.all,
             services: { database in
                 [try await AuthRPC(database: database, settings: settings, hashPool: pool, logger: rpcLogger)]
             })
+        guard let smtp = settings.smtp else { return hosted }
+        let delivery = MailDelivery(outbox: MailOutbox(database: hosted.database), client: SMTPClient(settings: smtp),
+                                    interval: settings.mailPollInterval, logger: rpcLogger)
+        return HostedService(name: .auth, database: hosted.database, server: hosted.server, background: [delivery])
     }
 }

@@ -13,6 +13,7 @@ import ServiceKit
 /// - auth.require-verified-email (bool, default false): refuse login (403) until the email is verified
 /// - auth.app-url (string, default http://localhost:8080): base of links in emails
 /// - auth.verification-hours (int, default 24) / auth.reset-minutes (int, default 60): link lifetimes
+/// - mail.* (see `SMTPSettings`); mail.poll-seconds (number, default 5): how often the outbox is delivered
 public struct AuthSettings: Sendable {
     public var sessionLifetime: TimeInterval = 30 * 86_400
     public var sessionRefreshInterval: TimeInterval = 86_400
@@ -25,6 +26,8 @@ public struct AuthSettings: Sendable {
     public var appURL = "http://localhost:8080"
     public var verificationLifetime: TimeInterval = 24 * 3600
     public var resetLifetime: TimeInterval = 3600
+    public var smtp: SMTPSettings?
+    public var mailPollInterval: Duration = .seconds(5)
 
     public init() {}
 
@@ -43,5 +46,13 @@ public struct AuthSettings: Sendable {
         appURL = c.string("auth.app-url", default: appURL)
         verificationLifetime = TimeInterval(try c.int("auth.verification-hours", default: 24, range: 1...720)) * 3600
         resetLifetime = TimeInterval(try c.int("auth.reset-minutes", default: 60, range: 5...1440)) * 60
+        if let host = c.string("mail.smtp-host") {
+            let tls = try c.bool("mail.smtp-tls", default: false)
+            smtp = SMTPSettings(
+                host: host, port: try c.int("mail.smtp-port", default: tls ? 465 : 587, range: 1...65535),
+                username: c.string("mail.smtp-username"), password: c.string("mail.smtp-password"), useTLS: tls,
+                from: c.string("mail.from", default: "Atelier <no-reply@atelier.local>"))
+        }
+        mailPollInterval = try c.seconds("mail.poll-seconds", default: 5)
     }
 }
