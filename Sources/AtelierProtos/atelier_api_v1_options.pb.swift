@@ -122,6 +122,11 @@ public nonisolated struct Atelier_Api_V1_RouteOptions: Sendable {
 
   public var sessionEffect: Atelier_Api_V1_SessionEffect = .unspecified
 
+  /// The reply is the caller's validated session (its user and session fields), which the edge
+  /// already holds for the bearer token: it answers from that without calling the service.
+  /// A write by the same user through the edge drops the held copy, so a client reads its writes.
+  public var answeredFromSession: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -188,7 +193,7 @@ nonisolated extension Atelier_Api_V1_SessionEffect: SwiftProtobuf._ProtoNameProv
 
 nonisolated extension Atelier_Api_V1_RouteOptions: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RouteOptions"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}access\0\u{3}success_status\0\u{3}session_effect\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}access\0\u{3}success_status\0\u{3}session_effect\0\u{3}answered_from_session\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -199,6 +204,7 @@ nonisolated extension Atelier_Api_V1_RouteOptions: SwiftProtobuf.Message, SwiftP
       case 1: try { try decoder.decodeSingularEnumField(value: &self.access) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.successStatus) }()
       case 3: try { try decoder.decodeSingularEnumField(value: &self.sessionEffect) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.answeredFromSession) }()
       default: break
       }
     }
@@ -214,6 +220,9 @@ nonisolated extension Atelier_Api_V1_RouteOptions: SwiftProtobuf.Message, SwiftP
     if self.sessionEffect != .unspecified {
       try visitor.visitSingularEnumField(value: self.sessionEffect, fieldNumber: 3)
     }
+    if self.answeredFromSession != false {
+      try visitor.visitSingularBoolField(value: self.answeredFromSession, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -221,6 +230,7 @@ nonisolated extension Atelier_Api_V1_RouteOptions: SwiftProtobuf.Message, SwiftP
     if lhs.access != rhs.access {return false}
     if lhs.successStatus != rhs.successStatus {return false}
     if lhs.sessionEffect != rhs.sessionEffect {return false}
+    if lhs.answeredFromSession != rhs.answeredFromSession {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -73,6 +73,24 @@ struct EdgeAuthFlowTests {
         }
     }
 
+    @Test("the session route, answered from the edge's cache, shows the user's own changes at once",
+          arguments: TestBackend.available)
+    func readsOwnWrites(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true) { stack in
+            let token = try await Self.signUp(stack, "ada@example.com")
+            let before = try await stack.http("GET", "/api/auth/session", token: token)
+            #expect((before.json["user"] as? [String: Any])?["name"] as? String == "Ada")
+            let patch = try await stack.http("PATCH", "/api/user/profile", json: ["name": "Countess"], token: token)
+            #expect(patch.status == 200)
+            for path in ["/api/auth/session", "/api/auth/me"] {
+                let after = try await stack.http("GET", path, token: token)
+                #expect((after.json["user"] as? [String: Any])?["name"] as? String == "Countess", "\(path)")
+            }
+            let badQuery = try await stack.http("GET", "/api/auth/session?x=1", token: token)
+            #expect(badQuery.status == 400)
+        }
+    }
+
     @Test("sign out other sessions ends them at once through the edge", arguments: TestBackend.available)
     func revokeOthers(backend: TestBackend) async throws {
         try await TestStack.with(backend, edge: true) { stack in

@@ -5,6 +5,7 @@ import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 import ServiceKit
 import Synchronization
+import SwiftProtobuf
 
 /// Turns a bearer session token into a signed user principal. Auth's answer is cached for a
 /// short while (`edge.session-cache-seconds`, 30 by default), so most requests cost no call to
@@ -16,10 +17,33 @@ final class SessionResolver: Sendable {
         let principal: String
         let userID: String
         let sessionID: String
+        /// Auth's reply as JSON, for routes answered from the session (`answered_from_session`).
+        let reply: JSONValue
         let validUntil: ContinuousClock.Instant
     }
 
-    private let cache = Mutex<[String: Resolved]>([:])
+    private struct Cache {
+        var entries: [String: Resolved] = [:]
+        /// Tokens per user, so one user's entries can be dropped without scanning the rest.
+        var tokensByUser: [String: Set<String>] = [:]
+
+        mutating func insert(_ token: String, _ resolved: Resolved) {
+            entries[token] = resolved
+            tokensByUser[resolved.userID, default: []].insert(token)
+        }
+
+        mutating func remove(_ token: String) {
+            guard let resolved = entries.removeValue(forKey: token) else { return }
+            tokensByUser[resolved.userID]?.remove(token)
+            if tokensByUser[resolved.userID]?.isEmpty == true { tokensByUser[resolved.userID] = nil }
+        }
+
+        mutating func removeUser(_ userID: String, keeping kept: String? = nil) {
+            for token in tokensByUser[userID] ?? [] where token != kept { remove(token) }
+        }
+    }
+
+    private let cache = Mutex(Cache())
     private let auth: Atelier_Auth_V1_AuthService.Client<HTTP2ClientTransport.Posix>
     private let authClient: RPCClient
     private let signer: PrincipalSigner
@@ -27,6 +51,12 @@ final class SessionResolver: Sendable {
     private let cacheLifetime: Duration
     private let principalLifetime: Duration
     private let maxEntries: Int
+
+    private static let encoding: JSONEncodingOptions = {
+        var options = JSONEncodingOptions()
+        options.alwaysPrintInt64sAsNumbers = true
+        return options
+    }()
 
     init(authClient: RPCClient, signer: PrincipalSigner, servicePrincipal: ServicePrincipal,
          cacheLifetime: Duration, principalLifetime: Duration, maxEntries: Int = 100_000) {
@@ -43,7 +73,7 @@ final class SessionResolver: Sendable {
     /// The principal for `token`, or 401 when the session is unknown, expired or signed out.
     func resolve(token: String) async throws -> Resolved {
         let now = ContinuousClock.now
-        if let hit = cache.withLock({ $0[token] }), hit.validUntil > now {
+        if let hit = cache.withLock({ $0.entries[token] }), hit.validUntil > now {
             return hit
         }
         let reply: Atelier_Auth_V1_ValidateSessionResponse
@@ -51,37 +81,41 @@ final class SessionResolver: Sendable {
             reply = try await auth.validateSession(
                 .with { $0.token = token }, metadata: try servicePrincipal.metadata(), options: authClient.callOptions)
         } catch let error as RPCError where error.code == .unauthenticated {
+            cache.withLock { $0.remove(token) }
             throw EdgeError(status: .unauthorized, code: "SESSION_INVALID", message: "session expired or signed out; sign in again")
         }
         let principal = try signer.user(
             id: reply.user.id, sessionID: reply.session.id, plan: reply.user.subscriptionTier,
             roles: reply.user.roles, lifetime: principalLifetime)
-        let resolved = Resolved(principal: principal, userID: reply.user.id, sessionID: reply.session.id,
+        let json = try JSONParser.parse(Array(try reply.jsonUTF8Bytes(options: Self.encoding) as [UInt8]))
+        let resolved = Resolved(principal: principal, userID: reply.user.id, sessionID: reply.session.id, reply: json,
                                 validUntil: now + cacheLifetime)
-        cache.withLock { entries in
-            if entries.count >= maxEntries {
-                entries = entries.filter { $0.value.validUntil > now }
-                if entries.count >= maxEntries { entries.removeAll(keepingCapacity: true) }
+        cache.withLock { cache in
+            if cache.entries.count >= maxEntries {
+                for (token, entry) in cache.entries where entry.validUntil <= now { cache.remove(token) }
+                if cache.entries.count >= maxEntries { cache = Cache() }
             }
-            entries[token] = resolved
+            cache.insert(token, resolved)
         }
         return resolved
     }
 
     /// Forgets cached principals after a call that ended sessions.
     func sessionsEnded(_ effect: Atelier_Api_V1_SessionEffect, token: String, userID: String) {
-        cache.withLock { entries in
+        cache.withLock { cache in
             switch effect {
-            case .endsCurrent:
-                entries[token] = nil
-            case .endsOthers:
-                entries = entries.filter { $0.key == token || $0.value.userID != userID }
-            case .endsAll:
-                entries = entries.filter { $0.value.userID != userID }
-            case .unspecified, .UNRECOGNIZED:
-                break
+            case .endsCurrent: cache.remove(token)
+            case .endsOthers: cache.removeUser(userID, keeping: token)
+            case .endsAll: cache.removeUser(userID)
+            case .unspecified, .UNRECOGNIZED: break
             }
         }
+    }
+
+    /// Forgets what is held for a user after they changed something, so the next read of their
+    /// session (answered from the cache) shows the change.
+    func userChanged(_ userID: String) {
+        cache.withLock { $0.removeUser(userID) }
     }
 }
 

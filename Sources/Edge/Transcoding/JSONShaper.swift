@@ -82,8 +82,8 @@ struct JSONShaper: Sendable {
 
     private func request(_ value: JSONValue, field: ProtoSchema.Field, path: String) throws(EdgeError) -> JSONValue {
         if field.isMap {
-            guard case .object(let members) = value else { throw .invalidField(path, "must be an object") }
-            return value == .object(members) ? value : value
+            guard case .object = value else { throw .invalidField(path, "must be an object") }
+            return value
         }
         if field.isRepeated {
             guard case .array(let items) = value else { throw .invalidField(path, "must be an array, not \(value.typeName)") }

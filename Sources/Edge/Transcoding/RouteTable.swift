@@ -14,6 +14,8 @@ struct Route: Sendable {
     let isPublic: Bool
     let successStatus: Int
     let sessionEffect: Atelier_Api_V1_SessionEffect
+    /// Answered from the caller's validated session, without a call (`answered_from_session`).
+    let answeredFromSession: Bool
 
     /// The template in Hummingbird's router syntax: `/api/heroes/:id`.
     var routerPath: String {
@@ -65,6 +67,11 @@ enum RouteTable {
             method: verb, template: template, pathFields: pathFields, body: rule.body, rpc: method,
             isPublic: method.route.access == .public,
             successStatus: method.route.successStatus == 0 ? 200 : Int(method.route.successStatus),
-            sessionEffect: method.route.sessionEffect)
+            sessionEffect: method.route.sessionEffect,
+            answeredFromSession: method.route.answeredFromSession && !method.route.access.isPublic)
     }
+}
+
+extension Atelier_Api_V1_Access {
+    var isPublic: Bool { self == .public }
 }

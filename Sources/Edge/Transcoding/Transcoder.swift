@@ -59,6 +59,9 @@ final class Transcoder: Sendable {
         }
 
         let input = try await requestJSON(route, request: request, context: context)
+        if route.answeredFromSession, let session {
+            return Self.json(shaper.reply(session.reply, as: route.rpc.outputType), status: route.successStatus)
+        }
         guard let requestType = types[route.rpc.inputType], let responseType = types[route.rpc.outputType],
               let upstream = upstreams[route.rpc.service]
         else { throw EdgeError.internal("no upstream for \(route.rpc.service)/\(route.rpc.name)") }
@@ -68,15 +71,22 @@ final class Transcoder: Sendable {
             message, responseType, method: MethodDescriptor(fullyQualifiedService: route.rpc.service, method: route.rpc.name),
             client: upstream, metadata: metadata)
 
-        if let session, route.sessionEffect != .unspecified {
-            sessions.sessionsEnded(route.sessionEffect, token: token, userID: session.userID)
+        if let session {
+            if route.sessionEffect != .unspecified {
+                sessions.sessionsEnded(route.sessionEffect, token: token, userID: session.userID)
+            } else if route.method != .get {
+                sessions.userChanged(session.userID)
+            }
         }
         let json = try JSONParser.parse(Array(try reply.jsonUTF8Bytes(options: Self.encoding) as [UInt8]))
-        let body = shaper.reply(json, as: route.rpc.outputType).serialized()
-        return Response(
-            status: .init(code: route.successStatus),
+        return Self.json(shaper.reply(json, as: route.rpc.outputType), status: route.successStatus)
+    }
+
+    static func json(_ value: JSONValue, status: Int) -> Response {
+        Response(
+            status: .init(code: status),
             headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
     }
 
     /// The request message as JSON: the body (all of it, one field of it, or none), then path
