@@ -111,9 +111,9 @@ extension AuthRPC {
             throw ServiceError.unauthenticated("session token is invalid", reason: "SESSION_INVALID")
         }
         let now = Date.databaseNow
-        guard let found = try await sessions.find(token: token, now: now),
-              let user = try await users.find(id: found.userID)
-        else { throw ServiceError.unauthenticated("session expired or signed out", reason: "SESSION_INVALID") }
+        guard let (found, user) = try await sessions.findWithUser(token: token, now: now) else {
+            throw ServiceError.unauthenticated("session expired or signed out", reason: "SESSION_INVALID")
+        }
         let (session, refreshed) = try await sessions.refreshIfDue(found, now: now)
         var message = user.message(plan: "")
         if refreshed {

@@ -5,7 +5,7 @@ import ServiceKit
 public enum AuthServer {
     public static func make(configuration: Configuration, verifier: PrincipalVerifier, logger: Logger) async throws -> HostedService {
         let settings = try AuthSettings(configuration)
-        let pool = BoundedWorkPool(threads: settings.hashThreads)
+        let pool = BoundedWorkPool(threads: settings.hashThreads, returnsMemoryWhenIdle: true)
         let rpcLogger = Logger(label: "atelier.auth")
         let hosted = try await HostedService.make(
             .auth, configuration: configuration, verifier: verifier, logger: logger,

@@ -1,5 +1,8 @@
 import NIOPosix
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs CPU-heavy or blocking work (password hashing, file I/O) on threads of its own, never on an
 /// event loop. Concurrency is bounded by the thread count; work beyond `maxQueued` waiting jobs is
@@ -10,9 +13,12 @@ public final class BoundedWorkPool: Sendable {
     public let threads: Int
     public let maxQueued: Int
 
-    public init(threads: Int, maxQueued: Int = 1024) {
+    public let returnsMemoryWhenIdle: Bool
+
+    public init(threads: Int, maxQueued: Int = 1024, returnsMemoryWhenIdle: Bool = false) {
         self.threads = max(1, threads)
         self.maxQueued = maxQueued
+        self.returnsMemoryWhenIdle = returnsMemoryWhenIdle
         self.pool = NIOThreadPool(numberOfThreads: self.threads)
         pool.start()
     }
@@ -26,8 +32,27 @@ public final class BoundedWorkPool: Sendable {
         guard admitted else {
             throw ServiceError(.resourceExhausted, reason: "BUSY", "the server is busy; try again shortly", retryAfterSeconds: 1)
         }
-        defer { waiting.withLock { $0 -= 1 } }
+        defer {
+            let idle = waiting.withLock { count in
+                count -= 1
+                return count == 0
+            }
+            if idle && returnsMemoryWhenIdle { Self.returnFreeMemory() }
+        }
         return try await pool.runIfActive(work)
+    }
+
+    /// Work such as scrypt allocates large blocks on each thread; glibc keeps what they free in
+    /// per-thread arenas, so the process would stay large after a burst. When the pool falls
+    /// idle, the free memory goes back to the system.
+    private static func returnFreeMemory() {
+        #if canImport(Glibc)
+        // malloc_trim lives in <malloc.h>, which the Glibc module does not import.
+        typealias MallocTrim = @convention(c) (Int) -> Int32
+        if let symbol = dlsym(dlopen(nil, RTLD_NOW), "malloc_trim") {
+            _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
+        }
+        #endif
     }
 
     public func shutdown() async throws {
