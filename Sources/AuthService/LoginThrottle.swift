@@ -25,28 +25,23 @@ struct LoginThrottle: Sendable {
         throw Self.lockedError(until: lockedUntil, now: now)
     }
 
-    /// Counts a failure; the failure that reaches the limit starts the lockout.
+    /// Counts a failure; the failure that reaches the limit starts the lockout. The count is one
+    /// atomic upsert, so failures arriving at once are all counted.
     func recordFailure(email: String, now: Date) async throws {
         let key = Self.key(email)
         let windowStart = now.addingTimeInterval(-window)
-        try await database.transaction { tx in
-            let row = try await tx.first(
-                "SELECT failures, window_started_at FROM login_throttle WHERE email_key = $1", .text(key))
-            var failures = 1
-            var started = now
-            if let row, try row.date("window_started_at") > windowStart {
-                failures = Int(try row.int("failures")) + 1
-                started = try row.date("window_started_at")
-            }
-            let lockedUntil: SQLValue = failures >= maxFailures ? .time(now.addingTimeInterval(lockout)) : .null
-            // A lockout starts a fresh window, so the next failure after it ends counts from one.
-            if failures >= maxFailures { failures = 0 }
-            try await tx.query("""
-                INSERT INTO login_throttle (email_key, failures, window_started_at, locked_until) VALUES ($1, $2, $3, $4)
-                ON CONFLICT (email_key) DO UPDATE SET failures = $2, window_started_at = $3,
-                    locked_until = COALESCE($4, login_throttle.locked_until)
-                """, .text(key), .int(Int64(failures)), .time(started), lockedUntil)
-        }
+        let rows = try await database.query("""
+            INSERT INTO login_throttle (email_key, failures, window_started_at) VALUES ($1, 1, $2)
+            ON CONFLICT (email_key) DO UPDATE SET
+                failures = CASE WHEN login_throttle.window_started_at > $3 THEN login_throttle.failures + 1 ELSE 1 END,
+                window_started_at = CASE WHEN login_throttle.window_started_at > $3 THEN login_throttle.window_started_at ELSE $2 END
+            RETURNING failures
+            """, .text(key), .time(now), .time(windowStart))
+        guard let failures = try rows.first?.int("failures"), failures >= maxFailures else { return }
+        // The lockout starts a fresh window, so the next failure after it ends counts from one.
+        try await database.query(
+            "UPDATE login_throttle SET locked_until = $2, failures = 0, window_started_at = $3 WHERE email_key = $1",
+            .text(key), .time(now.addingTimeInterval(lockout)), .time(now))
     }
 
     func reset(email: String) async throws {

@@ -72,6 +72,20 @@ struct LogInTests {
         }
     }
 
+    @Test("failures arriving at once are all counted", arguments: TestBackend.available)
+    func concurrentFailures(backend: TestBackend) async throws {
+        try await AuthFixture.run(backend, overrides: ["auth.login-max-failures": "6"]) { auth in
+            try await auth.signUp("ada@example.com")
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<6 {
+                    group.addTask { _ = await failure { try await auth.logIn("ada@example.com", password: "Wrong-Password-1") } }
+                }
+            }
+            let locked = await failure { try await auth.logIn("ada@example.com") }
+            #expect(locked?.code == .resourceExhausted)
+        }
+    }
+
     @Test("addresses without an account are throttled alike, so a lockout reveals nothing", arguments: TestBackend.available)
     func throttlesUnknown(backend: TestBackend) async throws {
         try await AuthFixture.run(backend, overrides: ["auth.login-max-failures": "2"]) { auth in

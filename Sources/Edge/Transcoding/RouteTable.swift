@@ -51,11 +51,11 @@ enum RouteTable {
         case .put(let path): (verb, template) = (.put, path)
         case .patch(let path): (verb, template) = (.patch, path)
         case .delete(let path): (verb, template) = (.delete, path)
-        case .custom(let custom):
-            guard let custom = HTTPRequest.Method(custom.kind) else {
-                throw EdgeError.internal("\(method.name): unknown HTTP method \(custom.kind)")
+        case .custom(let pattern):
+            guard let custom = HTTPRequest.Method(pattern.kind) else {
+                throw EdgeError.internal("\(method.name): unknown HTTP method \(pattern.kind)")
             }
-            (verb, template) = (custom, custom.rawValue.isEmpty ? "" : rule.custom.path)
+            (verb, template) = (custom, pattern.path)
         case nil:
             throw EdgeError.internal("\(method.service)/\(method.name) has an HTTP rule without a path")
         }
