@@ -52,12 +52,6 @@ final class SessionResolver: Sendable {
     private let principalLifetime: Duration
     private let maxEntries: Int
 
-    private static let encoding: JSONEncodingOptions = {
-        var options = JSONEncodingOptions()
-        options.alwaysPrintInt64sAsNumbers = true
-        return options
-    }()
-
     init(authClient: RPCClient, signer: PrincipalSigner, servicePrincipal: ServicePrincipal,
          cacheLifetime: Duration, principalLifetime: Duration, maxEntries: Int = 100_000) {
         self.authClient = authClient
@@ -87,7 +81,7 @@ final class SessionResolver: Sendable {
         let principal = try signer.user(
             id: reply.user.id, sessionID: reply.session.id, plan: reply.user.subscriptionTier,
             roles: reply.user.roles, lifetime: principalLifetime)
-        let json = try JSONParser.parse(Array(try reply.jsonUTF8Bytes(options: Self.encoding) as [UInt8]))
+        let json = try JSONParser.parse(Array(try reply.jsonUTF8Bytes(options: Transcoder.encoding) as [UInt8]))
         let resolved = Resolved(principal: principal, userID: reply.user.id, sessionID: reply.session.id, reply: json,
                                 validUntil: now + cacheLifetime)
         cache.withLock { cache in

@@ -25,7 +25,8 @@ final class Transcoder: Sendable {
         return options
     }()
 
-    private static let encoding: JSONEncodingOptions = {
+    /// Replies keep 64-bit numbers as JSON numbers (DESIGN.md, "The wire").
+    static let encoding: JSONEncodingOptions = {
         var options = JSONEncodingOptions()
         options.alwaysPrintInt64sAsNumbers = true
         return options
