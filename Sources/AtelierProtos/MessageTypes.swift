@@ -4,6 +4,7 @@ import SwiftProtobuf
 /// Every message type generated from proto/, for looking types up by their protobuf name.
 public let atelierMessageTypes: [any SwiftProtobuf.Message.Type] = [
     Atelier_Api_V1_Principal.self,
+    Atelier_Api_V1_RateLimit.self,
     Atelier_Api_V1_RouteOptions.self,
     Atelier_Auth_V1_AuthResponse.self,
     Atelier_Auth_V1_DeleteAccountRequest.self,

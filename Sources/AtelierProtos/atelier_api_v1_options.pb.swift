@@ -110,6 +110,21 @@ public nonisolated enum Atelier_Api_V1_SessionEffect: SwiftProtobuf.Enum, Swift.
 
 }
 
+/// How often one client address may call a route: `requests` per `per_seconds`, refilled evenly.
+public nonisolated struct Atelier_Api_V1_RateLimit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var requests: Int32 = 0
+
+  public var perSeconds: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Atelier_Api_V1_RouteOptions: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -127,9 +142,21 @@ public nonisolated struct Atelier_Api_V1_RouteOptions: Sendable {
   /// A write by the same user through the edge drops the held copy, so a client reads its writes.
   public var answeredFromSession: Bool = false
 
+  /// Per client address; unset means no limit.
+  public var rateLimit: Atelier_Api_V1_RateLimit {
+    get {_rateLimit ?? Atelier_Api_V1_RateLimit()}
+    set {_rateLimit = newValue}
+  }
+  /// Returns true if `rateLimit` has been explicitly set.
+  public var hasRateLimit: Bool {self._rateLimit != nil}
+  /// Clears the value of `rateLimit`. Subsequent reads from it will return its default value.
+  public mutating func clearRateLimit() {self._rateLimit = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _rateLimit: Atelier_Api_V1_RateLimit? = nil
 }
 
 // MARK: - Extension support defined in options.proto.
@@ -191,9 +218,44 @@ nonisolated extension Atelier_Api_V1_SessionEffect: SwiftProtobuf._ProtoNameProv
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SESSION_EFFECT_UNSPECIFIED\0\u{1}SESSION_EFFECT_ENDS_CURRENT\0\u{1}SESSION_EFFECT_ENDS_OTHERS\0\u{1}SESSION_EFFECT_ENDS_ALL\0")
 }
 
+nonisolated extension Atelier_Api_V1_RateLimit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RateLimit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}requests\0\u{3}per_seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.requests) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.perSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.requests != 0 {
+      try visitor.visitSingularInt32Field(value: self.requests, fieldNumber: 1)
+    }
+    if self.perSeconds != 0 {
+      try visitor.visitSingularInt32Field(value: self.perSeconds, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Api_V1_RateLimit, rhs: Atelier_Api_V1_RateLimit) -> Bool {
+    if lhs.requests != rhs.requests {return false}
+    if lhs.perSeconds != rhs.perSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Atelier_Api_V1_RouteOptions: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RouteOptions"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}access\0\u{3}success_status\0\u{3}session_effect\0\u{3}answered_from_session\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}access\0\u{3}success_status\0\u{3}session_effect\0\u{3}answered_from_session\0\u{3}rate_limit\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -205,12 +267,17 @@ nonisolated extension Atelier_Api_V1_RouteOptions: SwiftProtobuf.Message, SwiftP
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.successStatus) }()
       case 3: try { try decoder.decodeSingularEnumField(value: &self.sessionEffect) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.answeredFromSession) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._rateLimit) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.access != .unspecified {
       try visitor.visitSingularEnumField(value: self.access, fieldNumber: 1)
     }
@@ -223,6 +290,9 @@ nonisolated extension Atelier_Api_V1_RouteOptions: SwiftProtobuf.Message, SwiftP
     if self.answeredFromSession != false {
       try visitor.visitSingularBoolField(value: self.answeredFromSession, fieldNumber: 4)
     }
+    try { if let v = self._rateLimit {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -231,6 +301,7 @@ nonisolated extension Atelier_Api_V1_RouteOptions: SwiftProtobuf.Message, SwiftP
     if lhs.successStatus != rhs.successStatus {return false}
     if lhs.sessionEffect != rhs.sessionEffect {return false}
     if lhs.answeredFromSession != rhs.answeredFromSession {return false}
+    if lhs._rateLimit != rhs._rateLimit {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -8,7 +8,9 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Accounts and sessions. REST shapes follow the InfiniteStories PRD, section 6.1 and 6.6.
+/// Accounts and sessions. REST shapes and per-address rate limits follow the InfiniteStories PRD,
+/// sections 6.1 and 6.6; routes the PRD gives no limit have one chosen to stop abuse (mail bombing,
+/// guessing) without getting in a person's way.
 
 import SwiftProtobuf
 

@@ -15,6 +15,8 @@ import ServiceLifecycle
 /// - edge.session-cache-seconds (int, default 30): how long a validated session token is cached
 /// - edge.principal-seconds (int, default 120): lifetime of the principals the edge signs
 /// - edge.call-timeout-seconds (number, default 10): deadline of every call to a service
+/// - edge.rate-limits (bool, default true): enforce the routes' per-address rate limits
+/// - edge.trusted-proxies (int, default 0): proxies in front whose X-Forwarded-For entries are believed
 public struct EdgeServer: Sendable {
     public let clients: [RPCClient]
     public let application: any Service
@@ -43,10 +45,12 @@ public struct EdgeServer: Sendable {
         let schema = try ProtoSchema.bundled()
         let transcoder = Transcoder(
             schema: schema, upstreams: clients, sessions: sessions, servicePrincipal: servicePrincipal,
-            maxBodyBytes: try configuration.int("edge.max-body-bytes", default: 1 << 20, range: 1024...(64 << 20)))
+            maxBodyBytes: try configuration.int("edge.max-body-bytes", default: 1 << 20, range: 1024...(64 << 20)),
+            rateLimiter: try configuration.bool("edge.rate-limits", default: true) ? RateLimiter() : nil)
+        let clientAddress = ClientAddress(trustedProxies: try configuration.int("edge.trusted-proxies", default: 0, range: 0...10))
         let routes = try RouteTable.routes(in: schema)
 
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: EdgeRequestContext.self)
         // Outermost first: headers and CORS apply to error responses too.
         router.add(middleware: SecurityHeadersMiddleware())
         let origins = configuration.string("edge.cors-origins", default: "")
@@ -65,7 +69,8 @@ public struct EdgeServer: Sendable {
         }
         for route in routes {
             router.on(RouterPath(route.routerPath), method: route.method) { request, context in
-                try await transcoder.handle(route, request: request, context: context)
+                try await transcoder.handle(route, request: request, context: context,
+                                            client: clientAddress.of(request, context: context))
             }
         }
 

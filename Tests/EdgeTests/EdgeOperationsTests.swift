@@ -76,3 +76,42 @@ struct EdgeOperationsTests {
         }
     }
 }
+
+@Suite("Rate limits")
+struct EdgeRateLimitTests {
+    @Test("the sixth sign-up from one address within the hour is 429 with Retry-After", arguments: [TestBackend.sqlite])
+    func signUpLimit(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true, overrides: ["edge.rate-limits": "true"]) { stack in
+            for index in 0..<5 {
+                let reply = try await stack.http("POST", "/api/auth/signup",
+                                                 json: ["email": "r\(index)@example.com", "password": "Quiet-River-42"])
+                #expect(reply.status == 201)
+            }
+            let limited = try await stack.http("POST", "/api/auth/signup", json: ["email": "r9@example.com", "password": "Quiet-River-42"])
+            #expect(limited.status == 429)
+            #expect(limited.errorCode == "RATE_LIMITED")
+            let retryAfter = try #require(limited.header("Retry-After").flatMap(Int.init))
+            #expect(retryAfter > 0 && retryAfter <= 720)  // one token refills in 3600 s / 5
+            // Other routes keep their own allowance.
+            let login = try await stack.http("POST", "/api/auth/login", json: ["email": "r0@example.com", "password": "Quiet-River-42"])
+            #expect(login.status == 200)
+        }
+    }
+
+    @Test("behind a trusted proxy, clients are told apart by X-Forwarded-For and cannot forge their way out",
+          arguments: [TestBackend.sqlite])
+    func forwardedFor(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true, overrides: ["edge.rate-limits": "true", "edge.trusted-proxies": "1"]) { stack in
+            func reset(_ forwarded: String) async throws -> Int {
+                try await stack.http("POST", "/api/auth/reset-password", json: ["email": "x@example.com"],
+                                     headers: ["X-Forwarded-For": forwarded]).status
+            }
+            var statuses: [Int] = []
+            for _ in 0..<6 { statuses.append(try await reset("203.0.113.1")) }
+            statuses.append(try await reset("203.0.113.2"))
+            // The proxy appends the address it saw; what the client wrote before it does not count.
+            statuses.append(try await reset("198.51.100.7, 203.0.113.1"))
+            #expect(statuses == [200, 200, 200, 200, 200, 429, 200, 429])
+        }
+    }
+}

@@ -21,8 +21,9 @@ public final class TestStack: Sendable {
     private let edgeGroup: ServiceGroup?
     private let edgeTask: Task<Void, any Error>?
 
-    /// Fast password hashing for tests; the production defaults are pinned by their own test.
-    public static let testOverrides = ["auth.scrypt-log-n": "10", "auth.hash-threads": "2"]
+    /// Fast password hashing for tests, and no per-address rate limits (every test client is
+    /// 127.0.0.1); the production defaults and the limits have tests of their own.
+    public static let testOverrides = ["auth.scrypt-log-n": "10", "auth.hash-threads": "2", "edge.rate-limits": "false"]
 
     public static func start(
         _ backend: TestBackend, services names: [ServiceName] = ServiceName.allCases, edge: Bool = false,

@@ -26,6 +26,10 @@ struct OpenAPIDocument {
                 ("tags", .array([.string(route.rpc.service.split(separator: ".").last.map(String.init) ?? route.rpc.service)])),
                 ("summary", .string(route.rpc.comment.isEmpty ? route.rpc.name : route.rpc.comment)),
             ]
+            if let limit = route.rateLimit {
+                operation.append(("description", .string(
+                    "Rate limit: \(limit.requests) requests per \(limit.perSeconds) seconds per client address (429 with Retry-After beyond).")))
+            }
             var parameters: [JSONValue] = route.pathFields.map { name in
                 let field = schema.messages[route.rpc.inputType]?.field(named: name)
                 return .object([

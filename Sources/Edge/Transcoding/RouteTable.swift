@@ -16,6 +16,8 @@ struct Route: Sendable {
     let sessionEffect: Atelier_Api_V1_SessionEffect
     /// Answered from the caller's validated session, without a call (`answered_from_session`).
     let answeredFromSession: Bool
+    /// Per client address, from the `rate_limit` option.
+    let rateLimit: Atelier_Api_V1_RateLimit?
 
     /// The template in Hummingbird's router syntax: `/api/heroes/:id`.
     var routerPath: String {
@@ -68,7 +70,8 @@ enum RouteTable {
             isPublic: method.route.access == .public,
             successStatus: method.route.successStatus == 0 ? 200 : Int(method.route.successStatus),
             sessionEffect: method.route.sessionEffect,
-            answeredFromSession: method.route.answeredFromSession && !method.route.access.isPublic)
+            answeredFromSession: method.route.answeredFromSession && !method.route.access.isPublic,
+            rateLimit: method.route.hasRateLimit && method.route.rateLimit.requests > 0 ? method.route.rateLimit : nil)
     }
 }
 

@@ -17,6 +17,7 @@ final class Transcoder: Sendable {
     private let sessions: SessionResolver
     private let servicePrincipal: ServicePrincipal
     let maxBodyBytes: Int
+    private let rateLimiter: RateLimiter?
 
     private static let decoding: JSONDecodingOptions = {
         var options = JSONDecodingOptions()
@@ -34,7 +35,7 @@ final class Transcoder: Sendable {
 
     /// - Parameter upstreams: a client per fully-qualified gRPC service name.
     init(schema: ProtoSchema, upstreams: [String: RPCClient], sessions: SessionResolver,
-         servicePrincipal: ServicePrincipal, maxBodyBytes: Int) {
+         servicePrincipal: ServicePrincipal, maxBodyBytes: Int, rateLimiter: RateLimiter?) {
         self.schema = schema
         self.shaper = JSONShaper(schema: schema)
         self.types = Dictionary(atelierMessageTypes.map { ($0.protoMessageName, $0) }, uniquingKeysWith: { a, _ in a })
@@ -42,9 +43,16 @@ final class Transcoder: Sendable {
         self.sessions = sessions
         self.servicePrincipal = servicePrincipal
         self.maxBodyBytes = maxBodyBytes
+        self.rateLimiter = rateLimiter
     }
 
-    func handle(_ route: Route, request: Request, context: some RequestContext) async throws -> Response {
+    func handle(_ route: Route, request: Request, context: some RequestContext, client: String) async throws -> Response {
+        if let rateLimiter, let limit = route.rateLimit,
+           let wait = rateLimiter.take("\(route.method) \(route.template) \(client)", requests: Int(limit.requests),
+                                       perSeconds: Int(limit.perSeconds)) {
+            throw EdgeError(status: .tooManyRequests, code: "RATE_LIMITED",
+                            message: "too many requests; try again in \(wait) seconds", retryAfter: wait)
+        }
         // Who is calling: a signed-in user for most routes, the edge itself for public ones.
         var metadata = Metadata()
         var session: SessionResolver.Resolved?
