@@ -1,5 +1,6 @@
 import Logging
 import ServiceKit
+import ServiceLifecycle
 
 /// Builds the auth service from configuration.
 public enum AuthServer {
@@ -13,9 +14,16 @@ public enum AuthServer {
             services: { database in
                 [try await AuthRPC(database: database, settings: settings, hashPool: pool, logger: rpcLogger)]
             })
-        guard let smtp = settings.smtp else { return hosted }
-        let delivery = MailDelivery(outbox: MailOutbox(database: hosted.database), client: SMTPClient(settings: smtp),
-                                    interval: settings.mailPollInterval, logger: rpcLogger)
-        return HostedService(name: .auth, database: hosted.database, server: hosted.server, background: [delivery])
+        let server = hosted.server
+        let ready: @Sendable () async throws -> Void = { _ = try await server.listeningPort() }
+        var background: [any Service] = [
+            Housekeeping(database: hosted.database, interval: settings.housekeepingInterval,
+                         throttleWindow: settings.loginWindow, logger: rpcLogger, ready: ready),
+        ]
+        if let smtp = settings.smtp {
+            background.append(MailDelivery(outbox: MailOutbox(database: hosted.database), client: SMTPClient(settings: smtp),
+                                           interval: settings.mailPollInterval, logger: rpcLogger, ready: ready))
+        }
+        return HostedService(name: .auth, database: hosted.database, server: hosted.server, background: background)
     }
 }

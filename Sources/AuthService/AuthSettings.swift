@@ -13,6 +13,7 @@ import ServiceKit
 /// - auth.require-verified-email (bool, default false): refuse login (403) until the email is verified
 /// - auth.app-url (string, default http://localhost:8080): base of links in emails
 /// - auth.verification-hours (int, default 24) / auth.reset-minutes (int, default 60): link lifetimes
+/// - auth.housekeeping-minutes (int, default 60): how often expired sessions and tokens are removed
 /// - mail.* (see `SMTPSettings`); mail.poll-seconds (number, default 5): how often the outbox is delivered
 public struct AuthSettings: Sendable {
     public var sessionLifetime: TimeInterval = 30 * 86_400
@@ -27,6 +28,7 @@ public struct AuthSettings: Sendable {
     public var verificationLifetime: TimeInterval = 24 * 3600
     public var resetLifetime: TimeInterval = 3600
     public var smtp: SMTPSettings?
+    public var housekeepingInterval: Duration = .seconds(3600)
     public var mailPollInterval: Duration = .seconds(5)
 
     public init() {}
@@ -54,5 +56,6 @@ public struct AuthSettings: Sendable {
                 from: c.string("mail.from", default: "Atelier <no-reply@atelier.local>"))
         }
         mailPollInterval = try c.seconds("mail.poll-seconds", default: 5)
+        housekeepingInterval = .seconds(60 * (try c.int("auth.housekeeping-minutes", default: 60, range: 1...10_080)))
     }
 }

@@ -10,8 +10,11 @@ struct MailDelivery: Service {
     let client: SMTPClient
     let interval: Duration
     let logger: Logger
+    /// Returns once the server listens, and so once the migrations have made the outbox.
+    let ready: @Sendable () async throws -> Void
 
     func run() async throws {
+        try await ready()
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await deliverPending()

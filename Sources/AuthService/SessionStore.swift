@@ -95,10 +95,4 @@ struct SessionStore: Sendable {
             "DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id", .text(userID), .text(keeping ?? ""))
         return rows.count
     }
-
-    /// Removes sessions that expired more than a day ago; run periodically.
-    func purgeExpired(now: Date) async throws -> Int {
-        try await database.query(
-            "DELETE FROM sessions WHERE expires_at < $1 RETURNING id", .time(now.addingTimeInterval(-86_400))).count
-    }
 }

@@ -61,14 +61,6 @@ public struct Configuration: Sendable {
         }
         return .milliseconds(Int64(value * 1000))
     }
-
-    public func oneOf(_ key: String, _ allowed: [String], default defaultValue: String) throws -> String {
-        let value = string(key, default: defaultValue)
-        guard allowed.contains(value) else {
-            throw ConfigurationError.invalid(key: key, value: value, expected: "one of \(allowed.joined(separator: ", "))")
-        }
-        return value
-    }
 }
 
 public enum ConfigurationError: Error, CustomStringConvertible, Equatable {

@@ -1,0 +1,50 @@
+import Foundation
+import Logging
+import ServiceKit
+import ServiceLifecycle
+
+/// Removes what can no longer be used: sessions expired for a day, one-time tokens a day past
+/// their use or expiry, login-throttle rows whose window and lockout have passed, and delivered
+/// mail older than a week. Runs at start-up and then every `auth.housekeeping-minutes` (60).
+struct Housekeeping: Service {
+    let database: any Database
+    let interval: Duration
+    let throttleWindow: TimeInterval
+    let logger: Logger
+    /// Returns once the server listens, and so once the migrations have made the tables.
+    let ready: @Sendable () async throws -> Void
+
+    func run() async throws {
+        try await ready()
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let removed = try await sweep(now: Date.databaseNow)
+                    if removed > 0 { logger.info("housekeeping removed stale rows", metadata: ["rows": "\(removed)"]) }
+                } catch {
+                    logger.warning("housekeeping failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// One pass; returns how many rows went.
+    @discardableResult
+    func sweep(now: Date) async throws -> Int {
+        let dayAgo = now.addingTimeInterval(-86_400)
+        var removed = 0
+        removed += try await database.query(
+            "DELETE FROM sessions WHERE expires_at < $1 RETURNING id", .time(dayAgo)).count
+        removed += try await database.query(
+            "DELETE FROM one_time_tokens WHERE COALESCE(used_at, expires_at) < $1 RETURNING token_hash", .time(dayAgo)).count
+        removed += try await database.query("""
+            DELETE FROM login_throttle WHERE window_started_at < $1 AND (locked_until IS NULL OR locked_until < $2)
+            RETURNING email_key
+            """, .time(now.addingTimeInterval(-throttleWindow)), .time(now)).count
+        removed += try await database.query(
+            "DELETE FROM mail_outbox WHERE sent_at IS NOT NULL AND sent_at < $1 RETURNING id",
+            .time(now.addingTimeInterval(-7 * 86_400))).count
+        return removed
+    }
+}
