@@ -16,13 +16,11 @@ public enum AuthServer {
             })
         let server = hosted.server
         let ready: @Sendable () async throws -> Void = { _ = try await server.listeningPort() }
-        var background: [any Service] = [
-            Housekeeping(database: hosted.database, interval: settings.housekeepingInterval,
-                         throttleWindow: settings.loginWindow, logger: rpcLogger, ready: ready),
-        ]
+        let housekeeping = Housekeeping(database: hosted.database, throttleWindow: settings.loginWindow, logger: rpcLogger)
+        var background: [any Service] = [PeriodicWork(every: settings.housekeepingInterval, after: ready) { await housekeeping.run() }]
         if let smtp = settings.smtp {
-            background.append(MailDelivery(outbox: MailOutbox(database: hosted.database), client: SMTPClient(settings: smtp),
-                                           interval: settings.mailPollInterval, logger: rpcLogger, ready: ready))
+            let delivery = MailDelivery(outbox: MailOutbox(database: hosted.database), client: SMTPClient(settings: smtp), logger: rpcLogger)
+            background.append(PeriodicWork(every: settings.mailPollInterval, after: ready) { await delivery.deliverPending() })
         }
         return HostedService(name: .auth, database: hosted.database, server: hosted.server, background: background)
     }

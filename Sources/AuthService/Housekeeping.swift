@@ -1,31 +1,22 @@
 import Foundation
 import Logging
 import ServiceKit
-import ServiceLifecycle
 
 /// Removes what can no longer be used: sessions expired for a day, one-time tokens a day past
 /// their use or expiry, login-throttle rows whose window and lockout have passed, and delivered
-/// mail older than a week. Runs at start-up and then every `auth.housekeeping-minutes` (60).
-struct Housekeeping: Service {
+/// mail older than a week. AuthServer runs it every `auth.housekeeping-minutes` (60).
+struct Housekeeping: Sendable {
     let database: any Database
-    let interval: Duration
     let throttleWindow: TimeInterval
     let logger: Logger
-    /// Returns once the server listens, and so once the migrations have made the tables.
-    let ready: @Sendable () async throws -> Void
 
-    func run() async throws {
-        try await ready()
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let removed = try await sweep(now: Date.databaseNow)
-                    if removed > 0 { logger.info("housekeeping removed stale rows", metadata: ["rows": "\(removed)"]) }
-                } catch {
-                    logger.warning("housekeeping failed", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: interval)
-            }
+    /// One pass, logged; for `PeriodicWork`.
+    func run() async {
+        do {
+            let removed = try await sweep(now: Date.databaseNow)
+            if removed > 0 { logger.info("housekeeping removed stale rows", metadata: ["rows": "\(removed)"]) }
+        } catch {
+            logger.warning("housekeeping failed", metadata: ["error": "\(error)"])
         }
     }
 

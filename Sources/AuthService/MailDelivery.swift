@@ -1,27 +1,14 @@
 import Foundation
 import Logging
 import ServiceKit
-import ServiceLifecycle
 
-/// Delivers the mail outbox over SMTP: polls for pending messages, sends each, and marks it sent
-/// (clearing its body) or failed; a message is tried up to ten times, then left for an operator.
-struct MailDelivery: Service {
+/// Delivers the mail outbox over SMTP (AuthServer runs it every `mail.poll-seconds`): sends each
+/// pending message and marks it sent (clearing its body) or failed; a message is tried up to ten
+/// times, then left for an operator.
+struct MailDelivery: Sendable {
     let outbox: MailOutbox
     let client: SMTPClient
-    let interval: Duration
     let logger: Logger
-    /// Returns once the server listens, and so once the migrations have made the outbox.
-    let ready: @Sendable () async throws -> Void
-
-    func run() async throws {
-        try await ready()
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await deliverPending()
-                try? await Task.sleep(for: interval)
-            }
-        }
-    }
 
     func deliverPending() async {
         do {

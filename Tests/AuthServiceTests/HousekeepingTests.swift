@@ -21,8 +21,7 @@ struct HousekeepingTests {
             try await database.query("UPDATE one_time_tokens SET used_at = $1 WHERE user_id = $2", .time(longAgo), .text(graceID))
             try await database.query("UPDATE login_throttle SET window_started_at = $1", .time(longAgo))
 
-            let housekeeping = Housekeeping(database: database, interval: .seconds(3600), throttleWindow: 900,
-                                            logger: Logger(label: "test"), ready: {})
+            let housekeeping = Housekeeping(database: database, throttleWindow: 900, logger: Logger(label: "test"))
             #expect(try await housekeeping.sweep(now: Date.databaseNow) == 3)
             #expect(try await housekeeping.sweep(now: Date.databaseNow) == 0)
             _ = try await auth.client.validateSession(.with { $0.token = live.session.token }, metadata: try auth.asService)
