@@ -10,10 +10,11 @@ RUN swift build -c release --product atelier --static-swift-stdlib \
  && cp -r "$(swift build -c release --show-bin-path)"/*.resources /out/
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tzdata \
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tzdata libcurl4 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home /var/lib/atelier --create-home atelier
-# SwiftPM resource bundles (API descriptors, the common-password list) sit beside the executable.
+# libcurl carries the HTTP calls to payment providers (FoundationNetworking).
+# SwiftPM resource bundles (API descriptors, the common-password list, the price list) sit beside the executable.
 COPY --from=build /out/ /usr/local/bin/
 USER atelier
 WORKDIR /var/lib/atelier

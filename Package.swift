@@ -62,7 +62,15 @@ let package = Package(
         ),
         .target(name: "CatalogService", dependencies: ["ServiceKit", "AtelierProtos"]),
         .target(name: "GenerationService", dependencies: ["ServiceKit", "AtelierProtos"]),
-        .target(name: "CommerceService", dependencies: ["ServiceKit", "AtelierProtos"]),
+        .target(
+            name: "CommerceService",
+            dependencies: [
+                "ServiceKit", "AtelierProtos",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Resources/price-list.json")]
+        ),
         .target(
             name: "Edge",
             dependencies: [
@@ -110,6 +118,20 @@ let package = Package(
             ]
         ),
         .testTarget(name: "EdgeTests", dependencies: ["Edge", "ServiceKit", "AtelierTestSupport"]),
+        .testTarget(
+            name: "CommerceServiceTests",
+            dependencies: [
+                "CommerceService", "ServiceKit", "AtelierTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -50,6 +50,16 @@ public nonisolated struct Atelier_Api_V1_Principal: Sendable {
   /// The service credential's id, so a credential can be traced to its issue.
   public var credentialID: String = String()
 
+  /// What the user's plan allows, from commerce; unset for services.
+  public var entitlements: Atelier_Api_V1_Entitlements {
+    get {_entitlements ?? Atelier_Api_V1_Entitlements()}
+    set {_entitlements = newValue}
+  }
+  /// Returns true if `entitlements` has been explicitly set.
+  public var hasEntitlements: Bool {self._entitlements != nil}
+  /// Clears the value of `entitlements`. Subsequent reads from it will return its default value.
+  public mutating func clearEntitlements() {self._entitlements = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -95,6 +105,40 @@ public nonisolated struct Atelier_Api_V1_Principal: Sendable {
   }
 
   public init() {}
+
+  fileprivate var _entitlements: Atelier_Api_V1_Entitlements? = nil
+}
+
+/// What a plan allows, as commerce states it. Services enforce these from the principal
+/// instead of asking commerce on every call.
+public nonisolated struct Atelier_Api_V1_Entitlements: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "free", "starter", "pro".
+  public var plan: String = String()
+
+  /// Characters a user may keep; ignored when unlimited_characters.
+  public var maxCharacters: Int32 = 0
+
+  public var unlimitedCharacters: Bool = false
+
+  /// "standard" (fewer steps) or "full".
+  public var quality: String = String()
+
+  public var watermark: Bool = false
+
+  /// Higher is served first.
+  public var queuePriority: Int32 = 0
+
+  public var videoGeneration: Bool = false
+
+  public var advancedCustomization: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -103,7 +147,7 @@ fileprivate nonisolated let _protobuf_package = "atelier.api.v1"
 
 nonisolated extension Atelier_Api_V1_Principal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Principal"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}subject\0\u{3}session_id\0\u{1}plan\0\u{1}roles\0\u{3}issued_at\0\u{3}expires_at\0\u{3}credential_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}subject\0\u{3}session_id\0\u{1}plan\0\u{1}roles\0\u{3}issued_at\0\u{3}expires_at\0\u{3}credential_id\0\u{1}entitlements\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -119,12 +163,17 @@ nonisolated extension Atelier_Api_V1_Principal: SwiftProtobuf.Message, SwiftProt
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.issuedAt) }()
       case 7: try { try decoder.decodeSingularInt64Field(value: &self.expiresAt) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.credentialID) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._entitlements) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.kind != .unspecified {
       try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
     }
@@ -149,6 +198,9 @@ nonisolated extension Atelier_Api_V1_Principal: SwiftProtobuf.Message, SwiftProt
     if !self.credentialID.isEmpty {
       try visitor.visitSingularStringField(value: self.credentialID, fieldNumber: 8)
     }
+    try { if let v = self._entitlements {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -161,6 +213,7 @@ nonisolated extension Atelier_Api_V1_Principal: SwiftProtobuf.Message, SwiftProt
     if lhs.issuedAt != rhs.issuedAt {return false}
     if lhs.expiresAt != rhs.expiresAt {return false}
     if lhs.credentialID != rhs.credentialID {return false}
+    if lhs._entitlements != rhs._entitlements {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -168,4 +221,69 @@ nonisolated extension Atelier_Api_V1_Principal: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Atelier_Api_V1_Principal.Kind: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_USER\0\u{1}KIND_SERVICE\0")
+}
+
+nonisolated extension Atelier_Api_V1_Entitlements: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Entitlements"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plan\0\u{3}max_characters\0\u{3}unlimited_characters\0\u{1}quality\0\u{1}watermark\0\u{3}queue_priority\0\u{3}video_generation\0\u{3}advanced_customization\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.plan) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.maxCharacters) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.unlimitedCharacters) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.quality) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.watermark) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.queuePriority) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.videoGeneration) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.advancedCustomization) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.plan.isEmpty {
+      try visitor.visitSingularStringField(value: self.plan, fieldNumber: 1)
+    }
+    if self.maxCharacters != 0 {
+      try visitor.visitSingularInt32Field(value: self.maxCharacters, fieldNumber: 2)
+    }
+    if self.unlimitedCharacters != false {
+      try visitor.visitSingularBoolField(value: self.unlimitedCharacters, fieldNumber: 3)
+    }
+    if !self.quality.isEmpty {
+      try visitor.visitSingularStringField(value: self.quality, fieldNumber: 4)
+    }
+    if self.watermark != false {
+      try visitor.visitSingularBoolField(value: self.watermark, fieldNumber: 5)
+    }
+    if self.queuePriority != 0 {
+      try visitor.visitSingularInt32Field(value: self.queuePriority, fieldNumber: 6)
+    }
+    if self.videoGeneration != false {
+      try visitor.visitSingularBoolField(value: self.videoGeneration, fieldNumber: 7)
+    }
+    if self.advancedCustomization != false {
+      try visitor.visitSingularBoolField(value: self.advancedCustomization, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Api_V1_Entitlements, rhs: Atelier_Api_V1_Entitlements) -> Bool {
+    if lhs.plan != rhs.plan {return false}
+    if lhs.maxCharacters != rhs.maxCharacters {return false}
+    if lhs.unlimitedCharacters != rhs.unlimitedCharacters {return false}
+    if lhs.quality != rhs.quality {return false}
+    if lhs.watermark != rhs.watermark {return false}
+    if lhs.queuePriority != rhs.queuePriority {return false}
+    if lhs.videoGeneration != rhs.videoGeneration {return false}
+    if lhs.advancedCustomization != rhs.advancedCustomization {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }

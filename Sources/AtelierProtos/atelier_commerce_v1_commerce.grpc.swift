@@ -1,5 +1,9 @@
-/// The commerce service. Its RPCs arrive with the issues that build it; the declaration exists
-/// now so the service starts, serves grpc.health.v1 and refuses unauthenticated callers.
+/// Money and allowances: plans and entitlements, the credit ledger, token packs, subscriptions
+/// and payment webhooks (DESIGN.md, "One ledger for credits and quotas"). REST shapes follow
+/// ai-character-generation-mvp-spec.md ("Payments", "User", "Pricing Tiers").
+///
+/// Assets are the ledger's units: "credits" (tokens: bought in packs, 3 on signup), "daily" (the
+/// Free plan's daily generations), and the monthly allowances "images", "videos" and "stories".
 
 // DO NOT EDIT.
 // swift-format-ignore-file
@@ -23,8 +27,247 @@ public enum Atelier_Commerce_V1_CommerceService: Sendable {
     public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService")
     /// Namespace for method metadata.
     public enum Method: Sendable {
+        /// Namespace for "GetPricing" metadata.
+        public enum GetPricing: Sendable {
+            /// Request type for "GetPricing".
+            public typealias Input = Atelier_Commerce_V1_GetPricingRequest
+            /// Response type for "GetPricing".
+            public typealias Output = Atelier_Commerce_V1_GetPricingResponse
+            /// Descriptor for "GetPricing".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "GetPricing",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetSubscription" metadata.
+        public enum GetSubscription: Sendable {
+            /// Request type for "GetSubscription".
+            public typealias Input = Atelier_Commerce_V1_GetSubscriptionRequest
+            /// Response type for "GetSubscription".
+            public typealias Output = Atelier_Commerce_V1_SubscriptionResponse
+            /// Descriptor for "GetSubscription".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "GetSubscription",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetUsageStats" metadata.
+        public enum GetUsageStats: Sendable {
+            /// Request type for "GetUsageStats".
+            public typealias Input = Atelier_Commerce_V1_GetUsageStatsRequest
+            /// Response type for "GetUsageStats".
+            public typealias Output = Atelier_Commerce_V1_GetUsageStatsResponse
+            /// Descriptor for "GetUsageStats".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "GetUsageStats",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetWallet" metadata.
+        public enum GetWallet: Sendable {
+            /// Request type for "GetWallet".
+            public typealias Input = Atelier_Commerce_V1_GetWalletRequest
+            /// Response type for "GetWallet".
+            public typealias Output = Atelier_Commerce_V1_WalletResponse
+            /// Descriptor for "GetWallet".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "GetWallet",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListLedgerEntries" metadata.
+        public enum ListLedgerEntries: Sendable {
+            /// Request type for "ListLedgerEntries".
+            public typealias Input = Atelier_Commerce_V1_ListLedgerEntriesRequest
+            /// Response type for "ListLedgerEntries".
+            public typealias Output = Atelier_Commerce_V1_ListLedgerEntriesResponse
+            /// Descriptor for "ListLedgerEntries".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "ListLedgerEntries",
+                type: .unary
+            )
+        }
+        /// Namespace for "CreateSubscription" metadata.
+        public enum CreateSubscription: Sendable {
+            /// Request type for "CreateSubscription".
+            public typealias Input = Atelier_Commerce_V1_CreateSubscriptionRequest
+            /// Response type for "CreateSubscription".
+            public typealias Output = Atelier_Commerce_V1_CheckoutResponse
+            /// Descriptor for "CreateSubscription".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "CreateSubscription",
+                type: .unary
+            )
+        }
+        /// Namespace for "PurchaseTokens" metadata.
+        public enum PurchaseTokens: Sendable {
+            /// Request type for "PurchaseTokens".
+            public typealias Input = Atelier_Commerce_V1_PurchaseTokensRequest
+            /// Response type for "PurchaseTokens".
+            public typealias Output = Atelier_Commerce_V1_CheckoutResponse
+            /// Descriptor for "PurchaseTokens".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "PurchaseTokens",
+                type: .unary
+            )
+        }
+        /// Namespace for "CancelSubscription" metadata.
+        public enum CancelSubscription: Sendable {
+            /// Request type for "CancelSubscription".
+            public typealias Input = Atelier_Commerce_V1_CancelSubscriptionRequest
+            /// Response type for "CancelSubscription".
+            public typealias Output = Atelier_Commerce_V1_SubscriptionResponse
+            /// Descriptor for "CancelSubscription".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "CancelSubscription",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListBillingHistory" metadata.
+        public enum ListBillingHistory: Sendable {
+            /// Request type for "ListBillingHistory".
+            public typealias Input = Atelier_Commerce_V1_ListBillingHistoryRequest
+            /// Response type for "ListBillingHistory".
+            public typealias Output = Atelier_Commerce_V1_ListBillingHistoryResponse
+            /// Descriptor for "ListBillingHistory".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "ListBillingHistory",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetEntitlements" metadata.
+        public enum GetEntitlements: Sendable {
+            /// Request type for "GetEntitlements".
+            public typealias Input = Atelier_Commerce_V1_GetEntitlementsRequest
+            /// Response type for "GetEntitlements".
+            public typealias Output = Atelier_Commerce_V1_GetEntitlementsResponse
+            /// Descriptor for "GetEntitlements".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "GetEntitlements",
+                type: .unary
+            )
+        }
+        /// Namespace for "Grant" metadata.
+        public enum Grant: Sendable {
+            /// Request type for "Grant".
+            public typealias Input = Atelier_Commerce_V1_GrantRequest
+            /// Response type for "Grant".
+            public typealias Output = Atelier_Commerce_V1_MovementResponse
+            /// Descriptor for "Grant".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "Grant",
+                type: .unary
+            )
+        }
+        /// Namespace for "Hold" metadata.
+        public enum Hold: Sendable {
+            /// Request type for "Hold".
+            public typealias Input = Atelier_Commerce_V1_HoldRequest
+            /// Response type for "Hold".
+            public typealias Output = Atelier_Commerce_V1_MovementResponse
+            /// Descriptor for "Hold".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "Hold",
+                type: .unary
+            )
+        }
+        /// Namespace for "Settle" metadata.
+        public enum Settle: Sendable {
+            /// Request type for "Settle".
+            public typealias Input = Atelier_Commerce_V1_SettleRequest
+            /// Response type for "Settle".
+            public typealias Output = Atelier_Commerce_V1_MovementResponse
+            /// Descriptor for "Settle".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "Settle",
+                type: .unary
+            )
+        }
+        /// Namespace for "Release" metadata.
+        public enum Release: Sendable {
+            /// Request type for "Release".
+            public typealias Input = Atelier_Commerce_V1_ReleaseRequest
+            /// Response type for "Release".
+            public typealias Output = Atelier_Commerce_V1_MovementResponse
+            /// Descriptor for "Release".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "Release",
+                type: .unary
+            )
+        }
+        /// Namespace for "HandleWebhook" metadata.
+        public enum HandleWebhook: Sendable {
+            /// Request type for "HandleWebhook".
+            public typealias Input = Atelier_Commerce_V1_HandleWebhookRequest
+            /// Response type for "HandleWebhook".
+            public typealias Output = Atelier_Commerce_V1_HandleWebhookResponse
+            /// Descriptor for "HandleWebhook".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "HandleWebhook",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetSandboxCheckout" metadata.
+        public enum GetSandboxCheckout: Sendable {
+            /// Request type for "GetSandboxCheckout".
+            public typealias Input = Atelier_Commerce_V1_GetSandboxCheckoutRequest
+            /// Response type for "GetSandboxCheckout".
+            public typealias Output = Atelier_Commerce_V1_SandboxCheckout
+            /// Descriptor for "GetSandboxCheckout".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "GetSandboxCheckout",
+                type: .unary
+            )
+        }
+        /// Namespace for "CompleteSandboxCheckout" metadata.
+        public enum CompleteSandboxCheckout: Sendable {
+            /// Request type for "CompleteSandboxCheckout".
+            public typealias Input = Atelier_Commerce_V1_CompleteSandboxCheckoutRequest
+            /// Response type for "CompleteSandboxCheckout".
+            public typealias Output = Atelier_Commerce_V1_SandboxCheckout
+            /// Descriptor for "CompleteSandboxCheckout".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "CompleteSandboxCheckout",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atelier.commerce.v1.CommerceService" service.
-        public static let descriptors: [GRPCCore.MethodDescriptor] = []
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            GetPricing.descriptor,
+            GetSubscription.descriptor,
+            GetUsageStats.descriptor,
+            GetWallet.descriptor,
+            ListLedgerEntries.descriptor,
+            CreateSubscription.descriptor,
+            PurchaseTokens.descriptor,
+            CancelSubscription.descriptor,
+            ListBillingHistory.descriptor,
+            GetEntitlements.descriptor,
+            Grant.descriptor,
+            Hold.descriptor,
+            Settle.descriptor,
+            Release.descriptor,
+            HandleWebhook.descriptor,
+            GetSandboxCheckout.descriptor,
+            CompleteSandboxCheckout.descriptor
+        ]
     }
 }
 
@@ -49,7 +292,309 @@ extension Atelier_Commerce_V1_CommerceService {
     ///
     /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
     /// or ``SimpleServiceProtocol`` instead.
-    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {}
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "GetPricing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Plans, token packs and what each operation costs. Anyone may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_GetPricingRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_GetPricingResponse` messages.
+        func getPricing(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_GetPricingRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_GetPricingResponse>
+
+        /// Handle the "GetSubscription" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's plan, subscription state and entitlements.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_GetSubscriptionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_SubscriptionResponse` messages.
+        func getSubscription(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_GetSubscriptionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_SubscriptionResponse>
+
+        /// Handle the "GetUsageStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What the caller spent in a period, and how much of each allowance is left.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_GetUsageStatsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_GetUsageStatsResponse` messages.
+        func getUsageStats(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_GetUsageStatsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_GetUsageStatsResponse>
+
+        /// Handle the "GetWallet" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Balances per asset: available, held for running jobs, and what expires next.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_GetWalletRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_WalletResponse` messages.
+        func getWallet(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_GetWalletRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_WalletResponse>
+
+        /// Handle the "ListLedgerEntries" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's ledger entries, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_ListLedgerEntriesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_ListLedgerEntriesResponse` messages.
+        func listLedgerEntries(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_ListLedgerEntriesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_ListLedgerEntriesResponse>
+
+        /// Handle the "CreateSubscription" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a checkout for a plan; the reply's checkoutUrl is where the person pays.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_CreateSubscriptionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_CheckoutResponse` messages.
+        func createSubscription(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_CreateSubscriptionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_CheckoutResponse>
+
+        /// Handle the "PurchaseTokens" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a checkout for a token pack.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_PurchaseTokensRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_CheckoutResponse` messages.
+        func purchaseTokens(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_PurchaseTokensRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_CheckoutResponse>
+
+        /// Handle the "CancelSubscription" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels the caller's subscription at the end of the period already paid for.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_CancelSubscriptionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_SubscriptionResponse` messages.
+        func cancelSubscription(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_CancelSubscriptionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_SubscriptionResponse>
+
+        /// Handle the "ListBillingHistory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Payments the caller made, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_ListBillingHistoryRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_ListBillingHistoryResponse` messages.
+        func listBillingHistory(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_ListBillingHistoryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_ListBillingHistoryResponse>
+
+        /// Handle the "GetEntitlements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The plan and entitlements of a user. The edge calls it when it mints a principal.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_GetEntitlementsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_GetEntitlementsResponse` messages.
+        func getEntitlements(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_GetEntitlementsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_GetEntitlementsResponse>
+
+        /// Handle the "Grant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds credits or allowance to a wallet (admin grants, refunds). Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_GrantRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_MovementResponse` messages.
+        func grant(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_GrantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_MovementResponse>
+
+        /// Handle the "Hold" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reserves credits for a job. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_HoldRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_MovementResponse` messages.
+        func hold(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_HoldRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_MovementResponse>
+
+        /// Handle the "Settle" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Spends a hold for a job that succeeded. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_SettleRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_MovementResponse` messages.
+        func settle(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_SettleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_MovementResponse>
+
+        /// Handle the "Release" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns a hold's credits for a job that failed or was cancelled. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_ReleaseRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_MovementResponse` messages.
+        func release(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_ReleaseRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_MovementResponse>
+
+        /// Handle the "HandleWebhook" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A payment provider's event, as the edge received it: the raw body and its signature header.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_HandleWebhookRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_HandleWebhookResponse` messages.
+        func handleWebhook(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_HandleWebhookRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_HandleWebhookResponse>
+
+        /// Handle the "GetSandboxCheckout" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The local payment sandbox's checkout page: what it shows, and the person's choice.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_GetSandboxCheckoutRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_SandboxCheckout` messages.
+        func getSandboxCheckout(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_GetSandboxCheckoutRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_SandboxCheckout>
+
+        /// Handle the "CompleteSandboxCheckout" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_CompleteSandboxCheckoutRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_SandboxCheckout` messages.
+        func completeSandboxCheckout(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_CompleteSandboxCheckoutRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_SandboxCheckout>
+    }
 
     /// Service protocol for the "atelier.commerce.v1.CommerceService" service.
     ///
@@ -58,30 +603,1228 @@ extension Atelier_Commerce_V1_CommerceService {
     /// trailing response metadata. If you don't need these then consider using
     /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
     /// use ``StreamingServiceProtocol``.
-    public protocol ServiceProtocol: Atelier_Commerce_V1_CommerceService.StreamingServiceProtocol {}
+    public protocol ServiceProtocol: Atelier_Commerce_V1_CommerceService.StreamingServiceProtocol {
+        /// Handle the "GetPricing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Plans, token packs and what each operation costs. Anyone may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetPricingRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_GetPricingResponse` message.
+        func getPricing(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_GetPricingRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_GetPricingResponse>
+
+        /// Handle the "GetSubscription" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's plan, subscription state and entitlements.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetSubscriptionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_SubscriptionResponse` message.
+        func getSubscription(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_GetSubscriptionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_SubscriptionResponse>
+
+        /// Handle the "GetUsageStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What the caller spent in a period, and how much of each allowance is left.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetUsageStatsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_GetUsageStatsResponse` message.
+        func getUsageStats(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_GetUsageStatsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_GetUsageStatsResponse>
+
+        /// Handle the "GetWallet" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Balances per asset: available, held for running jobs, and what expires next.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetWalletRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_WalletResponse` message.
+        func getWallet(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_GetWalletRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_WalletResponse>
+
+        /// Handle the "ListLedgerEntries" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's ledger entries, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_ListLedgerEntriesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_ListLedgerEntriesResponse` message.
+        func listLedgerEntries(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_ListLedgerEntriesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_ListLedgerEntriesResponse>
+
+        /// Handle the "CreateSubscription" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a checkout for a plan; the reply's checkoutUrl is where the person pays.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_CreateSubscriptionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_CheckoutResponse` message.
+        func createSubscription(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_CreateSubscriptionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_CheckoutResponse>
+
+        /// Handle the "PurchaseTokens" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a checkout for a token pack.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_PurchaseTokensRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_CheckoutResponse` message.
+        func purchaseTokens(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_PurchaseTokensRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_CheckoutResponse>
+
+        /// Handle the "CancelSubscription" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels the caller's subscription at the end of the period already paid for.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_CancelSubscriptionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_SubscriptionResponse` message.
+        func cancelSubscription(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_CancelSubscriptionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_SubscriptionResponse>
+
+        /// Handle the "ListBillingHistory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Payments the caller made, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_ListBillingHistoryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_ListBillingHistoryResponse` message.
+        func listBillingHistory(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_ListBillingHistoryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_ListBillingHistoryResponse>
+
+        /// Handle the "GetEntitlements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The plan and entitlements of a user. The edge calls it when it mints a principal.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetEntitlementsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_GetEntitlementsResponse` message.
+        func getEntitlements(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_GetEntitlementsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_GetEntitlementsResponse>
+
+        /// Handle the "Grant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds credits or allowance to a wallet (admin grants, refunds). Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GrantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_MovementResponse` message.
+        func grant(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_GrantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse>
+
+        /// Handle the "Hold" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reserves credits for a job. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_HoldRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_MovementResponse` message.
+        func hold(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_HoldRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse>
+
+        /// Handle the "Settle" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Spends a hold for a job that succeeded. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_SettleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_MovementResponse` message.
+        func settle(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_SettleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse>
+
+        /// Handle the "Release" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns a hold's credits for a job that failed or was cancelled. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_ReleaseRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_MovementResponse` message.
+        func release(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_ReleaseRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse>
+
+        /// Handle the "HandleWebhook" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A payment provider's event, as the edge received it: the raw body and its signature header.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_HandleWebhookRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_HandleWebhookResponse` message.
+        func handleWebhook(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_HandleWebhookRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_HandleWebhookResponse>
+
+        /// Handle the "GetSandboxCheckout" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The local payment sandbox's checkout page: what it shows, and the person's choice.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetSandboxCheckoutRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_SandboxCheckout` message.
+        func getSandboxCheckout(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_GetSandboxCheckoutRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_SandboxCheckout>
+
+        /// Handle the "CompleteSandboxCheckout" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_CompleteSandboxCheckoutRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_SandboxCheckout` message.
+        func completeSandboxCheckout(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_CompleteSandboxCheckoutRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_SandboxCheckout>
+    }
 
     /// Simple service protocol for the "atelier.commerce.v1.CommerceService" service.
     ///
     /// This is the highest level protocol for the service. The API is the easiest to use but
     /// doesn't provide access to request or response metadata. If you need access to these
     /// then use ``ServiceProtocol`` instead.
-    public protocol SimpleServiceProtocol: Atelier_Commerce_V1_CommerceService.ServiceProtocol {}
+    public protocol SimpleServiceProtocol: Atelier_Commerce_V1_CommerceService.ServiceProtocol {
+        /// Handle the "GetPricing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Plans, token packs and what each operation costs. Anyone may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_GetPricingRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_GetPricingResponse` to respond with.
+        func getPricing(
+            request: Atelier_Commerce_V1_GetPricingRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_GetPricingResponse
+
+        /// Handle the "GetSubscription" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's plan, subscription state and entitlements.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_GetSubscriptionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_SubscriptionResponse` to respond with.
+        func getSubscription(
+            request: Atelier_Commerce_V1_GetSubscriptionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_SubscriptionResponse
+
+        /// Handle the "GetUsageStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What the caller spent in a period, and how much of each allowance is left.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_GetUsageStatsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_GetUsageStatsResponse` to respond with.
+        func getUsageStats(
+            request: Atelier_Commerce_V1_GetUsageStatsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_GetUsageStatsResponse
+
+        /// Handle the "GetWallet" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Balances per asset: available, held for running jobs, and what expires next.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_GetWalletRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_WalletResponse` to respond with.
+        func getWallet(
+            request: Atelier_Commerce_V1_GetWalletRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_WalletResponse
+
+        /// Handle the "ListLedgerEntries" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's ledger entries, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_ListLedgerEntriesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_ListLedgerEntriesResponse` to respond with.
+        func listLedgerEntries(
+            request: Atelier_Commerce_V1_ListLedgerEntriesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_ListLedgerEntriesResponse
+
+        /// Handle the "CreateSubscription" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a checkout for a plan; the reply's checkoutUrl is where the person pays.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_CreateSubscriptionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_CheckoutResponse` to respond with.
+        func createSubscription(
+            request: Atelier_Commerce_V1_CreateSubscriptionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_CheckoutResponse
+
+        /// Handle the "PurchaseTokens" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a checkout for a token pack.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_PurchaseTokensRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_CheckoutResponse` to respond with.
+        func purchaseTokens(
+            request: Atelier_Commerce_V1_PurchaseTokensRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_CheckoutResponse
+
+        /// Handle the "CancelSubscription" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels the caller's subscription at the end of the period already paid for.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_CancelSubscriptionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_SubscriptionResponse` to respond with.
+        func cancelSubscription(
+            request: Atelier_Commerce_V1_CancelSubscriptionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_SubscriptionResponse
+
+        /// Handle the "ListBillingHistory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Payments the caller made, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_ListBillingHistoryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_ListBillingHistoryResponse` to respond with.
+        func listBillingHistory(
+            request: Atelier_Commerce_V1_ListBillingHistoryRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_ListBillingHistoryResponse
+
+        /// Handle the "GetEntitlements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The plan and entitlements of a user. The edge calls it when it mints a principal.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_GetEntitlementsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_GetEntitlementsResponse` to respond with.
+        func getEntitlements(
+            request: Atelier_Commerce_V1_GetEntitlementsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_GetEntitlementsResponse
+
+        /// Handle the "Grant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds credits or allowance to a wallet (admin grants, refunds). Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_GrantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_MovementResponse` to respond with.
+        func grant(
+            request: Atelier_Commerce_V1_GrantRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_MovementResponse
+
+        /// Handle the "Hold" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reserves credits for a job. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_HoldRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_MovementResponse` to respond with.
+        func hold(
+            request: Atelier_Commerce_V1_HoldRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_MovementResponse
+
+        /// Handle the "Settle" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Spends a hold for a job that succeeded. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_SettleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_MovementResponse` to respond with.
+        func settle(
+            request: Atelier_Commerce_V1_SettleRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_MovementResponse
+
+        /// Handle the "Release" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns a hold's credits for a job that failed or was cancelled. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_ReleaseRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_MovementResponse` to respond with.
+        func release(
+            request: Atelier_Commerce_V1_ReleaseRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_MovementResponse
+
+        /// Handle the "HandleWebhook" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A payment provider's event, as the edge received it: the raw body and its signature header.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_HandleWebhookRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_HandleWebhookResponse` to respond with.
+        func handleWebhook(
+            request: Atelier_Commerce_V1_HandleWebhookRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_HandleWebhookResponse
+
+        /// Handle the "GetSandboxCheckout" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The local payment sandbox's checkout page: what it shows, and the person's choice.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_GetSandboxCheckoutRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_SandboxCheckout` to respond with.
+        func getSandboxCheckout(
+            request: Atelier_Commerce_V1_GetSandboxCheckoutRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_SandboxCheckout
+
+        /// Handle the "CompleteSandboxCheckout" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_CompleteSandboxCheckoutRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_SandboxCheckout` to respond with.
+        func completeSandboxCheckout(
+            request: Atelier_Commerce_V1_CompleteSandboxCheckoutRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_SandboxCheckout
+    }
 }
 
 // Default implementation of 'registerMethods(with:)'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Atelier_Commerce_V1_CommerceService.StreamingServiceProtocol {
-    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {}
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.GetPricing.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_GetPricingRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_GetPricingResponse>(),
+            handler: { request, context in
+                try await self.getPricing(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.GetSubscription.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_GetSubscriptionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_SubscriptionResponse>(),
+            handler: { request, context in
+                try await self.getSubscription(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.GetUsageStats.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_GetUsageStatsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_GetUsageStatsResponse>(),
+            handler: { request, context in
+                try await self.getUsageStats(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.GetWallet.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_GetWalletRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_WalletResponse>(),
+            handler: { request, context in
+                try await self.getWallet(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.ListLedgerEntries.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_ListLedgerEntriesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_ListLedgerEntriesResponse>(),
+            handler: { request, context in
+                try await self.listLedgerEntries(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.CreateSubscription.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_CreateSubscriptionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_CheckoutResponse>(),
+            handler: { request, context in
+                try await self.createSubscription(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.PurchaseTokens.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_PurchaseTokensRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_CheckoutResponse>(),
+            handler: { request, context in
+                try await self.purchaseTokens(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.CancelSubscription.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_CancelSubscriptionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_SubscriptionResponse>(),
+            handler: { request, context in
+                try await self.cancelSubscription(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.ListBillingHistory.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_ListBillingHistoryRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_ListBillingHistoryResponse>(),
+            handler: { request, context in
+                try await self.listBillingHistory(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.GetEntitlements.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_GetEntitlementsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_GetEntitlementsResponse>(),
+            handler: { request, context in
+                try await self.getEntitlements(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.Grant.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_GrantRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_MovementResponse>(),
+            handler: { request, context in
+                try await self.grant(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.Hold.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_HoldRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_MovementResponse>(),
+            handler: { request, context in
+                try await self.hold(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.Settle.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_SettleRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_MovementResponse>(),
+            handler: { request, context in
+                try await self.settle(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.Release.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_ReleaseRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_MovementResponse>(),
+            handler: { request, context in
+                try await self.release(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.HandleWebhook.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_HandleWebhookRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_HandleWebhookResponse>(),
+            handler: { request, context in
+                try await self.handleWebhook(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.GetSandboxCheckout.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_GetSandboxCheckoutRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_SandboxCheckout>(),
+            handler: { request, context in
+                try await self.getSandboxCheckout(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.CompleteSandboxCheckout.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_CompleteSandboxCheckoutRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_SandboxCheckout>(),
+            handler: { request, context in
+                try await self.completeSandboxCheckout(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
 }
 
 // Default implementation of streaming methods from 'StreamingServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Atelier_Commerce_V1_CommerceService.ServiceProtocol {
+    public func getPricing(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_GetPricingRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_GetPricingResponse> {
+        let response = try await self.getPricing(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getSubscription(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_GetSubscriptionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_SubscriptionResponse> {
+        let response = try await self.getSubscription(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getUsageStats(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_GetUsageStatsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_GetUsageStatsResponse> {
+        let response = try await self.getUsageStats(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getWallet(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_GetWalletRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_WalletResponse> {
+        let response = try await self.getWallet(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listLedgerEntries(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_ListLedgerEntriesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_ListLedgerEntriesResponse> {
+        let response = try await self.listLedgerEntries(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createSubscription(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_CreateSubscriptionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_CheckoutResponse> {
+        let response = try await self.createSubscription(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func purchaseTokens(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_PurchaseTokensRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_CheckoutResponse> {
+        let response = try await self.purchaseTokens(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func cancelSubscription(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_CancelSubscriptionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_SubscriptionResponse> {
+        let response = try await self.cancelSubscription(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listBillingHistory(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_ListBillingHistoryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_ListBillingHistoryResponse> {
+        let response = try await self.listBillingHistory(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getEntitlements(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_GetEntitlementsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_GetEntitlementsResponse> {
+        let response = try await self.getEntitlements(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func grant(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_GrantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_MovementResponse> {
+        let response = try await self.grant(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func hold(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_HoldRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_MovementResponse> {
+        let response = try await self.hold(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func settle(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_SettleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_MovementResponse> {
+        let response = try await self.settle(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func release(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_ReleaseRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_MovementResponse> {
+        let response = try await self.release(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func handleWebhook(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_HandleWebhookRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_HandleWebhookResponse> {
+        let response = try await self.handleWebhook(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getSandboxCheckout(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_GetSandboxCheckoutRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_SandboxCheckout> {
+        let response = try await self.getSandboxCheckout(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func completeSandboxCheckout(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_CompleteSandboxCheckoutRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_SandboxCheckout> {
+        let response = try await self.completeSandboxCheckout(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Atelier_Commerce_V1_CommerceService.SimpleServiceProtocol {
+    public func getPricing(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_GetPricingRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_GetPricingResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_GetPricingResponse>(
+            message: try await self.getPricing(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getSubscription(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_GetSubscriptionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_SubscriptionResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_SubscriptionResponse>(
+            message: try await self.getSubscription(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getUsageStats(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_GetUsageStatsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_GetUsageStatsResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_GetUsageStatsResponse>(
+            message: try await self.getUsageStats(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getWallet(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_GetWalletRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_WalletResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_WalletResponse>(
+            message: try await self.getWallet(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listLedgerEntries(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_ListLedgerEntriesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_ListLedgerEntriesResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_ListLedgerEntriesResponse>(
+            message: try await self.listLedgerEntries(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createSubscription(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_CreateSubscriptionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_CheckoutResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_CheckoutResponse>(
+            message: try await self.createSubscription(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func purchaseTokens(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_PurchaseTokensRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_CheckoutResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_CheckoutResponse>(
+            message: try await self.purchaseTokens(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func cancelSubscription(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_CancelSubscriptionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_SubscriptionResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_SubscriptionResponse>(
+            message: try await self.cancelSubscription(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listBillingHistory(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_ListBillingHistoryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_ListBillingHistoryResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_ListBillingHistoryResponse>(
+            message: try await self.listBillingHistory(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getEntitlements(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_GetEntitlementsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_GetEntitlementsResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_GetEntitlementsResponse>(
+            message: try await self.getEntitlements(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func grant(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_GrantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse>(
+            message: try await self.grant(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func hold(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_HoldRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse>(
+            message: try await self.hold(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func settle(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_SettleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse>(
+            message: try await self.settle(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func release(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_ReleaseRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse>(
+            message: try await self.release(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func handleWebhook(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_HandleWebhookRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_HandleWebhookResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_HandleWebhookResponse>(
+            message: try await self.handleWebhook(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getSandboxCheckout(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_GetSandboxCheckoutRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_SandboxCheckout> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_SandboxCheckout>(
+            message: try await self.getSandboxCheckout(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func completeSandboxCheckout(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_CompleteSandboxCheckoutRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_SandboxCheckout> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_SandboxCheckout>(
+            message: try await self.completeSandboxCheckout(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
 }
 
 // MARK: atelier.commerce.v1.CommerceService (client)
@@ -92,7 +1835,394 @@ extension Atelier_Commerce_V1_CommerceService {
     ///
     /// You don't need to implement this protocol directly, use the generated
     /// implementation, ``Client``.
-    public protocol ClientProtocol: Sendable {}
+    public protocol ClientProtocol: Sendable {
+        /// Call the "GetPricing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Plans, token packs and what each operation costs. Anyone may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetPricingRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_GetPricingRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_GetPricingResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getPricing<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetPricingRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_GetPricingRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_GetPricingResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_GetPricingResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetSubscription" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's plan, subscription state and entitlements.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetSubscriptionRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_GetSubscriptionRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_SubscriptionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getSubscription<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetSubscriptionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_GetSubscriptionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_SubscriptionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SubscriptionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetUsageStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What the caller spent in a period, and how much of each allowance is left.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetUsageStatsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_GetUsageStatsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_GetUsageStatsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getUsageStats<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetUsageStatsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_GetUsageStatsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_GetUsageStatsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_GetUsageStatsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetWallet" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Balances per asset: available, held for running jobs, and what expires next.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetWalletRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_GetWalletRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_WalletResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getWallet<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetWalletRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_GetWalletRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_WalletResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_WalletResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListLedgerEntries" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's ledger entries, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_ListLedgerEntriesRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_ListLedgerEntriesRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_ListLedgerEntriesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listLedgerEntries<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_ListLedgerEntriesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_ListLedgerEntriesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_ListLedgerEntriesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_ListLedgerEntriesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateSubscription" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a checkout for a plan; the reply's checkoutUrl is where the person pays.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_CreateSubscriptionRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_CreateSubscriptionRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_CheckoutResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createSubscription<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_CreateSubscriptionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_CreateSubscriptionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_CheckoutResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_CheckoutResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "PurchaseTokens" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a checkout for a token pack.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_PurchaseTokensRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_PurchaseTokensRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_CheckoutResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func purchaseTokens<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_PurchaseTokensRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_PurchaseTokensRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_CheckoutResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_CheckoutResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CancelSubscription" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels the caller's subscription at the end of the period already paid for.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_CancelSubscriptionRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_CancelSubscriptionRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_SubscriptionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func cancelSubscription<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_CancelSubscriptionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_CancelSubscriptionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_SubscriptionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SubscriptionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListBillingHistory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Payments the caller made, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_ListBillingHistoryRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_ListBillingHistoryRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_ListBillingHistoryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listBillingHistory<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_ListBillingHistoryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_ListBillingHistoryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_ListBillingHistoryResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_ListBillingHistoryResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetEntitlements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The plan and entitlements of a user. The edge calls it when it mints a principal.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetEntitlementsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_GetEntitlementsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_GetEntitlementsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getEntitlements<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetEntitlementsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_GetEntitlementsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_GetEntitlementsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_GetEntitlementsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Grant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds credits or allowance to a wallet (admin grants, refunds). Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GrantRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_GrantRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_MovementResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func grant<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GrantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_GrantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_MovementResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Hold" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reserves credits for a job. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_HoldRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_HoldRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_MovementResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func hold<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_HoldRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_HoldRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_MovementResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Settle" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Spends a hold for a job that succeeded. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_SettleRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_SettleRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_MovementResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func settle<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_SettleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_SettleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_MovementResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Release" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns a hold's credits for a job that failed or was cancelled. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_ReleaseRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_ReleaseRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_MovementResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func release<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_ReleaseRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_ReleaseRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_MovementResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "HandleWebhook" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A payment provider's event, as the edge received it: the raw body and its signature header.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_HandleWebhookRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_HandleWebhookRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_HandleWebhookResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func handleWebhook<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_HandleWebhookRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_HandleWebhookRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_HandleWebhookResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_HandleWebhookResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetSandboxCheckout" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The local payment sandbox's checkout page: what it shows, and the person's choice.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetSandboxCheckoutRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_GetSandboxCheckoutRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_SandboxCheckout` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getSandboxCheckout<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetSandboxCheckoutRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_GetSandboxCheckoutRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_SandboxCheckout>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SandboxCheckout>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CompleteSandboxCheckout" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_CompleteSandboxCheckoutRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_CompleteSandboxCheckoutRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_SandboxCheckout` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func completeSandboxCheckout<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_CompleteSandboxCheckoutRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_CompleteSandboxCheckoutRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_SandboxCheckout>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SandboxCheckout>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
 
     /// Generated client for the "atelier.commerce.v1.CommerceService" service.
     ///
@@ -109,15 +2239,1633 @@ extension Atelier_Commerce_V1_CommerceService {
         public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
             self.client = client
         }
+
+        /// Call the "GetPricing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Plans, token packs and what each operation costs. Anyone may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetPricingRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_GetPricingRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_GetPricingResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getPricing<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetPricingRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_GetPricingRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_GetPricingResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_GetPricingResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.GetPricing.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetSubscription" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's plan, subscription state and entitlements.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetSubscriptionRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_GetSubscriptionRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_SubscriptionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getSubscription<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetSubscriptionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_GetSubscriptionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_SubscriptionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SubscriptionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.GetSubscription.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetUsageStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What the caller spent in a period, and how much of each allowance is left.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetUsageStatsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_GetUsageStatsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_GetUsageStatsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getUsageStats<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetUsageStatsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_GetUsageStatsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_GetUsageStatsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_GetUsageStatsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.GetUsageStats.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetWallet" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Balances per asset: available, held for running jobs, and what expires next.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetWalletRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_GetWalletRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_WalletResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getWallet<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetWalletRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_GetWalletRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_WalletResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_WalletResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.GetWallet.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListLedgerEntries" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's ledger entries, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_ListLedgerEntriesRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_ListLedgerEntriesRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_ListLedgerEntriesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listLedgerEntries<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_ListLedgerEntriesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_ListLedgerEntriesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_ListLedgerEntriesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_ListLedgerEntriesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.ListLedgerEntries.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CreateSubscription" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a checkout for a plan; the reply's checkoutUrl is where the person pays.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_CreateSubscriptionRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_CreateSubscriptionRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_CheckoutResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createSubscription<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_CreateSubscriptionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_CreateSubscriptionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_CheckoutResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_CheckoutResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.CreateSubscription.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "PurchaseTokens" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a checkout for a token pack.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_PurchaseTokensRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_PurchaseTokensRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_CheckoutResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func purchaseTokens<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_PurchaseTokensRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_PurchaseTokensRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_CheckoutResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_CheckoutResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.PurchaseTokens.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CancelSubscription" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels the caller's subscription at the end of the period already paid for.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_CancelSubscriptionRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_CancelSubscriptionRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_SubscriptionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func cancelSubscription<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_CancelSubscriptionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_CancelSubscriptionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_SubscriptionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SubscriptionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.CancelSubscription.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListBillingHistory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Payments the caller made, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_ListBillingHistoryRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_ListBillingHistoryRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_ListBillingHistoryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listBillingHistory<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_ListBillingHistoryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_ListBillingHistoryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_ListBillingHistoryResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_ListBillingHistoryResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.ListBillingHistory.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetEntitlements" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The plan and entitlements of a user. The edge calls it when it mints a principal.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetEntitlementsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_GetEntitlementsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_GetEntitlementsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getEntitlements<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetEntitlementsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_GetEntitlementsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_GetEntitlementsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_GetEntitlementsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.GetEntitlements.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Grant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds credits or allowance to a wallet (admin grants, refunds). Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GrantRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_GrantRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_MovementResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func grant<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GrantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_GrantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_MovementResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.Grant.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Hold" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reserves credits for a job. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_HoldRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_HoldRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_MovementResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func hold<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_HoldRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_HoldRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_MovementResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.Hold.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Settle" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Spends a hold for a job that succeeded. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_SettleRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_SettleRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_MovementResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func settle<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_SettleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_SettleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_MovementResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.Settle.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Release" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Returns a hold's credits for a job that failed or was cancelled. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_ReleaseRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_ReleaseRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_MovementResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func release<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_ReleaseRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_ReleaseRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_MovementResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.Release.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "HandleWebhook" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A payment provider's event, as the edge received it: the raw body and its signature header.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_HandleWebhookRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_HandleWebhookRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_HandleWebhookResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func handleWebhook<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_HandleWebhookRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_HandleWebhookRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_HandleWebhookResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_HandleWebhookResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.HandleWebhook.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetSandboxCheckout" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The local payment sandbox's checkout page: what it shows, and the person's choice.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_GetSandboxCheckoutRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_GetSandboxCheckoutRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_SandboxCheckout` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getSandboxCheckout<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetSandboxCheckoutRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_GetSandboxCheckoutRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_SandboxCheckout>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SandboxCheckout>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.GetSandboxCheckout.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CompleteSandboxCheckout" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_CompleteSandboxCheckoutRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_CompleteSandboxCheckoutRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_SandboxCheckout` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func completeSandboxCheckout<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_CompleteSandboxCheckoutRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_CompleteSandboxCheckoutRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_SandboxCheckout>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SandboxCheckout>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.CompleteSandboxCheckout.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
 // Helpers providing default arguments to 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Atelier_Commerce_V1_CommerceService.ClientProtocol {
+    /// Call the "GetPricing" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Plans, token packs and what each operation costs. Anyone may read it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_GetPricingRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getPricing<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetPricingRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_GetPricingResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getPricing(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_GetPricingRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_GetPricingResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetSubscription" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's plan, subscription state and entitlements.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_GetSubscriptionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getSubscription<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetSubscriptionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SubscriptionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getSubscription(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_GetSubscriptionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_SubscriptionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetUsageStats" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > What the caller spent in a period, and how much of each allowance is left.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_GetUsageStatsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getUsageStats<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetUsageStatsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_GetUsageStatsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getUsageStats(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_GetUsageStatsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_GetUsageStatsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetWallet" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Balances per asset: available, held for running jobs, and what expires next.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_GetWalletRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getWallet<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetWalletRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_WalletResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getWallet(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_GetWalletRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_WalletResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListLedgerEntries" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's ledger entries, newest first.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_ListLedgerEntriesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listLedgerEntries<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_ListLedgerEntriesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_ListLedgerEntriesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listLedgerEntries(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_ListLedgerEntriesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_ListLedgerEntriesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateSubscription" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Starts a checkout for a plan; the reply's checkoutUrl is where the person pays.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_CreateSubscriptionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createSubscription<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_CreateSubscriptionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_CheckoutResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createSubscription(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_CreateSubscriptionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_CheckoutResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PurchaseTokens" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Starts a checkout for a token pack.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_PurchaseTokensRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func purchaseTokens<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_PurchaseTokensRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_CheckoutResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.purchaseTokens(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_PurchaseTokensRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_CheckoutResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CancelSubscription" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cancels the caller's subscription at the end of the period already paid for.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_CancelSubscriptionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cancelSubscription<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_CancelSubscriptionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SubscriptionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.cancelSubscription(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_CancelSubscriptionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_SubscriptionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListBillingHistory" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Payments the caller made, newest first.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_ListBillingHistoryRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listBillingHistory<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_ListBillingHistoryRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_ListBillingHistoryResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listBillingHistory(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_ListBillingHistoryRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_ListBillingHistoryResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetEntitlements" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The plan and entitlements of a user. The edge calls it when it mints a principal.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_GetEntitlementsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getEntitlements<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetEntitlementsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_GetEntitlementsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getEntitlements(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_GetEntitlementsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_GetEntitlementsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Grant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Adds credits or allowance to a wallet (admin grants, refunds). Services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_GrantRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func grant<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GrantRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.grant(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_GrantRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_MovementResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Hold" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reserves credits for a job. Services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_HoldRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func hold<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_HoldRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.hold(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_HoldRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_MovementResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Settle" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Spends a hold for a job that succeeded. Services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_SettleRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func settle<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_SettleRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.settle(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_SettleRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_MovementResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Release" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Returns a hold's credits for a job that failed or was cancelled. Services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_ReleaseRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func release<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_ReleaseRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.release(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_ReleaseRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_MovementResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "HandleWebhook" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A payment provider's event, as the edge received it: the raw body and its signature header.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_HandleWebhookRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func handleWebhook<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_HandleWebhookRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_HandleWebhookResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.handleWebhook(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_HandleWebhookRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_HandleWebhookResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetSandboxCheckout" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The local payment sandbox's checkout page: what it shows, and the person's choice.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_GetSandboxCheckoutRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getSandboxCheckout<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_GetSandboxCheckoutRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SandboxCheckout>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getSandboxCheckout(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_GetSandboxCheckoutRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_SandboxCheckout>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CompleteSandboxCheckout" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_CompleteSandboxCheckoutRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func completeSandboxCheckout<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_CompleteSandboxCheckoutRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SandboxCheckout>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.completeSandboxCheckout(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_CompleteSandboxCheckoutRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_SandboxCheckout>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
 }
 
 // Helpers providing sugared APIs for 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Atelier_Commerce_V1_CommerceService.ClientProtocol {
+    /// Call the "GetPricing" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Plans, token packs and what each operation costs. Anyone may read it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getPricing<Result>(
+        _ message: Atelier_Commerce_V1_GetPricingRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_GetPricingResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_GetPricingRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getPricing(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetSubscription" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's plan, subscription state and entitlements.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getSubscription<Result>(
+        _ message: Atelier_Commerce_V1_GetSubscriptionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SubscriptionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_GetSubscriptionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getSubscription(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetUsageStats" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > What the caller spent in a period, and how much of each allowance is left.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getUsageStats<Result>(
+        _ message: Atelier_Commerce_V1_GetUsageStatsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_GetUsageStatsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_GetUsageStatsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getUsageStats(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetWallet" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Balances per asset: available, held for running jobs, and what expires next.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getWallet<Result>(
+        _ message: Atelier_Commerce_V1_GetWalletRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_WalletResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_GetWalletRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getWallet(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListLedgerEntries" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's ledger entries, newest first.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listLedgerEntries<Result>(
+        _ message: Atelier_Commerce_V1_ListLedgerEntriesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_ListLedgerEntriesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_ListLedgerEntriesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listLedgerEntries(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateSubscription" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Starts a checkout for a plan; the reply's checkoutUrl is where the person pays.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createSubscription<Result>(
+        _ message: Atelier_Commerce_V1_CreateSubscriptionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_CheckoutResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_CreateSubscriptionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createSubscription(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PurchaseTokens" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Starts a checkout for a token pack.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func purchaseTokens<Result>(
+        _ message: Atelier_Commerce_V1_PurchaseTokensRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_CheckoutResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_PurchaseTokensRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.purchaseTokens(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CancelSubscription" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cancels the caller's subscription at the end of the period already paid for.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cancelSubscription<Result>(
+        _ message: Atelier_Commerce_V1_CancelSubscriptionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SubscriptionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_CancelSubscriptionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.cancelSubscription(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListBillingHistory" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Payments the caller made, newest first.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listBillingHistory<Result>(
+        _ message: Atelier_Commerce_V1_ListBillingHistoryRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_ListBillingHistoryResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_ListBillingHistoryRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listBillingHistory(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetEntitlements" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The plan and entitlements of a user. The edge calls it when it mints a principal.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getEntitlements<Result>(
+        _ message: Atelier_Commerce_V1_GetEntitlementsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_GetEntitlementsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_GetEntitlementsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getEntitlements(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Grant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Adds credits or allowance to a wallet (admin grants, refunds). Services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func grant<Result>(
+        _ message: Atelier_Commerce_V1_GrantRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_GrantRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.grant(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Hold" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reserves credits for a job. Services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func hold<Result>(
+        _ message: Atelier_Commerce_V1_HoldRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_HoldRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.hold(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Settle" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Spends a hold for a job that succeeded. Services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func settle<Result>(
+        _ message: Atelier_Commerce_V1_SettleRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_SettleRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.settle(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Release" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Returns a hold's credits for a job that failed or was cancelled. Services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func release<Result>(
+        _ message: Atelier_Commerce_V1_ReleaseRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_ReleaseRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.release(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "HandleWebhook" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A payment provider's event, as the edge received it: the raw body and its signature header.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func handleWebhook<Result>(
+        _ message: Atelier_Commerce_V1_HandleWebhookRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_HandleWebhookResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_HandleWebhookRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.handleWebhook(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetSandboxCheckout" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The local payment sandbox's checkout page: what it shows, and the person's choice.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getSandboxCheckout<Result>(
+        _ message: Atelier_Commerce_V1_GetSandboxCheckoutRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SandboxCheckout>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_GetSandboxCheckoutRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getSandboxCheckout(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CompleteSandboxCheckout" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func completeSandboxCheckout<Result>(
+        _ message: Atelier_Commerce_V1_CompleteSandboxCheckoutRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SandboxCheckout>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_CompleteSandboxCheckoutRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.completeSandboxCheckout(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
 }

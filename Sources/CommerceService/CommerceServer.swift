@@ -1,19 +1,24 @@
-import AtelierProtos
+import Foundation
 import Logging
 import ServiceKit
-
-/// The commerce service's RPCs. The declaration in proto/atelier/commerce/v1 has no methods yet; they
-/// arrive with the issue that builds the commerce. Until then the service starts, migrates its
-/// (empty) schema, serves grpc.health.v1 and refuses callers without a principal.
-public struct CommerceRPC: Atelier_Commerce_V1_CommerceService.SimpleServiceProtocol {
-    public init() {}
-}
+import ServiceLifecycle
 
 /// Builds the commerce service from configuration.
 public enum CommerceServer {
     public static func make(configuration: Configuration, verifier: PrincipalVerifier, logger: Logger) async throws -> HostedService {
-        try await HostedService.make(
+        let settings = try CommerceSettings(configuration)
+        let prices = try PriceList.load(path: settings.priceListPath)
+        let rpcLogger = Logger(label: "atelier.commerce")
+        let hosted = try await HostedService.make(
             .commerce, configuration: configuration, verifier: verifier, logger: logger,
-            migrations: [], services: { _ in [CommerceRPC()] })
+            migrations: CommerceMigrations.all,
+            services: { database in [CommerceRPC(database: database, settings: settings, prices: prices, logger: rpcLogger)] })
+        let server = hosted.server
+        let sweeper = HoldSweeper(database: hosted.database, wallets: Wallets(prices: prices, subscriptions: SubscriptionStore(prices: prices)),
+                                  logger: rpcLogger)
+        let sweep = PeriodicWork(every: settings.holdSweepInterval, after: { _ = try await server.listeningPort() }) {
+            await sweeper.run()
+        }
+        return HostedService(name: .commerce, database: hosted.database, server: hosted.server, background: [sweep])
     }
 }

@@ -38,7 +38,7 @@ public struct EdgeServer: Sendable {
         }
         let servicePrincipal = ServicePrincipal(signer: signer)
         let sessions = SessionResolver(
-            authClient: byName[.auth]!,  // '!' is fine: every ServiceName has a client.
+            authClient: byName[.auth]!, commerceClient: byName[.commerce]!,  // '!' is fine: every ServiceName has a client.
             signer: signer, servicePrincipal: servicePrincipal,
             cacheLifetime: .seconds(try configuration.int("edge.session-cache-seconds", default: 30, range: 0...3600)),
             principalLifetime: .seconds(try configuration.int("edge.principal-seconds", default: 120, range: 10...86_400)))
@@ -63,10 +63,23 @@ public struct EdgeServer: Sendable {
         router.get("/readyz") { _, _ in await probes.readiness() }
         // The baseline for scripts/bench: the cheapest response this edge can give.
         router.get("/hello") { _, _ in Probes.json(.object([("message", .string("hello"))])) }
-        let openAPI = OpenAPIDocument(schema: schema, routes: routes, extraPaths: Probes.openAPIPaths).json().serialized()
+        let openAPI = OpenAPIDocument(schema: schema, routes: routes, extraPaths: Probes.openAPIPaths + WebhookIngress.openAPIPaths)
+            .json().serialized()
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
         }
+        let commerceClient = byName[.commerce]!  // '!' is fine: every ServiceName has a client.
+        let commerce = Atelier_Commerce_V1_CommerceService.Client(wrapping: commerceClient.client)
+        let webhooks = WebhookIngress(
+            commerce: commerce, commerceClient: commerceClient, servicePrincipal: servicePrincipal, sessions: sessions,
+            maxBodyBytes: try configuration.int("edge.max-body-bytes", default: 1 << 20, range: 1024...(64 << 20)))
+        for path in WebhookIngress.paths {
+            router.post(RouterPath(path)) { request, _ in try await webhooks.handle(request) }
+        }
+        let sandbox = SandboxCheckoutPage(commerce: commerce, commerceClient: commerceClient, servicePrincipal: servicePrincipal,
+                                          sessions: sessions)
+        router.get(RouterPath(SandboxCheckoutPage.path)) { _, context in try await sandbox.show(context) }
+        router.post(RouterPath(SandboxCheckoutPage.path)) { request, context in try await sandbox.choose(request, context) }
         for route in routes {
             router.on(RouterPath(route.routerPath), method: route.method) { request, context in
                 try await transcoder.handle(route, request: request, context: context,

@@ -31,6 +31,8 @@ struct DevCommand: AsyncParsableCommand {
             overrides["\(service.rawValue).port"] = String(chosen)
         }
         if let postgres { overrides["database.url"] = postgres }
+        // Checkout pages and their return links point at this edge unless told otherwise.
+        if Configuration().string("public-url") == nil, port != 0 { overrides["public-url"] = "http://127.0.0.1:\(port)" }
         let configuration = Configuration().overriding(overrides)
         do {
             let signer = try Stack.signer(configuration)

@@ -12,6 +12,10 @@ import SwiftProtobuf
 /// auth; a logout, sign-out of other sessions or account deletion through this edge removes the
 /// cached entries at once. Endings decided elsewhere (a password reset, another edge replica)
 /// reach this edge when the entry expires.
+///
+/// The principal carries the user's plan and entitlements, asked of commerce beside the session.
+/// When commerce cannot answer, the user gets the Free plan's principal for a few seconds rather
+/// than no service at all.
 final class SessionResolver: Sendable {
     struct Resolved: Sendable {
         let principal: String
@@ -46,16 +50,20 @@ final class SessionResolver: Sendable {
     private let cache = Mutex(Cache())
     private let auth: Atelier_Auth_V1_AuthService.Client<HTTP2ClientTransport.Posix>
     private let authClient: RPCClient
+    private let commerce: Atelier_Commerce_V1_CommerceService.Client<HTTP2ClientTransport.Posix>
+    private let commerceClient: RPCClient
     private let signer: PrincipalSigner
     private let servicePrincipal: ServicePrincipal
     private let cacheLifetime: Duration
     private let principalLifetime: Duration
     private let maxEntries: Int
 
-    init(authClient: RPCClient, signer: PrincipalSigner, servicePrincipal: ServicePrincipal,
+    init(authClient: RPCClient, commerceClient: RPCClient, signer: PrincipalSigner, servicePrincipal: ServicePrincipal,
          cacheLifetime: Duration, principalLifetime: Duration, maxEntries: Int = 100_000) {
         self.authClient = authClient
         self.auth = .init(wrapping: authClient.client)
+        self.commerceClient = commerceClient
+        self.commerce = .init(wrapping: commerceClient.client)
         self.signer = signer
         self.servicePrincipal = servicePrincipal
         self.cacheLifetime = cacheLifetime
@@ -78,12 +86,15 @@ final class SessionResolver: Sendable {
             cache.withLock { $0.remove(token) }
             throw EdgeError(status: .unauthorized, code: "SESSION_INVALID", message: "session expired or signed out; sign in again")
         }
+        var validated = reply
+        let entitlements = await entitlements(of: reply.user.id)
+        if let entitlements { validated.user.subscriptionTier = entitlements.plan }
         let principal = try signer.user(
-            id: reply.user.id, sessionID: reply.session.id, plan: reply.user.subscriptionTier,
-            roles: reply.user.roles, lifetime: principalLifetime)
-        let json = try JSONParser.parse(Array(try reply.jsonUTF8Bytes(options: Transcoder.encoding) as [UInt8]))
+            id: reply.user.id, sessionID: reply.session.id, plan: validated.user.subscriptionTier,
+            roles: reply.user.roles, entitlements: entitlements, lifetime: principalLifetime)
+        let json = try JSONParser.parse(Array(try validated.jsonUTF8Bytes(options: Transcoder.encoding) as [UInt8]))
         let resolved = Resolved(principal: principal, userID: reply.user.id, sessionID: reply.session.id, reply: json,
-                                validUntil: now + cacheLifetime)
+                                validUntil: now + (entitlements == nil ? min(cacheLifetime, .seconds(5)) : cacheLifetime))
         cache.withLock { cache in
             if cache.entries.count >= maxEntries {
                 for (token, entry) in cache.entries where entry.validUntil <= now { cache.remove(token) }
@@ -92,6 +103,17 @@ final class SessionResolver: Sendable {
             cache.insert(token, resolved)
         }
         return resolved
+    }
+
+    /// The user's entitlements from commerce, or nil when commerce cannot say.
+    private func entitlements(of userID: String) async -> Entitlements? {
+        do {
+            let reply = try await commerce.getEntitlements(
+                .with { $0.userID = userID }, metadata: try servicePrincipal.metadata(), options: commerceClient.callOptions)
+            return reply.entitlements
+        } catch {
+            return nil
+        }
     }
 
     /// Forgets cached principals after a call that ended sessions.

@@ -4,6 +4,7 @@ import Foundation
 import SwiftProtobuf
 
 public typealias Principal = Atelier_Api_V1_Principal
+public typealias Entitlements = Atelier_Api_V1_Entitlements
 
 /// Signs principals. Only the edge (and the `atelier credential` command) holds the private key;
 /// services hold the public key and so can check a principal but never mint one.
@@ -30,12 +31,14 @@ public struct PrincipalSigner: Sendable {
         return Base64URL.encode(payload) + "." + Base64URL.encode(signature)
     }
 
-    public func user(id: String, sessionID: String, plan: String, roles: [String], lifetime: Duration, now: Date = Date()) throws -> String {
+    public func user(id: String, sessionID: String, plan: String, roles: [String], entitlements: Entitlements? = nil,
+                     lifetime: Duration, now: Date = Date()) throws -> String {
         var principal = Principal()
         principal.kind = .user
         principal.subject = id
         principal.sessionID = sessionID
         principal.plan = plan
+        if let entitlements { principal.entitlements = entitlements }
         principal.roles = roles
         principal.issuedAt = Int64(now.timeIntervalSince1970)
         principal.expiresAt = principal.issuedAt + lifetime.components.seconds
