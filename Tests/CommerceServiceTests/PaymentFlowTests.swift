@@ -125,3 +125,42 @@ struct PaymentFlowTests {
         }
     }
 }
+
+/// What a user reads about their spending after generation has held and settled credits.
+@Suite("Usage statistics")
+struct UsageStatsTests {
+    @Test("settled holds count as generations and use up allowances", arguments: [TestBackend.sqlite])
+    func usage(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true) { stack in
+            let (token, user) = try await CommerceFixture.signUp(stack, "usage@example.com")
+            try await stack.withClient(.commerce) { client in
+                let commerce = CommerceClient(wrapping: client)
+                let metadata = try stack.serviceMetadata(name: "generation")
+                for (index, operation) in ["image", "story"].enumerated() {
+                    let hold = try await commerce.hold(.with {
+                        $0.userID = user; $0.operation = operation; $0.jobID = "job-\(index)"; $0.idempotencyKey = "h\(index)"
+                    }, metadata: metadata)
+                    _ = try await commerce.settle(.with { $0.userID = user; $0.holdID = hold.hold.id; $0.idempotencyKey = "s\(index)" }, metadata: metadata)
+                }
+                // A 4 s video is one of the month's videos or 5 credits; a new Free user has neither.
+                let video = await failure {
+                    try await commerce.hold(.with { $0.userID = user; $0.operation = "video_4s"; $0.idempotencyKey = "hv" }, metadata: metadata)
+                }
+                #expect(video?.reason == "INSUFFICIENT_CREDITS")
+            }
+            let usage = try await stack.http("GET", "/api/user/usage-stats?period=current_month", token: token)
+            #expect(usage.status == 200, "\(usage.text)")
+            #expect(usage.json["generations"] as? Int == 2)
+            let breakdown = try #require(usage.json["breakdown"] as? [[String: Any]])
+            #expect(breakdown.map { $0["operation"] as? String } == ["image", "story"])
+            let allowances = try #require(usage.json["allowances"] as? [[String: Any]])
+            let daily = try #require(allowances.first { $0["asset"] as? String == "daily" })
+            #expect(daily["used"] as? Int == 1 && daily["limit"] as? Int == 3 && daily["remaining"] as? Int == 2)
+            #expect(usage.json["monthlyStoriesUsed"] as? Int == 1)
+            #expect(usage.json["monthlyStoriesLimit"] as? Int == 10)
+            #expect(usage.json["tokensUsed"] as? Int == 0)
+            let bad = try await stack.http("GET", "/api/user/usage-stats?period=fortnight", token: token)
+            #expect(bad.status == 400)
+        }
+    }
+}
