@@ -47,7 +47,7 @@ struct Ledger: Sendable {
             }
             candidates = cost.drawsFrom
         }
-        guard request.jobID.count <= 200, request.operation.count <= 64 else { throw ServiceError.invalid("job_id", "job_id is too long") }
+        guard request.jobID.count <= 200 else { throw ServiceError.invalid("job_id", "job_id must be at most 200 characters") }
         let ttl = request.ttlSeconds == 0 ? Self.defaultHoldSeconds : Int(request.ttlSeconds)
         guard (1...Self.maxHoldSeconds).contains(ttl) else { throw ServiceError.invalid("ttl_seconds", "ttl_seconds must be 1 to 86400") }
 
