@@ -42,10 +42,11 @@ public struct EdgeServer: Sendable {
             signer: signer, servicePrincipal: servicePrincipal,
             cacheLifetime: .seconds(try configuration.int("edge.session-cache-seconds", default: 30, range: 0...3600)),
             principalLifetime: .seconds(try configuration.int("edge.principal-seconds", default: 120, range: 10...86_400)))
+        let maxBodyBytes = try configuration.int("edge.max-body-bytes", default: 1 << 20, range: 1024...(64 << 20))
         let schema = try ProtoSchema.bundled()
         let transcoder = Transcoder(
             schema: schema, upstreams: clients, sessions: sessions, servicePrincipal: servicePrincipal,
-            maxBodyBytes: try configuration.int("edge.max-body-bytes", default: 1 << 20, range: 1024...(64 << 20)),
+            maxBodyBytes: maxBodyBytes,
             rateLimiter: try configuration.bool("edge.rate-limits", default: true) ? RateLimiter() : nil)
         let clientAddress = ClientAddress(trustedProxies: try configuration.int("edge.trusted-proxies", default: 0, range: 0...10))
         let routes = try RouteTable.routes(in: schema)
@@ -72,7 +73,7 @@ public struct EdgeServer: Sendable {
         let commerce = Atelier_Commerce_V1_CommerceService.Client(wrapping: commerceClient.client)
         let webhooks = WebhookIngress(
             commerce: commerce, commerceClient: commerceClient, servicePrincipal: servicePrincipal, sessions: sessions,
-            maxBodyBytes: try configuration.int("edge.max-body-bytes", default: 1 << 20, range: 1024...(64 << 20)))
+            maxBodyBytes: maxBodyBytes)
         for path in WebhookIngress.paths {
             router.post(RouterPath(path)) { request, _ in try await webhooks.handle(request) }
         }

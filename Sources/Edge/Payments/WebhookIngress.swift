@@ -20,18 +20,10 @@ struct WebhookIngress: Sendable {
     let maxBodyBytes: Int
 
     func handle(_ request: Request) async throws -> Response {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
-            throw EdgeError.payloadTooLarge(limit: maxBodyBytes)
-        }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw EdgeError.payloadTooLarge(limit: maxBodyBytes)
-        }
+        let body = try await Transcoder.readBody(request, limit: maxBodyBytes)
         let reply = try await commerce.handleWebhook(
             .with {
-                $0.payload = Data(body.readableBytesView)
+                $0.payload = Data(body)
                 $0.signature = request.headers[Self.signatureHeader] ?? ""
             },
             metadata: try servicePrincipal.metadata(), options: commerceClient.callOptions)

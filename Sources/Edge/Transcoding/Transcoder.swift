@@ -106,7 +106,7 @@ final class Transcoder: Sendable {
         var members: [(String, JSONValue)] = []
 
         if !route.body.isEmpty {
-            let bytes = try await readBody(request)
+            let bytes = try await Self.readBody(request, limit: maxBodyBytes)
             if !bytes.isEmpty {
                 if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
                     throw EdgeError(status: .unsupportedMediaType, code: "UNSUPPORTED_MEDIA_TYPE",
@@ -157,15 +157,16 @@ final class Transcoder: Sendable {
         return .object(members)
     }
 
-    private func readBody(_ request: Request) async throws -> [UInt8] {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
-            throw EdgeError.payloadTooLarge(limit: maxBodyBytes)
+    /// The request body, or 413 when it is larger than `limit`.
+    static func readBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw EdgeError.payloadTooLarge(limit: limit)
         }
         do {
-            let buffer = try await request.body.collect(upTo: maxBodyBytes)
+            let buffer = try await request.body.collect(upTo: limit)
             return Array(buffer.readableBytesView)
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw EdgeError.payloadTooLarge(limit: maxBodyBytes)
+            throw EdgeError.payloadTooLarge(limit: limit)
         }
     }
 
