@@ -131,6 +131,13 @@ let package = Package(
         ),
         .testTarget(name: "EdgeTests", dependencies: ["Edge", "ServiceKit", "AtelierTestSupport"]),
         .testTarget(
+            name: "CatalogServiceTests",
+            dependencies: [
+                "CatalogService", "ServiceKit", "AtelierTestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]),
+        .testTarget(
             name: "CommerceServiceTests",
             dependencies: [
                 "CommerceService", "ServiceKit", "AtelierTestSupport",

@@ -1,5 +1,8 @@
-/// The catalog service. Its RPCs arrive with the issues that build it; the declaration exists
-/// now so the service starts, serves grpc.health.v1 and refuses unauthenticated callers.
+/// The catalog: everything a user creates and keeps (DESIGN.md, "Services and what each owns").
+/// Every object belongs to one user; another user's object reads as not found. Lists take limit
+/// (default 50, at most 100) and offset and report the total. RPCs without an HTTP rule are for
+/// services: generation adds variants, media, stories and illustrations; the edge exports and
+/// purges a user's data.
 
 // DO NOT EDIT.
 // swift-format-ignore-file
@@ -23,8 +26,695 @@ public enum Atelier_Catalog_V1_CatalogService: Sendable {
     public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService")
     /// Namespace for method metadata.
     public enum Method: Sendable {
+        /// Namespace for "CreateCharacter" metadata.
+        public enum CreateCharacter: Sendable {
+            /// Request type for "CreateCharacter".
+            public typealias Input = Atelier_Catalog_V1_CreateCharacterRequest
+            /// Response type for "CreateCharacter".
+            public typealias Output = Atelier_Catalog_V1_CharacterResponse
+            /// Descriptor for "CreateCharacter".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "CreateCharacter",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListCharacters" metadata.
+        public enum ListCharacters: Sendable {
+            /// Request type for "ListCharacters".
+            public typealias Input = Atelier_Catalog_V1_ListCharactersRequest
+            /// Response type for "ListCharacters".
+            public typealias Output = Atelier_Catalog_V1_ListCharactersResponse
+            /// Descriptor for "ListCharacters".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "ListCharacters",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetCharacter" metadata.
+        public enum GetCharacter: Sendable {
+            /// Request type for "GetCharacter".
+            public typealias Input = Atelier_Catalog_V1_GetCharacterRequest
+            /// Response type for "GetCharacter".
+            public typealias Output = Atelier_Catalog_V1_CharacterResponse
+            /// Descriptor for "GetCharacter".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "GetCharacter",
+                type: .unary
+            )
+        }
+        /// Namespace for "ReplaceCharacter" metadata.
+        public enum ReplaceCharacter: Sendable {
+            /// Request type for "ReplaceCharacter".
+            public typealias Input = Atelier_Catalog_V1_UpdateCharacterRequest
+            /// Response type for "ReplaceCharacter".
+            public typealias Output = Atelier_Catalog_V1_CharacterResponse
+            /// Descriptor for "ReplaceCharacter".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "ReplaceCharacter",
+                type: .unary
+            )
+        }
+        /// Namespace for "UpdateCharacter" metadata.
+        public enum UpdateCharacter: Sendable {
+            /// Request type for "UpdateCharacter".
+            public typealias Input = Atelier_Catalog_V1_UpdateCharacterRequest
+            /// Response type for "UpdateCharacter".
+            public typealias Output = Atelier_Catalog_V1_CharacterResponse
+            /// Descriptor for "UpdateCharacter".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "UpdateCharacter",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeleteCharacter" metadata.
+        public enum DeleteCharacter: Sendable {
+            /// Request type for "DeleteCharacter".
+            public typealias Input = Atelier_Catalog_V1_DeleteCharacterRequest
+            /// Response type for "DeleteCharacter".
+            public typealias Output = Atelier_Catalog_V1_SuccessResponse
+            /// Descriptor for "DeleteCharacter".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "DeleteCharacter",
+                type: .unary
+            )
+        }
+        /// Namespace for "ExploreCharacters" metadata.
+        public enum ExploreCharacters: Sendable {
+            /// Request type for "ExploreCharacters".
+            public typealias Input = Atelier_Catalog_V1_ExploreCharactersRequest
+            /// Response type for "ExploreCharacters".
+            public typealias Output = Atelier_Catalog_V1_ListCharactersResponse
+            /// Descriptor for "ExploreCharacters".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "ExploreCharacters",
+                type: .unary
+            )
+        }
+        /// Namespace for "CreateTheme" metadata.
+        public enum CreateTheme: Sendable {
+            /// Request type for "CreateTheme".
+            public typealias Input = Atelier_Catalog_V1_CreateThemeRequest
+            /// Response type for "CreateTheme".
+            public typealias Output = Atelier_Catalog_V1_ThemeResponse
+            /// Descriptor for "CreateTheme".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "CreateTheme",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListThemes" metadata.
+        public enum ListThemes: Sendable {
+            /// Request type for "ListThemes".
+            public typealias Input = Atelier_Catalog_V1_ListThemesRequest
+            /// Response type for "ListThemes".
+            public typealias Output = Atelier_Catalog_V1_ListThemesResponse
+            /// Descriptor for "ListThemes".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "ListThemes",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetTheme" metadata.
+        public enum GetTheme: Sendable {
+            /// Request type for "GetTheme".
+            public typealias Input = Atelier_Catalog_V1_GetThemeRequest
+            /// Response type for "GetTheme".
+            public typealias Output = Atelier_Catalog_V1_ThemeResponse
+            /// Descriptor for "GetTheme".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "GetTheme",
+                type: .unary
+            )
+        }
+        /// Namespace for "UpdateTheme" metadata.
+        public enum UpdateTheme: Sendable {
+            /// Request type for "UpdateTheme".
+            public typealias Input = Atelier_Catalog_V1_UpdateThemeRequest
+            /// Response type for "UpdateTheme".
+            public typealias Output = Atelier_Catalog_V1_ThemeResponse
+            /// Descriptor for "UpdateTheme".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "UpdateTheme",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeleteTheme" metadata.
+        public enum DeleteTheme: Sendable {
+            /// Request type for "DeleteTheme".
+            public typealias Input = Atelier_Catalog_V1_DeleteThemeRequest
+            /// Response type for "DeleteTheme".
+            public typealias Output = Atelier_Catalog_V1_SuccessResponse
+            /// Descriptor for "DeleteTheme".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "DeleteTheme",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListVariants" metadata.
+        public enum ListVariants: Sendable {
+            /// Request type for "ListVariants".
+            public typealias Input = Atelier_Catalog_V1_ListVariantsRequest
+            /// Response type for "ListVariants".
+            public typealias Output = Atelier_Catalog_V1_ListVariantsResponse
+            /// Descriptor for "ListVariants".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "ListVariants",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeleteVariant" metadata.
+        public enum DeleteVariant: Sendable {
+            /// Request type for "DeleteVariant".
+            public typealias Input = Atelier_Catalog_V1_DeleteVariantRequest
+            /// Response type for "DeleteVariant".
+            public typealias Output = Atelier_Catalog_V1_SuccessResponse
+            /// Descriptor for "DeleteVariant".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "DeleteVariant",
+                type: .unary
+            )
+        }
+        /// Namespace for "AddVariant" metadata.
+        public enum AddVariant: Sendable {
+            /// Request type for "AddVariant".
+            public typealias Input = Atelier_Catalog_V1_AddVariantRequest
+            /// Response type for "AddVariant".
+            public typealias Output = Atelier_Catalog_V1_VariantResponse
+            /// Descriptor for "AddVariant".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "AddVariant",
+                type: .unary
+            )
+        }
+        /// Namespace for "CreateCollection" metadata.
+        public enum CreateCollection: Sendable {
+            /// Request type for "CreateCollection".
+            public typealias Input = Atelier_Catalog_V1_CreateCollectionRequest
+            /// Response type for "CreateCollection".
+            public typealias Output = Atelier_Catalog_V1_CollectionResponse
+            /// Descriptor for "CreateCollection".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "CreateCollection",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListCollections" metadata.
+        public enum ListCollections: Sendable {
+            /// Request type for "ListCollections".
+            public typealias Input = Atelier_Catalog_V1_ListCollectionsRequest
+            /// Response type for "ListCollections".
+            public typealias Output = Atelier_Catalog_V1_ListCollectionsResponse
+            /// Descriptor for "ListCollections".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "ListCollections",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetCollection" metadata.
+        public enum GetCollection: Sendable {
+            /// Request type for "GetCollection".
+            public typealias Input = Atelier_Catalog_V1_GetCollectionRequest
+            /// Response type for "GetCollection".
+            public typealias Output = Atelier_Catalog_V1_CollectionResponse
+            /// Descriptor for "GetCollection".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "GetCollection",
+                type: .unary
+            )
+        }
+        /// Namespace for "UpdateCollection" metadata.
+        public enum UpdateCollection: Sendable {
+            /// Request type for "UpdateCollection".
+            public typealias Input = Atelier_Catalog_V1_UpdateCollectionRequest
+            /// Response type for "UpdateCollection".
+            public typealias Output = Atelier_Catalog_V1_CollectionResponse
+            /// Descriptor for "UpdateCollection".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "UpdateCollection",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeleteCollection" metadata.
+        public enum DeleteCollection: Sendable {
+            /// Request type for "DeleteCollection".
+            public typealias Input = Atelier_Catalog_V1_DeleteCollectionRequest
+            /// Response type for "DeleteCollection".
+            public typealias Output = Atelier_Catalog_V1_SuccessResponse
+            /// Descriptor for "DeleteCollection".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "DeleteCollection",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListCollectionCharacters" metadata.
+        public enum ListCollectionCharacters: Sendable {
+            /// Request type for "ListCollectionCharacters".
+            public typealias Input = Atelier_Catalog_V1_ListCollectionCharactersRequest
+            /// Response type for "ListCollectionCharacters".
+            public typealias Output = Atelier_Catalog_V1_ListCharactersResponse
+            /// Descriptor for "ListCollectionCharacters".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "ListCollectionCharacters",
+                type: .unary
+            )
+        }
+        /// Namespace for "AddCollectionCharacter" metadata.
+        public enum AddCollectionCharacter: Sendable {
+            /// Request type for "AddCollectionCharacter".
+            public typealias Input = Atelier_Catalog_V1_AddCollectionCharacterRequest
+            /// Response type for "AddCollectionCharacter".
+            public typealias Output = Atelier_Catalog_V1_CollectionResponse
+            /// Descriptor for "AddCollectionCharacter".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "AddCollectionCharacter",
+                type: .unary
+            )
+        }
+        /// Namespace for "RemoveCollectionCharacter" metadata.
+        public enum RemoveCollectionCharacter: Sendable {
+            /// Request type for "RemoveCollectionCharacter".
+            public typealias Input = Atelier_Catalog_V1_RemoveCollectionCharacterRequest
+            /// Response type for "RemoveCollectionCharacter".
+            public typealias Output = Atelier_Catalog_V1_CollectionResponse
+            /// Descriptor for "RemoveCollectionCharacter".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "RemoveCollectionCharacter",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListMedia" metadata.
+        public enum ListMedia: Sendable {
+            /// Request type for "ListMedia".
+            public typealias Input = Atelier_Catalog_V1_ListMediaRequest
+            /// Response type for "ListMedia".
+            public typealias Output = Atelier_Catalog_V1_ListMediaResponse
+            /// Descriptor for "ListMedia".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "ListMedia",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetMedia" metadata.
+        public enum GetMedia: Sendable {
+            /// Request type for "GetMedia".
+            public typealias Input = Atelier_Catalog_V1_GetMediaRequest
+            /// Response type for "GetMedia".
+            public typealias Output = Atelier_Catalog_V1_MediaResponse
+            /// Descriptor for "GetMedia".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "GetMedia",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeleteMedia" metadata.
+        public enum DeleteMedia: Sendable {
+            /// Request type for "DeleteMedia".
+            public typealias Input = Atelier_Catalog_V1_DeleteMediaRequest
+            /// Response type for "DeleteMedia".
+            public typealias Output = Atelier_Catalog_V1_SuccessResponse
+            /// Descriptor for "DeleteMedia".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "DeleteMedia",
+                type: .unary
+            )
+        }
+        /// Namespace for "AttachMedia" metadata.
+        public enum AttachMedia: Sendable {
+            /// Request type for "AttachMedia".
+            public typealias Input = Atelier_Catalog_V1_AttachMediaRequest
+            /// Response type for "AttachMedia".
+            public typealias Output = Atelier_Catalog_V1_MediaResponse
+            /// Descriptor for "AttachMedia".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "AttachMedia",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListHeroes" metadata.
+        public enum ListHeroes: Sendable {
+            /// Request type for "ListHeroes".
+            public typealias Input = Atelier_Catalog_V1_ListHeroesRequest
+            /// Response type for "ListHeroes".
+            public typealias Output = Atelier_Catalog_V1_ListHeroesResponse
+            /// Descriptor for "ListHeroes".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "ListHeroes",
+                type: .unary
+            )
+        }
+        /// Namespace for "CreateHero" metadata.
+        public enum CreateHero: Sendable {
+            /// Request type for "CreateHero".
+            public typealias Input = Atelier_Catalog_V1_CreateHeroRequest
+            /// Response type for "CreateHero".
+            public typealias Output = Atelier_Catalog_V1_HeroResponse
+            /// Descriptor for "CreateHero".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "CreateHero",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetHero" metadata.
+        public enum GetHero: Sendable {
+            /// Request type for "GetHero".
+            public typealias Input = Atelier_Catalog_V1_GetHeroRequest
+            /// Response type for "GetHero".
+            public typealias Output = Atelier_Catalog_V1_HeroResponse
+            /// Descriptor for "GetHero".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "GetHero",
+                type: .unary
+            )
+        }
+        /// Namespace for "UpdateHero" metadata.
+        public enum UpdateHero: Sendable {
+            /// Request type for "UpdateHero".
+            public typealias Input = Atelier_Catalog_V1_UpdateHeroRequest
+            /// Response type for "UpdateHero".
+            public typealias Output = Atelier_Catalog_V1_HeroResponse
+            /// Descriptor for "UpdateHero".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "UpdateHero",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeleteHero" metadata.
+        public enum DeleteHero: Sendable {
+            /// Request type for "DeleteHero".
+            public typealias Input = Atelier_Catalog_V1_DeleteHeroRequest
+            /// Response type for "DeleteHero".
+            public typealias Output = Atelier_Catalog_V1_DeleteHeroResponse
+            /// Descriptor for "DeleteHero".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "DeleteHero",
+                type: .unary
+            )
+        }
+        /// Namespace for "SetHeroAvatar" metadata.
+        public enum SetHeroAvatar: Sendable {
+            /// Request type for "SetHeroAvatar".
+            public typealias Input = Atelier_Catalog_V1_SetHeroAvatarRequest
+            /// Response type for "SetHeroAvatar".
+            public typealias Output = Atelier_Catalog_V1_HeroResponse
+            /// Descriptor for "SetHeroAvatar".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "SetHeroAvatar",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListStories" metadata.
+        public enum ListStories: Sendable {
+            /// Request type for "ListStories".
+            public typealias Input = Atelier_Catalog_V1_ListStoriesRequest
+            /// Response type for "ListStories".
+            public typealias Output = Atelier_Catalog_V1_ListStoriesResponse
+            /// Descriptor for "ListStories".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "ListStories",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetStory" metadata.
+        public enum GetStory: Sendable {
+            /// Request type for "GetStory".
+            public typealias Input = Atelier_Catalog_V1_GetStoryRequest
+            /// Response type for "GetStory".
+            public typealias Output = Atelier_Catalog_V1_StoryResponse
+            /// Descriptor for "GetStory".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "GetStory",
+                type: .unary
+            )
+        }
+        /// Namespace for "UpdateStory" metadata.
+        public enum UpdateStory: Sendable {
+            /// Request type for "UpdateStory".
+            public typealias Input = Atelier_Catalog_V1_UpdateStoryRequest
+            /// Response type for "UpdateStory".
+            public typealias Output = Atelier_Catalog_V1_StoryResponse
+            /// Descriptor for "UpdateStory".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "UpdateStory",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeleteStory" metadata.
+        public enum DeleteStory: Sendable {
+            /// Request type for "DeleteStory".
+            public typealias Input = Atelier_Catalog_V1_DeleteStoryRequest
+            /// Response type for "DeleteStory".
+            public typealias Output = Atelier_Catalog_V1_SuccessResponse
+            /// Descriptor for "DeleteStory".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "DeleteStory",
+                type: .unary
+            )
+        }
+        /// Namespace for "RecordListen" metadata.
+        public enum RecordListen: Sendable {
+            /// Request type for "RecordListen".
+            public typealias Input = Atelier_Catalog_V1_RecordListenRequest
+            /// Response type for "RecordListen".
+            public typealias Output = Atelier_Catalog_V1_RecordListenResponse
+            /// Descriptor for "RecordListen".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "RecordListen",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListIllustrations" metadata.
+        public enum ListIllustrations: Sendable {
+            /// Request type for "ListIllustrations".
+            public typealias Input = Atelier_Catalog_V1_ListIllustrationsRequest
+            /// Response type for "ListIllustrations".
+            public typealias Output = Atelier_Catalog_V1_ListIllustrationsResponse
+            /// Descriptor for "ListIllustrations".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "ListIllustrations",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeleteIllustration" metadata.
+        public enum DeleteIllustration: Sendable {
+            /// Request type for "DeleteIllustration".
+            public typealias Input = Atelier_Catalog_V1_DeleteIllustrationRequest
+            /// Response type for "DeleteIllustration".
+            public typealias Output = Atelier_Catalog_V1_SuccessResponse
+            /// Descriptor for "DeleteIllustration".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "DeleteIllustration",
+                type: .unary
+            )
+        }
+        /// Namespace for "CreateStory" metadata.
+        public enum CreateStory: Sendable {
+            /// Request type for "CreateStory".
+            public typealias Input = Atelier_Catalog_V1_CreateStoryRequest
+            /// Response type for "CreateStory".
+            public typealias Output = Atelier_Catalog_V1_StoryResponse
+            /// Descriptor for "CreateStory".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "CreateStory",
+                type: .unary
+            )
+        }
+        /// Namespace for "AddIllustration" metadata.
+        public enum AddIllustration: Sendable {
+            /// Request type for "AddIllustration".
+            public typealias Input = Atelier_Catalog_V1_AddIllustrationRequest
+            /// Response type for "AddIllustration".
+            public typealias Output = Atelier_Catalog_V1_IllustrationResponse
+            /// Descriptor for "AddIllustration".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "AddIllustration",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListCustomEvents" metadata.
+        public enum ListCustomEvents: Sendable {
+            /// Request type for "ListCustomEvents".
+            public typealias Input = Atelier_Catalog_V1_ListCustomEventsRequest
+            /// Response type for "ListCustomEvents".
+            public typealias Output = Atelier_Catalog_V1_ListCustomEventsResponse
+            /// Descriptor for "ListCustomEvents".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "ListCustomEvents",
+                type: .unary
+            )
+        }
+        /// Namespace for "CreateCustomEvent" metadata.
+        public enum CreateCustomEvent: Sendable {
+            /// Request type for "CreateCustomEvent".
+            public typealias Input = Atelier_Catalog_V1_CreateCustomEventRequest
+            /// Response type for "CreateCustomEvent".
+            public typealias Output = Atelier_Catalog_V1_CustomEventResponse
+            /// Descriptor for "CreateCustomEvent".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "CreateCustomEvent",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetCustomEvent" metadata.
+        public enum GetCustomEvent: Sendable {
+            /// Request type for "GetCustomEvent".
+            public typealias Input = Atelier_Catalog_V1_GetCustomEventRequest
+            /// Response type for "GetCustomEvent".
+            public typealias Output = Atelier_Catalog_V1_CustomEventResponse
+            /// Descriptor for "GetCustomEvent".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "GetCustomEvent",
+                type: .unary
+            )
+        }
+        /// Namespace for "UpdateCustomEvent" metadata.
+        public enum UpdateCustomEvent: Sendable {
+            /// Request type for "UpdateCustomEvent".
+            public typealias Input = Atelier_Catalog_V1_UpdateCustomEventRequest
+            /// Response type for "UpdateCustomEvent".
+            public typealias Output = Atelier_Catalog_V1_CustomEventResponse
+            /// Descriptor for "UpdateCustomEvent".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "UpdateCustomEvent",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeleteCustomEvent" metadata.
+        public enum DeleteCustomEvent: Sendable {
+            /// Request type for "DeleteCustomEvent".
+            public typealias Input = Atelier_Catalog_V1_DeleteCustomEventRequest
+            /// Response type for "DeleteCustomEvent".
+            public typealias Output = Atelier_Catalog_V1_SuccessResponse
+            /// Descriptor for "DeleteCustomEvent".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "DeleteCustomEvent",
+                type: .unary
+            )
+        }
+        /// Namespace for "ExportUser" metadata.
+        public enum ExportUser: Sendable {
+            /// Request type for "ExportUser".
+            public typealias Input = Atelier_Catalog_V1_ExportUserRequest
+            /// Response type for "ExportUser".
+            public typealias Output = Atelier_Catalog_V1_ExportUserResponse
+            /// Descriptor for "ExportUser".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "ExportUser",
+                type: .unary
+            )
+        }
+        /// Namespace for "PurgeUser" metadata.
+        public enum PurgeUser: Sendable {
+            /// Request type for "PurgeUser".
+            public typealias Input = Atelier_Catalog_V1_PurgeUserRequest
+            /// Response type for "PurgeUser".
+            public typealias Output = Atelier_Catalog_V1_PurgeUserResponse
+            /// Descriptor for "PurgeUser".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "PurgeUser",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atelier.catalog.v1.CatalogService" service.
-        public static let descriptors: [GRPCCore.MethodDescriptor] = []
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            CreateCharacter.descriptor,
+            ListCharacters.descriptor,
+            GetCharacter.descriptor,
+            ReplaceCharacter.descriptor,
+            UpdateCharacter.descriptor,
+            DeleteCharacter.descriptor,
+            ExploreCharacters.descriptor,
+            CreateTheme.descriptor,
+            ListThemes.descriptor,
+            GetTheme.descriptor,
+            UpdateTheme.descriptor,
+            DeleteTheme.descriptor,
+            ListVariants.descriptor,
+            DeleteVariant.descriptor,
+            AddVariant.descriptor,
+            CreateCollection.descriptor,
+            ListCollections.descriptor,
+            GetCollection.descriptor,
+            UpdateCollection.descriptor,
+            DeleteCollection.descriptor,
+            ListCollectionCharacters.descriptor,
+            AddCollectionCharacter.descriptor,
+            RemoveCollectionCharacter.descriptor,
+            ListMedia.descriptor,
+            GetMedia.descriptor,
+            DeleteMedia.descriptor,
+            AttachMedia.descriptor,
+            ListHeroes.descriptor,
+            CreateHero.descriptor,
+            GetHero.descriptor,
+            UpdateHero.descriptor,
+            DeleteHero.descriptor,
+            SetHeroAvatar.descriptor,
+            ListStories.descriptor,
+            GetStory.descriptor,
+            UpdateStory.descriptor,
+            DeleteStory.descriptor,
+            RecordListen.descriptor,
+            ListIllustrations.descriptor,
+            DeleteIllustration.descriptor,
+            CreateStory.descriptor,
+            AddIllustration.descriptor,
+            ListCustomEvents.descriptor,
+            CreateCustomEvent.descriptor,
+            GetCustomEvent.descriptor,
+            UpdateCustomEvent.descriptor,
+            DeleteCustomEvent.descriptor,
+            ExportUser.descriptor,
+            PurgeUser.descriptor
+        ]
     }
 }
 
@@ -49,7 +739,804 @@ extension Atelier_Catalog_V1_CatalogService {
     ///
     /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
     /// or ``SimpleServiceProtocol`` instead.
-    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {}
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "CreateCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ characters
+        /// > Creates a character. The plan's character cap applies (Free 1, Starter 5, Pro unlimited).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_CreateCharacterRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_CharacterResponse` messages.
+        func createCharacter(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_CreateCharacterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CharacterResponse>
+
+        /// Handle the "ListCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's characters: search, tag, style and favourite filters, sorting, pages.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_ListCharactersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_ListCharactersResponse` messages.
+        func listCharacters(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListCharactersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListCharactersResponse>
+
+        /// Handle the "GetCharacter" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_GetCharacterRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_CharacterResponse` messages.
+        func getCharacter(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetCharacterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CharacterResponse>
+
+        /// Handle the "ReplaceCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces every attribute: what the body leaves out becomes empty.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_UpdateCharacterRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_CharacterResponse` messages.
+        func replaceCharacter(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CharacterResponse>
+
+        /// Handle the "UpdateCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes the attributes the body names.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_UpdateCharacterRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_CharacterResponse` messages.
+        func updateCharacter(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CharacterResponse>
+
+        /// Handle the "DeleteCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a character with its themes, variants and media.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_DeleteCharacterRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_SuccessResponse` messages.
+        func deleteCharacter(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteCharacterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "ExploreCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Everyone's public characters, newest first. Anyone may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_ExploreCharactersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_ListCharactersResponse` messages.
+        func exploreCharacters(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ExploreCharactersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListCharactersResponse>
+
+        /// Handle the "CreateTheme" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ themes and variants
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_CreateThemeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_ThemeResponse` messages.
+        func createTheme(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_CreateThemeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ThemeResponse>
+
+        /// Handle the "ListThemes" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_ListThemesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_ListThemesResponse` messages.
+        func listThemes(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListThemesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListThemesResponse>
+
+        /// Handle the "GetTheme" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_GetThemeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_ThemeResponse` messages.
+        func getTheme(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetThemeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ThemeResponse>
+
+        /// Handle the "UpdateTheme" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_UpdateThemeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_ThemeResponse` messages.
+        func updateTheme(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_UpdateThemeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ThemeResponse>
+
+        /// Handle the "DeleteTheme" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a theme and its variants.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_DeleteThemeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_SuccessResponse` messages.
+        func deleteTheme(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteThemeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "ListVariants" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A theme's variants, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_ListVariantsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_ListVariantsResponse` messages.
+        func listVariants(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListVariantsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListVariantsResponse>
+
+        /// Handle the "DeleteVariant" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_DeleteVariantRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_SuccessResponse` messages.
+        func deleteVariant(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteVariantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "AddVariant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_AddVariantRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_VariantResponse` messages.
+        func addVariant(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_AddVariantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_VariantResponse>
+
+        /// Handle the "CreateCollection" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ collections
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_CreateCollectionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_CollectionResponse` messages.
+        func createCollection(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_CreateCollectionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CollectionResponse>
+
+        /// Handle the "ListCollections" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_ListCollectionsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_ListCollectionsResponse` messages.
+        func listCollections(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListCollectionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListCollectionsResponse>
+
+        /// Handle the "GetCollection" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_GetCollectionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_CollectionResponse` messages.
+        func getCollection(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetCollectionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CollectionResponse>
+
+        /// Handle the "UpdateCollection" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_UpdateCollectionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_CollectionResponse` messages.
+        func updateCollection(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_UpdateCollectionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CollectionResponse>
+
+        /// Handle the "DeleteCollection" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes the collection, never the characters in it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_DeleteCollectionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_SuccessResponse` messages.
+        func deleteCollection(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteCollectionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "ListCollectionCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The characters in a collection, most recently added first.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_ListCollectionCharactersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_ListCharactersResponse` messages.
+        func listCollectionCharacters(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListCollectionCharactersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListCharactersResponse>
+
+        /// Handle the "AddCollectionCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a character; adding one already there changes nothing.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_AddCollectionCharacterRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_CollectionResponse` messages.
+        func addCollectionCharacter(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_AddCollectionCharacterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CollectionResponse>
+
+        /// Handle the "RemoveCollectionCharacter" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_RemoveCollectionCharacterRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_CollectionResponse` messages.
+        func removeCollectionCharacter(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_RemoveCollectionCharacterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CollectionResponse>
+
+        /// Handle the "ListMedia" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ media
+        /// > A character's gallery, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_ListMediaRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_ListMediaResponse` messages.
+        func listMedia(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListMediaRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListMediaResponse>
+
+        /// Handle the "GetMedia" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_GetMediaRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_MediaResponse` messages.
+        func getMedia(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetMediaRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_MediaResponse>
+
+        /// Handle the "DeleteMedia" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_DeleteMediaRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_SuccessResponse` messages.
+        func deleteMedia(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteMediaRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "AttachMedia" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_AttachMediaRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_MediaResponse` messages.
+        func attachMedia(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_AttachMediaRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_MediaResponse>
+
+        /// Handle the "ListHeroes" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ heroes
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_ListHeroesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_ListHeroesResponse` messages.
+        func listHeroes(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListHeroesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListHeroesResponse>
+
+        /// Handle the "CreateHero" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_CreateHeroRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_HeroResponse` messages.
+        func createHero(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_CreateHeroRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_HeroResponse>
+
+        /// Handle the "GetHero" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_GetHeroRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_HeroResponse` messages.
+        func getHero(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetHeroRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_HeroResponse>
+
+        /// Handle the "UpdateHero" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_UpdateHeroRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_HeroResponse` messages.
+        func updateHero(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_UpdateHeroRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_HeroResponse>
+
+        /// Handle the "DeleteHero" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes the hero and its visual profile; its stories stay, unlinked.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_DeleteHeroRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_DeleteHeroResponse` messages.
+        func deleteHero(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteHeroRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_DeleteHeroResponse>
+
+        /// Handle the "SetHeroAvatar" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_SetHeroAvatarRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_HeroResponse` messages.
+        func setHeroAvatar(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_SetHeroAvatarRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_HeroResponse>
+
+        /// Handle the "ListStories" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ stories and illustrations
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_ListStoriesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_ListStoriesResponse` messages.
+        func listStories(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListStoriesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListStoriesResponse>
+
+        /// Handle the "GetStory" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_GetStoryRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_StoryResponse` messages.
+        func getStory(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetStoryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_StoryResponse>
+
+        /// Handle the "UpdateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changing the content marks the narration as out of date (audioGenerated false).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_UpdateStoryRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_StoryResponse` messages.
+        func updateStory(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_UpdateStoryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_StoryResponse>
+
+        /// Handle the "DeleteStory" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_DeleteStoryRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_SuccessResponse` messages.
+        func deleteStory(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteStoryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "RecordListen" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_RecordListenRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_RecordListenResponse` messages.
+        func recordListen(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_RecordListenRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_RecordListenResponse>
+
+        /// Handle the "ListIllustrations" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_ListIllustrationsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_ListIllustrationsResponse` messages.
+        func listIllustrations(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListIllustrationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListIllustrationsResponse>
+
+        /// Handle the "DeleteIllustration" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes one illustration; those after it move up, so display order stays 0, 1, 2, ...
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_DeleteIllustrationRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_SuccessResponse` messages.
+        func deleteIllustration(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteIllustrationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "CreateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_CreateStoryRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_StoryResponse` messages.
+        func createStory(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_CreateStoryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_StoryResponse>
+
+        /// Handle the "AddIllustration" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_AddIllustrationRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_IllustrationResponse` messages.
+        func addIllustration(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_AddIllustrationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_IllustrationResponse>
+
+        /// Handle the "ListCustomEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ custom story events
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_ListCustomEventsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_ListCustomEventsResponse` messages.
+        func listCustomEvents(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListCustomEventsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListCustomEventsResponse>
+
+        /// Handle the "CreateCustomEvent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_CreateCustomEventRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_CustomEventResponse` messages.
+        func createCustomEvent(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_CreateCustomEventRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CustomEventResponse>
+
+        /// Handle the "GetCustomEvent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_GetCustomEventRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_CustomEventResponse` messages.
+        func getCustomEvent(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetCustomEventRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CustomEventResponse>
+
+        /// Handle the "UpdateCustomEvent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_UpdateCustomEventRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_CustomEventResponse` messages.
+        func updateCustomEvent(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_UpdateCustomEventRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CustomEventResponse>
+
+        /// Handle the "DeleteCustomEvent" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes the event; stories told from it keep their text and lose the link.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_DeleteCustomEventRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_SuccessResponse` messages.
+        func deleteCustomEvent(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteCustomEventRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "ExportUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ account data
+        /// > Everything the catalog holds for a user. Services only (the edge, for GET /api/user/export).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_ExportUserRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_ExportUserResponse` messages.
+        func exportUser(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ExportUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ExportUserResponse>
+
+        /// Handle the "PurgeUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes everything the catalog holds for a user. Services only (account deletion).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_PurgeUserRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_PurgeUserResponse` messages.
+        func purgeUser(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_PurgeUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_PurgeUserResponse>
+    }
 
     /// Service protocol for the "atelier.catalog.v1.CatalogService" service.
     ///
@@ -58,30 +1545,3338 @@ extension Atelier_Catalog_V1_CatalogService {
     /// trailing response metadata. If you don't need these then consider using
     /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
     /// use ``StreamingServiceProtocol``.
-    public protocol ServiceProtocol: Atelier_Catalog_V1_CatalogService.StreamingServiceProtocol {}
+    public protocol ServiceProtocol: Atelier_Catalog_V1_CatalogService.StreamingServiceProtocol {
+        /// Handle the "CreateCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ characters
+        /// > Creates a character. The plan's character cap applies (Free 1, Starter 5, Pro unlimited).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateCharacterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_CharacterResponse` message.
+        func createCharacter(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_CreateCharacterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CharacterResponse>
+
+        /// Handle the "ListCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's characters: search, tag, style and favourite filters, sorting, pages.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListCharactersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_ListCharactersResponse` message.
+        func listCharacters(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListCharactersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListCharactersResponse>
+
+        /// Handle the "GetCharacter" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetCharacterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_CharacterResponse` message.
+        func getCharacter(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetCharacterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CharacterResponse>
+
+        /// Handle the "ReplaceCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces every attribute: what the body leaves out becomes empty.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCharacterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_CharacterResponse` message.
+        func replaceCharacter(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CharacterResponse>
+
+        /// Handle the "UpdateCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes the attributes the body names.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCharacterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_CharacterResponse` message.
+        func updateCharacter(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CharacterResponse>
+
+        /// Handle the "DeleteCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a character with its themes, variants and media.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteCharacterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_SuccessResponse` message.
+        func deleteCharacter(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteCharacterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "ExploreCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Everyone's public characters, newest first. Anyone may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ExploreCharactersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_ListCharactersResponse` message.
+        func exploreCharacters(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ExploreCharactersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListCharactersResponse>
+
+        /// Handle the "CreateTheme" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ themes and variants
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateThemeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_ThemeResponse` message.
+        func createTheme(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_CreateThemeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ThemeResponse>
+
+        /// Handle the "ListThemes" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListThemesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_ListThemesResponse` message.
+        func listThemes(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListThemesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListThemesResponse>
+
+        /// Handle the "GetTheme" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetThemeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_ThemeResponse` message.
+        func getTheme(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetThemeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ThemeResponse>
+
+        /// Handle the "UpdateTheme" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateThemeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_ThemeResponse` message.
+        func updateTheme(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_UpdateThemeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ThemeResponse>
+
+        /// Handle the "DeleteTheme" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a theme and its variants.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteThemeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_SuccessResponse` message.
+        func deleteTheme(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteThemeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "ListVariants" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A theme's variants, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListVariantsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_ListVariantsResponse` message.
+        func listVariants(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListVariantsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListVariantsResponse>
+
+        /// Handle the "DeleteVariant" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteVariantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_SuccessResponse` message.
+        func deleteVariant(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteVariantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "AddVariant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_AddVariantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_VariantResponse` message.
+        func addVariant(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_AddVariantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_VariantResponse>
+
+        /// Handle the "CreateCollection" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ collections
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateCollectionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_CollectionResponse` message.
+        func createCollection(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_CreateCollectionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CollectionResponse>
+
+        /// Handle the "ListCollections" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListCollectionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_ListCollectionsResponse` message.
+        func listCollections(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListCollectionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListCollectionsResponse>
+
+        /// Handle the "GetCollection" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetCollectionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_CollectionResponse` message.
+        func getCollection(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetCollectionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CollectionResponse>
+
+        /// Handle the "UpdateCollection" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCollectionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_CollectionResponse` message.
+        func updateCollection(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_UpdateCollectionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CollectionResponse>
+
+        /// Handle the "DeleteCollection" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes the collection, never the characters in it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteCollectionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_SuccessResponse` message.
+        func deleteCollection(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteCollectionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "ListCollectionCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The characters in a collection, most recently added first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListCollectionCharactersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_ListCharactersResponse` message.
+        func listCollectionCharacters(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListCollectionCharactersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListCharactersResponse>
+
+        /// Handle the "AddCollectionCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a character; adding one already there changes nothing.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_AddCollectionCharacterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_CollectionResponse` message.
+        func addCollectionCharacter(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_AddCollectionCharacterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CollectionResponse>
+
+        /// Handle the "RemoveCollectionCharacter" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_RemoveCollectionCharacterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_CollectionResponse` message.
+        func removeCollectionCharacter(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_RemoveCollectionCharacterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CollectionResponse>
+
+        /// Handle the "ListMedia" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ media
+        /// > A character's gallery, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListMediaRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_ListMediaResponse` message.
+        func listMedia(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListMediaRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListMediaResponse>
+
+        /// Handle the "GetMedia" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetMediaRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_MediaResponse` message.
+        func getMedia(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetMediaRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_MediaResponse>
+
+        /// Handle the "DeleteMedia" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteMediaRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_SuccessResponse` message.
+        func deleteMedia(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteMediaRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "AttachMedia" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_AttachMediaRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_MediaResponse` message.
+        func attachMedia(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_AttachMediaRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_MediaResponse>
+
+        /// Handle the "ListHeroes" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ heroes
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListHeroesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_ListHeroesResponse` message.
+        func listHeroes(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListHeroesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListHeroesResponse>
+
+        /// Handle the "CreateHero" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateHeroRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_HeroResponse` message.
+        func createHero(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_CreateHeroRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_HeroResponse>
+
+        /// Handle the "GetHero" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetHeroRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_HeroResponse` message.
+        func getHero(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetHeroRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_HeroResponse>
+
+        /// Handle the "UpdateHero" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateHeroRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_HeroResponse` message.
+        func updateHero(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_UpdateHeroRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_HeroResponse>
+
+        /// Handle the "DeleteHero" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes the hero and its visual profile; its stories stay, unlinked.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteHeroRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_DeleteHeroResponse` message.
+        func deleteHero(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteHeroRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_DeleteHeroResponse>
+
+        /// Handle the "SetHeroAvatar" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_SetHeroAvatarRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_HeroResponse` message.
+        func setHeroAvatar(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_SetHeroAvatarRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_HeroResponse>
+
+        /// Handle the "ListStories" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ stories and illustrations
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListStoriesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_ListStoriesResponse` message.
+        func listStories(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListStoriesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListStoriesResponse>
+
+        /// Handle the "GetStory" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetStoryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_StoryResponse` message.
+        func getStory(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetStoryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_StoryResponse>
+
+        /// Handle the "UpdateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changing the content marks the narration as out of date (audioGenerated false).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateStoryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_StoryResponse` message.
+        func updateStory(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_UpdateStoryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_StoryResponse>
+
+        /// Handle the "DeleteStory" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteStoryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_SuccessResponse` message.
+        func deleteStory(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteStoryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "RecordListen" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_RecordListenRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_RecordListenResponse` message.
+        func recordListen(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_RecordListenRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_RecordListenResponse>
+
+        /// Handle the "ListIllustrations" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListIllustrationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_ListIllustrationsResponse` message.
+        func listIllustrations(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListIllustrationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListIllustrationsResponse>
+
+        /// Handle the "DeleteIllustration" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes one illustration; those after it move up, so display order stays 0, 1, 2, ...
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteIllustrationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_SuccessResponse` message.
+        func deleteIllustration(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteIllustrationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "CreateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateStoryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_StoryResponse` message.
+        func createStory(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_CreateStoryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_StoryResponse>
+
+        /// Handle the "AddIllustration" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_AddIllustrationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_IllustrationResponse` message.
+        func addIllustration(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_AddIllustrationRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_IllustrationResponse>
+
+        /// Handle the "ListCustomEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ custom story events
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListCustomEventsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_ListCustomEventsResponse` message.
+        func listCustomEvents(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListCustomEventsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListCustomEventsResponse>
+
+        /// Handle the "CreateCustomEvent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateCustomEventRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_CustomEventResponse` message.
+        func createCustomEvent(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_CreateCustomEventRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CustomEventResponse>
+
+        /// Handle the "GetCustomEvent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetCustomEventRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_CustomEventResponse` message.
+        func getCustomEvent(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetCustomEventRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CustomEventResponse>
+
+        /// Handle the "UpdateCustomEvent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCustomEventRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_CustomEventResponse` message.
+        func updateCustomEvent(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_UpdateCustomEventRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CustomEventResponse>
+
+        /// Handle the "DeleteCustomEvent" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes the event; stories told from it keep their text and lose the link.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteCustomEventRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_SuccessResponse` message.
+        func deleteCustomEvent(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteCustomEventRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "ExportUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ account data
+        /// > Everything the catalog holds for a user. Services only (the edge, for GET /api/user/export).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ExportUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_ExportUserResponse` message.
+        func exportUser(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ExportUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ExportUserResponse>
+
+        /// Handle the "PurgeUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes everything the catalog holds for a user. Services only (account deletion).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_PurgeUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_PurgeUserResponse` message.
+        func purgeUser(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_PurgeUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_PurgeUserResponse>
+    }
 
     /// Simple service protocol for the "atelier.catalog.v1.CatalogService" service.
     ///
     /// This is the highest level protocol for the service. The API is the easiest to use but
     /// doesn't provide access to request or response metadata. If you need access to these
     /// then use ``ServiceProtocol`` instead.
-    public protocol SimpleServiceProtocol: Atelier_Catalog_V1_CatalogService.ServiceProtocol {}
+    public protocol SimpleServiceProtocol: Atelier_Catalog_V1_CatalogService.ServiceProtocol {
+        /// Handle the "CreateCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ characters
+        /// > Creates a character. The plan's character cap applies (Free 1, Starter 5, Pro unlimited).
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_CreateCharacterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_CharacterResponse` to respond with.
+        func createCharacter(
+            request: Atelier_Catalog_V1_CreateCharacterRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_CharacterResponse
+
+        /// Handle the "ListCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's characters: search, tag, style and favourite filters, sorting, pages.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_ListCharactersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_ListCharactersResponse` to respond with.
+        func listCharacters(
+            request: Atelier_Catalog_V1_ListCharactersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_ListCharactersResponse
+
+        /// Handle the "GetCharacter" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_GetCharacterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_CharacterResponse` to respond with.
+        func getCharacter(
+            request: Atelier_Catalog_V1_GetCharacterRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_CharacterResponse
+
+        /// Handle the "ReplaceCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces every attribute: what the body leaves out becomes empty.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_UpdateCharacterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_CharacterResponse` to respond with.
+        func replaceCharacter(
+            request: Atelier_Catalog_V1_UpdateCharacterRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_CharacterResponse
+
+        /// Handle the "UpdateCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes the attributes the body names.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_UpdateCharacterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_CharacterResponse` to respond with.
+        func updateCharacter(
+            request: Atelier_Catalog_V1_UpdateCharacterRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_CharacterResponse
+
+        /// Handle the "DeleteCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a character with its themes, variants and media.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_DeleteCharacterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_SuccessResponse` to respond with.
+        func deleteCharacter(
+            request: Atelier_Catalog_V1_DeleteCharacterRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_SuccessResponse
+
+        /// Handle the "ExploreCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Everyone's public characters, newest first. Anyone may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_ExploreCharactersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_ListCharactersResponse` to respond with.
+        func exploreCharacters(
+            request: Atelier_Catalog_V1_ExploreCharactersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_ListCharactersResponse
+
+        /// Handle the "CreateTheme" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ themes and variants
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_CreateThemeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_ThemeResponse` to respond with.
+        func createTheme(
+            request: Atelier_Catalog_V1_CreateThemeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_ThemeResponse
+
+        /// Handle the "ListThemes" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_ListThemesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_ListThemesResponse` to respond with.
+        func listThemes(
+            request: Atelier_Catalog_V1_ListThemesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_ListThemesResponse
+
+        /// Handle the "GetTheme" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_GetThemeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_ThemeResponse` to respond with.
+        func getTheme(
+            request: Atelier_Catalog_V1_GetThemeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_ThemeResponse
+
+        /// Handle the "UpdateTheme" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_UpdateThemeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_ThemeResponse` to respond with.
+        func updateTheme(
+            request: Atelier_Catalog_V1_UpdateThemeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_ThemeResponse
+
+        /// Handle the "DeleteTheme" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a theme and its variants.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_DeleteThemeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_SuccessResponse` to respond with.
+        func deleteTheme(
+            request: Atelier_Catalog_V1_DeleteThemeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_SuccessResponse
+
+        /// Handle the "ListVariants" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A theme's variants, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_ListVariantsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_ListVariantsResponse` to respond with.
+        func listVariants(
+            request: Atelier_Catalog_V1_ListVariantsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_ListVariantsResponse
+
+        /// Handle the "DeleteVariant" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_DeleteVariantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_SuccessResponse` to respond with.
+        func deleteVariant(
+            request: Atelier_Catalog_V1_DeleteVariantRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_SuccessResponse
+
+        /// Handle the "AddVariant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_AddVariantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_VariantResponse` to respond with.
+        func addVariant(
+            request: Atelier_Catalog_V1_AddVariantRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_VariantResponse
+
+        /// Handle the "CreateCollection" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ collections
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_CreateCollectionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_CollectionResponse` to respond with.
+        func createCollection(
+            request: Atelier_Catalog_V1_CreateCollectionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_CollectionResponse
+
+        /// Handle the "ListCollections" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_ListCollectionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_ListCollectionsResponse` to respond with.
+        func listCollections(
+            request: Atelier_Catalog_V1_ListCollectionsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_ListCollectionsResponse
+
+        /// Handle the "GetCollection" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_GetCollectionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_CollectionResponse` to respond with.
+        func getCollection(
+            request: Atelier_Catalog_V1_GetCollectionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_CollectionResponse
+
+        /// Handle the "UpdateCollection" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_UpdateCollectionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_CollectionResponse` to respond with.
+        func updateCollection(
+            request: Atelier_Catalog_V1_UpdateCollectionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_CollectionResponse
+
+        /// Handle the "DeleteCollection" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes the collection, never the characters in it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_DeleteCollectionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_SuccessResponse` to respond with.
+        func deleteCollection(
+            request: Atelier_Catalog_V1_DeleteCollectionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_SuccessResponse
+
+        /// Handle the "ListCollectionCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The characters in a collection, most recently added first.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_ListCollectionCharactersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_ListCharactersResponse` to respond with.
+        func listCollectionCharacters(
+            request: Atelier_Catalog_V1_ListCollectionCharactersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_ListCharactersResponse
+
+        /// Handle the "AddCollectionCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a character; adding one already there changes nothing.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_AddCollectionCharacterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_CollectionResponse` to respond with.
+        func addCollectionCharacter(
+            request: Atelier_Catalog_V1_AddCollectionCharacterRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_CollectionResponse
+
+        /// Handle the "RemoveCollectionCharacter" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_RemoveCollectionCharacterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_CollectionResponse` to respond with.
+        func removeCollectionCharacter(
+            request: Atelier_Catalog_V1_RemoveCollectionCharacterRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_CollectionResponse
+
+        /// Handle the "ListMedia" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ media
+        /// > A character's gallery, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_ListMediaRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_ListMediaResponse` to respond with.
+        func listMedia(
+            request: Atelier_Catalog_V1_ListMediaRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_ListMediaResponse
+
+        /// Handle the "GetMedia" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_GetMediaRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_MediaResponse` to respond with.
+        func getMedia(
+            request: Atelier_Catalog_V1_GetMediaRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_MediaResponse
+
+        /// Handle the "DeleteMedia" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_DeleteMediaRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_SuccessResponse` to respond with.
+        func deleteMedia(
+            request: Atelier_Catalog_V1_DeleteMediaRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_SuccessResponse
+
+        /// Handle the "AttachMedia" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_AttachMediaRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_MediaResponse` to respond with.
+        func attachMedia(
+            request: Atelier_Catalog_V1_AttachMediaRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_MediaResponse
+
+        /// Handle the "ListHeroes" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ heroes
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_ListHeroesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_ListHeroesResponse` to respond with.
+        func listHeroes(
+            request: Atelier_Catalog_V1_ListHeroesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_ListHeroesResponse
+
+        /// Handle the "CreateHero" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_CreateHeroRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_HeroResponse` to respond with.
+        func createHero(
+            request: Atelier_Catalog_V1_CreateHeroRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_HeroResponse
+
+        /// Handle the "GetHero" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_GetHeroRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_HeroResponse` to respond with.
+        func getHero(
+            request: Atelier_Catalog_V1_GetHeroRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_HeroResponse
+
+        /// Handle the "UpdateHero" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_UpdateHeroRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_HeroResponse` to respond with.
+        func updateHero(
+            request: Atelier_Catalog_V1_UpdateHeroRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_HeroResponse
+
+        /// Handle the "DeleteHero" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes the hero and its visual profile; its stories stay, unlinked.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_DeleteHeroRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_DeleteHeroResponse` to respond with.
+        func deleteHero(
+            request: Atelier_Catalog_V1_DeleteHeroRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_DeleteHeroResponse
+
+        /// Handle the "SetHeroAvatar" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_SetHeroAvatarRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_HeroResponse` to respond with.
+        func setHeroAvatar(
+            request: Atelier_Catalog_V1_SetHeroAvatarRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_HeroResponse
+
+        /// Handle the "ListStories" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ stories and illustrations
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_ListStoriesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_ListStoriesResponse` to respond with.
+        func listStories(
+            request: Atelier_Catalog_V1_ListStoriesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_ListStoriesResponse
+
+        /// Handle the "GetStory" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_GetStoryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_StoryResponse` to respond with.
+        func getStory(
+            request: Atelier_Catalog_V1_GetStoryRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_StoryResponse
+
+        /// Handle the "UpdateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changing the content marks the narration as out of date (audioGenerated false).
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_UpdateStoryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_StoryResponse` to respond with.
+        func updateStory(
+            request: Atelier_Catalog_V1_UpdateStoryRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_StoryResponse
+
+        /// Handle the "DeleteStory" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_DeleteStoryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_SuccessResponse` to respond with.
+        func deleteStory(
+            request: Atelier_Catalog_V1_DeleteStoryRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_SuccessResponse
+
+        /// Handle the "RecordListen" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_RecordListenRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_RecordListenResponse` to respond with.
+        func recordListen(
+            request: Atelier_Catalog_V1_RecordListenRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_RecordListenResponse
+
+        /// Handle the "ListIllustrations" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_ListIllustrationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_ListIllustrationsResponse` to respond with.
+        func listIllustrations(
+            request: Atelier_Catalog_V1_ListIllustrationsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_ListIllustrationsResponse
+
+        /// Handle the "DeleteIllustration" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes one illustration; those after it move up, so display order stays 0, 1, 2, ...
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_DeleteIllustrationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_SuccessResponse` to respond with.
+        func deleteIllustration(
+            request: Atelier_Catalog_V1_DeleteIllustrationRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_SuccessResponse
+
+        /// Handle the "CreateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_CreateStoryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_StoryResponse` to respond with.
+        func createStory(
+            request: Atelier_Catalog_V1_CreateStoryRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_StoryResponse
+
+        /// Handle the "AddIllustration" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_AddIllustrationRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_IllustrationResponse` to respond with.
+        func addIllustration(
+            request: Atelier_Catalog_V1_AddIllustrationRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_IllustrationResponse
+
+        /// Handle the "ListCustomEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ custom story events
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_ListCustomEventsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_ListCustomEventsResponse` to respond with.
+        func listCustomEvents(
+            request: Atelier_Catalog_V1_ListCustomEventsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_ListCustomEventsResponse
+
+        /// Handle the "CreateCustomEvent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_CreateCustomEventRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_CustomEventResponse` to respond with.
+        func createCustomEvent(
+            request: Atelier_Catalog_V1_CreateCustomEventRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_CustomEventResponse
+
+        /// Handle the "GetCustomEvent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_GetCustomEventRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_CustomEventResponse` to respond with.
+        func getCustomEvent(
+            request: Atelier_Catalog_V1_GetCustomEventRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_CustomEventResponse
+
+        /// Handle the "UpdateCustomEvent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_UpdateCustomEventRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_CustomEventResponse` to respond with.
+        func updateCustomEvent(
+            request: Atelier_Catalog_V1_UpdateCustomEventRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_CustomEventResponse
+
+        /// Handle the "DeleteCustomEvent" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes the event; stories told from it keep their text and lose the link.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_DeleteCustomEventRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_SuccessResponse` to respond with.
+        func deleteCustomEvent(
+            request: Atelier_Catalog_V1_DeleteCustomEventRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_SuccessResponse
+
+        /// Handle the "ExportUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ account data
+        /// > Everything the catalog holds for a user. Services only (the edge, for GET /api/user/export).
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_ExportUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_ExportUserResponse` to respond with.
+        func exportUser(
+            request: Atelier_Catalog_V1_ExportUserRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_ExportUserResponse
+
+        /// Handle the "PurgeUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes everything the catalog holds for a user. Services only (account deletion).
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_PurgeUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_PurgeUserResponse` to respond with.
+        func purgeUser(
+            request: Atelier_Catalog_V1_PurgeUserRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_PurgeUserResponse
+    }
 }
 
 // Default implementation of 'registerMethods(with:)'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Atelier_Catalog_V1_CatalogService.StreamingServiceProtocol {
-    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {}
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.CreateCharacter.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CreateCharacterRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CharacterResponse>(),
+            handler: { request, context in
+                try await self.createCharacter(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.ListCharacters.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListCharactersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListCharactersResponse>(),
+            handler: { request, context in
+                try await self.listCharacters(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.GetCharacter.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_GetCharacterRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CharacterResponse>(),
+            handler: { request, context in
+                try await self.getCharacter(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.ReplaceCharacter.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_UpdateCharacterRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CharacterResponse>(),
+            handler: { request, context in
+                try await self.replaceCharacter(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.UpdateCharacter.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_UpdateCharacterRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CharacterResponse>(),
+            handler: { request, context in
+                try await self.updateCharacter(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.DeleteCharacter.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_DeleteCharacterRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_SuccessResponse>(),
+            handler: { request, context in
+                try await self.deleteCharacter(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.ExploreCharacters.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ExploreCharactersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListCharactersResponse>(),
+            handler: { request, context in
+                try await self.exploreCharacters(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.CreateTheme.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CreateThemeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ThemeResponse>(),
+            handler: { request, context in
+                try await self.createTheme(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.ListThemes.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListThemesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListThemesResponse>(),
+            handler: { request, context in
+                try await self.listThemes(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.GetTheme.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_GetThemeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ThemeResponse>(),
+            handler: { request, context in
+                try await self.getTheme(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.UpdateTheme.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_UpdateThemeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ThemeResponse>(),
+            handler: { request, context in
+                try await self.updateTheme(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.DeleteTheme.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_DeleteThemeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_SuccessResponse>(),
+            handler: { request, context in
+                try await self.deleteTheme(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.ListVariants.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListVariantsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListVariantsResponse>(),
+            handler: { request, context in
+                try await self.listVariants(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.DeleteVariant.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_DeleteVariantRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_SuccessResponse>(),
+            handler: { request, context in
+                try await self.deleteVariant(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.AddVariant.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_AddVariantRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_VariantResponse>(),
+            handler: { request, context in
+                try await self.addVariant(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.CreateCollection.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CreateCollectionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CollectionResponse>(),
+            handler: { request, context in
+                try await self.createCollection(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.ListCollections.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListCollectionsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListCollectionsResponse>(),
+            handler: { request, context in
+                try await self.listCollections(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.GetCollection.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_GetCollectionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CollectionResponse>(),
+            handler: { request, context in
+                try await self.getCollection(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.UpdateCollection.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_UpdateCollectionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CollectionResponse>(),
+            handler: { request, context in
+                try await self.updateCollection(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.DeleteCollection.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_DeleteCollectionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_SuccessResponse>(),
+            handler: { request, context in
+                try await self.deleteCollection(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.ListCollectionCharacters.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListCollectionCharactersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListCharactersResponse>(),
+            handler: { request, context in
+                try await self.listCollectionCharacters(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.AddCollectionCharacter.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_AddCollectionCharacterRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CollectionResponse>(),
+            handler: { request, context in
+                try await self.addCollectionCharacter(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.RemoveCollectionCharacter.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_RemoveCollectionCharacterRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CollectionResponse>(),
+            handler: { request, context in
+                try await self.removeCollectionCharacter(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.ListMedia.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListMediaRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListMediaResponse>(),
+            handler: { request, context in
+                try await self.listMedia(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.GetMedia.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_GetMediaRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_MediaResponse>(),
+            handler: { request, context in
+                try await self.getMedia(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.DeleteMedia.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_DeleteMediaRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_SuccessResponse>(),
+            handler: { request, context in
+                try await self.deleteMedia(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.AttachMedia.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_AttachMediaRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_MediaResponse>(),
+            handler: { request, context in
+                try await self.attachMedia(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.ListHeroes.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListHeroesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListHeroesResponse>(),
+            handler: { request, context in
+                try await self.listHeroes(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.CreateHero.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CreateHeroRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_HeroResponse>(),
+            handler: { request, context in
+                try await self.createHero(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.GetHero.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_GetHeroRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_HeroResponse>(),
+            handler: { request, context in
+                try await self.getHero(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.UpdateHero.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_UpdateHeroRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_HeroResponse>(),
+            handler: { request, context in
+                try await self.updateHero(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.DeleteHero.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_DeleteHeroRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_DeleteHeroResponse>(),
+            handler: { request, context in
+                try await self.deleteHero(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.SetHeroAvatar.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_SetHeroAvatarRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_HeroResponse>(),
+            handler: { request, context in
+                try await self.setHeroAvatar(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.ListStories.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListStoriesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListStoriesResponse>(),
+            handler: { request, context in
+                try await self.listStories(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.GetStory.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_GetStoryRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_StoryResponse>(),
+            handler: { request, context in
+                try await self.getStory(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.UpdateStory.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_UpdateStoryRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_StoryResponse>(),
+            handler: { request, context in
+                try await self.updateStory(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.DeleteStory.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_DeleteStoryRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_SuccessResponse>(),
+            handler: { request, context in
+                try await self.deleteStory(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.RecordListen.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_RecordListenRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_RecordListenResponse>(),
+            handler: { request, context in
+                try await self.recordListen(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.ListIllustrations.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListIllustrationsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListIllustrationsResponse>(),
+            handler: { request, context in
+                try await self.listIllustrations(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.DeleteIllustration.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_DeleteIllustrationRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_SuccessResponse>(),
+            handler: { request, context in
+                try await self.deleteIllustration(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.CreateStory.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CreateStoryRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_StoryResponse>(),
+            handler: { request, context in
+                try await self.createStory(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.AddIllustration.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_AddIllustrationRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_IllustrationResponse>(),
+            handler: { request, context in
+                try await self.addIllustration(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.ListCustomEvents.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListCustomEventsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListCustomEventsResponse>(),
+            handler: { request, context in
+                try await self.listCustomEvents(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.CreateCustomEvent.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CreateCustomEventRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CustomEventResponse>(),
+            handler: { request, context in
+                try await self.createCustomEvent(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.GetCustomEvent.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_GetCustomEventRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CustomEventResponse>(),
+            handler: { request, context in
+                try await self.getCustomEvent(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.UpdateCustomEvent.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_UpdateCustomEventRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CustomEventResponse>(),
+            handler: { request, context in
+                try await self.updateCustomEvent(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.DeleteCustomEvent.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_DeleteCustomEventRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_SuccessResponse>(),
+            handler: { request, context in
+                try await self.deleteCustomEvent(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.ExportUser.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ExportUserRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ExportUserResponse>(),
+            handler: { request, context in
+                try await self.exportUser(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.PurgeUser.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_PurgeUserRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_PurgeUserResponse>(),
+            handler: { request, context in
+                try await self.purgeUser(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
 }
 
 // Default implementation of streaming methods from 'StreamingServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Atelier_Catalog_V1_CatalogService.ServiceProtocol {
+    public func createCharacter(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_CreateCharacterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CharacterResponse> {
+        let response = try await self.createCharacter(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listCharacters(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListCharactersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListCharactersResponse> {
+        let response = try await self.listCharacters(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getCharacter(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetCharacterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CharacterResponse> {
+        let response = try await self.getCharacter(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func replaceCharacter(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CharacterResponse> {
+        let response = try await self.replaceCharacter(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateCharacter(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CharacterResponse> {
+        let response = try await self.updateCharacter(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteCharacter(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteCharacterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        let response = try await self.deleteCharacter(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func exploreCharacters(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ExploreCharactersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListCharactersResponse> {
+        let response = try await self.exploreCharacters(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createTheme(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_CreateThemeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ThemeResponse> {
+        let response = try await self.createTheme(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listThemes(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListThemesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListThemesResponse> {
+        let response = try await self.listThemes(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getTheme(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetThemeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ThemeResponse> {
+        let response = try await self.getTheme(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateTheme(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_UpdateThemeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ThemeResponse> {
+        let response = try await self.updateTheme(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteTheme(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteThemeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        let response = try await self.deleteTheme(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listVariants(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListVariantsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListVariantsResponse> {
+        let response = try await self.listVariants(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteVariant(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteVariantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        let response = try await self.deleteVariant(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func addVariant(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_AddVariantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_VariantResponse> {
+        let response = try await self.addVariant(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createCollection(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_CreateCollectionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CollectionResponse> {
+        let response = try await self.createCollection(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listCollections(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListCollectionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListCollectionsResponse> {
+        let response = try await self.listCollections(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getCollection(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetCollectionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CollectionResponse> {
+        let response = try await self.getCollection(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateCollection(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_UpdateCollectionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CollectionResponse> {
+        let response = try await self.updateCollection(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteCollection(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteCollectionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        let response = try await self.deleteCollection(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listCollectionCharacters(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListCollectionCharactersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListCharactersResponse> {
+        let response = try await self.listCollectionCharacters(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func addCollectionCharacter(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_AddCollectionCharacterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CollectionResponse> {
+        let response = try await self.addCollectionCharacter(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func removeCollectionCharacter(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_RemoveCollectionCharacterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CollectionResponse> {
+        let response = try await self.removeCollectionCharacter(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listMedia(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListMediaRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListMediaResponse> {
+        let response = try await self.listMedia(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getMedia(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetMediaRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_MediaResponse> {
+        let response = try await self.getMedia(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteMedia(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteMediaRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        let response = try await self.deleteMedia(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func attachMedia(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_AttachMediaRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_MediaResponse> {
+        let response = try await self.attachMedia(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listHeroes(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListHeroesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListHeroesResponse> {
+        let response = try await self.listHeroes(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createHero(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_CreateHeroRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_HeroResponse> {
+        let response = try await self.createHero(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getHero(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetHeroRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_HeroResponse> {
+        let response = try await self.getHero(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateHero(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_UpdateHeroRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_HeroResponse> {
+        let response = try await self.updateHero(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteHero(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteHeroRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_DeleteHeroResponse> {
+        let response = try await self.deleteHero(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func setHeroAvatar(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_SetHeroAvatarRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_HeroResponse> {
+        let response = try await self.setHeroAvatar(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listStories(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListStoriesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListStoriesResponse> {
+        let response = try await self.listStories(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getStory(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetStoryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_StoryResponse> {
+        let response = try await self.getStory(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateStory(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_UpdateStoryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_StoryResponse> {
+        let response = try await self.updateStory(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteStory(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteStoryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        let response = try await self.deleteStory(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func recordListen(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_RecordListenRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_RecordListenResponse> {
+        let response = try await self.recordListen(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listIllustrations(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListIllustrationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListIllustrationsResponse> {
+        let response = try await self.listIllustrations(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteIllustration(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteIllustrationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        let response = try await self.deleteIllustration(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createStory(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_CreateStoryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_StoryResponse> {
+        let response = try await self.createStory(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func addIllustration(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_AddIllustrationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_IllustrationResponse> {
+        let response = try await self.addIllustration(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listCustomEvents(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ListCustomEventsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ListCustomEventsResponse> {
+        let response = try await self.listCustomEvents(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createCustomEvent(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_CreateCustomEventRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CustomEventResponse> {
+        let response = try await self.createCustomEvent(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getCustomEvent(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetCustomEventRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CustomEventResponse> {
+        let response = try await self.getCustomEvent(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateCustomEvent(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_UpdateCustomEventRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CustomEventResponse> {
+        let response = try await self.updateCustomEvent(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteCustomEvent(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteCustomEventRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        let response = try await self.deleteCustomEvent(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func exportUser(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_ExportUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_ExportUserResponse> {
+        let response = try await self.exportUser(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func purgeUser(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_PurgeUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_PurgeUserResponse> {
+        let response = try await self.purgeUser(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Atelier_Catalog_V1_CatalogService.SimpleServiceProtocol {
+    public func createCharacter(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_CreateCharacterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CharacterResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_CharacterResponse>(
+            message: try await self.createCharacter(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listCharacters(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListCharactersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListCharactersResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_ListCharactersResponse>(
+            message: try await self.listCharacters(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getCharacter(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetCharacterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CharacterResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_CharacterResponse>(
+            message: try await self.getCharacter(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func replaceCharacter(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CharacterResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_CharacterResponse>(
+            message: try await self.replaceCharacter(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateCharacter(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CharacterResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_CharacterResponse>(
+            message: try await self.updateCharacter(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteCharacter(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteCharacterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>(
+            message: try await self.deleteCharacter(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func exploreCharacters(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ExploreCharactersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListCharactersResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_ListCharactersResponse>(
+            message: try await self.exploreCharacters(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createTheme(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_CreateThemeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ThemeResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_ThemeResponse>(
+            message: try await self.createTheme(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listThemes(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListThemesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListThemesResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_ListThemesResponse>(
+            message: try await self.listThemes(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getTheme(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetThemeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ThemeResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_ThemeResponse>(
+            message: try await self.getTheme(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateTheme(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_UpdateThemeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ThemeResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_ThemeResponse>(
+            message: try await self.updateTheme(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteTheme(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteThemeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>(
+            message: try await self.deleteTheme(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listVariants(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListVariantsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListVariantsResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_ListVariantsResponse>(
+            message: try await self.listVariants(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteVariant(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteVariantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>(
+            message: try await self.deleteVariant(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func addVariant(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_AddVariantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_VariantResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_VariantResponse>(
+            message: try await self.addVariant(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createCollection(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_CreateCollectionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CollectionResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_CollectionResponse>(
+            message: try await self.createCollection(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listCollections(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListCollectionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListCollectionsResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_ListCollectionsResponse>(
+            message: try await self.listCollections(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getCollection(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetCollectionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CollectionResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_CollectionResponse>(
+            message: try await self.getCollection(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateCollection(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_UpdateCollectionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CollectionResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_CollectionResponse>(
+            message: try await self.updateCollection(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteCollection(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteCollectionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>(
+            message: try await self.deleteCollection(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listCollectionCharacters(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListCollectionCharactersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListCharactersResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_ListCharactersResponse>(
+            message: try await self.listCollectionCharacters(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func addCollectionCharacter(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_AddCollectionCharacterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CollectionResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_CollectionResponse>(
+            message: try await self.addCollectionCharacter(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func removeCollectionCharacter(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_RemoveCollectionCharacterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CollectionResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_CollectionResponse>(
+            message: try await self.removeCollectionCharacter(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listMedia(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListMediaRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListMediaResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_ListMediaResponse>(
+            message: try await self.listMedia(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getMedia(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetMediaRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_MediaResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_MediaResponse>(
+            message: try await self.getMedia(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteMedia(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteMediaRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>(
+            message: try await self.deleteMedia(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func attachMedia(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_AttachMediaRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_MediaResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_MediaResponse>(
+            message: try await self.attachMedia(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listHeroes(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListHeroesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListHeroesResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_ListHeroesResponse>(
+            message: try await self.listHeroes(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createHero(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_CreateHeroRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_HeroResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_HeroResponse>(
+            message: try await self.createHero(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getHero(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetHeroRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_HeroResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_HeroResponse>(
+            message: try await self.getHero(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateHero(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_UpdateHeroRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_HeroResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_HeroResponse>(
+            message: try await self.updateHero(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteHero(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteHeroRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_DeleteHeroResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_DeleteHeroResponse>(
+            message: try await self.deleteHero(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func setHeroAvatar(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_SetHeroAvatarRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_HeroResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_HeroResponse>(
+            message: try await self.setHeroAvatar(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listStories(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListStoriesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListStoriesResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_ListStoriesResponse>(
+            message: try await self.listStories(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getStory(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetStoryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_StoryResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_StoryResponse>(
+            message: try await self.getStory(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateStory(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_UpdateStoryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_StoryResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_StoryResponse>(
+            message: try await self.updateStory(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteStory(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteStoryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>(
+            message: try await self.deleteStory(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func recordListen(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_RecordListenRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_RecordListenResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_RecordListenResponse>(
+            message: try await self.recordListen(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listIllustrations(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListIllustrationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListIllustrationsResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_ListIllustrationsResponse>(
+            message: try await self.listIllustrations(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteIllustration(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteIllustrationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>(
+            message: try await self.deleteIllustration(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createStory(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_CreateStoryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_StoryResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_StoryResponse>(
+            message: try await self.createStory(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func addIllustration(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_AddIllustrationRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_IllustrationResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_IllustrationResponse>(
+            message: try await self.addIllustration(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listCustomEvents(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ListCustomEventsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ListCustomEventsResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_ListCustomEventsResponse>(
+            message: try await self.listCustomEvents(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createCustomEvent(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_CreateCustomEventRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CustomEventResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_CustomEventResponse>(
+            message: try await self.createCustomEvent(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getCustomEvent(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetCustomEventRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CustomEventResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_CustomEventResponse>(
+            message: try await self.getCustomEvent(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateCustomEvent(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_UpdateCustomEventRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CustomEventResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_CustomEventResponse>(
+            message: try await self.updateCustomEvent(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteCustomEvent(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_DeleteCustomEventRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>(
+            message: try await self.deleteCustomEvent(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func exportUser(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_ExportUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_ExportUserResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_ExportUserResponse>(
+            message: try await self.exportUser(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func purgeUser(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_PurgeUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_PurgeUserResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_PurgeUserResponse>(
+            message: try await self.purgeUser(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
 }
 
 // MARK: atelier.catalog.v1.CatalogService (client)
@@ -92,7 +4887,1049 @@ extension Atelier_Catalog_V1_CatalogService {
     ///
     /// You don't need to implement this protocol directly, use the generated
     /// implementation, ``Client``.
-    public protocol ClientProtocol: Sendable {}
+    public protocol ClientProtocol: Sendable {
+        /// Call the "CreateCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ characters
+        /// > Creates a character. The plan's character cap applies (Free 1, Starter 5, Pro unlimited).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateCharacterRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_CreateCharacterRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CharacterResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createCharacter<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateCharacterRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_CreateCharacterRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CharacterResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's characters: search, tag, style and favourite filters, sorting, pages.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListCharactersRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListCharactersRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListCharactersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listCharacters<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCharactersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListCharactersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListCharactersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCharactersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetCharacter" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetCharacterRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetCharacterRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CharacterResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getCharacter<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCharacterRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetCharacterRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CharacterResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReplaceCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces every attribute: what the body leaves out becomes empty.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCharacterRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_UpdateCharacterRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CharacterResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func replaceCharacter<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_UpdateCharacterRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CharacterResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes the attributes the body names.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCharacterRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_UpdateCharacterRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CharacterResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateCharacter<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_UpdateCharacterRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CharacterResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a character with its themes, variants and media.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteCharacterRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteCharacterRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteCharacter<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteCharacterRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteCharacterRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExploreCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Everyone's public characters, newest first. Anyone may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ExploreCharactersRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ExploreCharactersRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListCharactersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exploreCharacters<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ExploreCharactersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ExploreCharactersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListCharactersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCharactersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateTheme" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ themes and variants
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateThemeRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_CreateThemeRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ThemeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createTheme<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateThemeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_CreateThemeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ThemeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ThemeResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListThemes" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListThemesRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListThemesRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListThemesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listThemes<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListThemesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListThemesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListThemesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListThemesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetTheme" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetThemeRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetThemeRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ThemeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getTheme<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetThemeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetThemeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ThemeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ThemeResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateTheme" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateThemeRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_UpdateThemeRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ThemeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateTheme<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateThemeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_UpdateThemeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ThemeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ThemeResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteTheme" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a theme and its variants.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteThemeRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteThemeRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteTheme<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteThemeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteThemeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListVariants" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A theme's variants, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListVariantsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListVariantsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListVariantsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listVariants<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListVariantsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListVariantsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListVariantsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListVariantsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteVariant" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteVariantRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteVariantRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteVariant<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteVariantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteVariantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AddVariant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_AddVariantRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_AddVariantRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_VariantResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func addVariant<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_AddVariantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_AddVariantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_VariantResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_VariantResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateCollection" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ collections
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateCollectionRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_CreateCollectionRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CollectionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createCollection<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateCollectionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_CreateCollectionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CollectionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListCollections" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListCollectionsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListCollectionsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListCollectionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listCollections<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCollectionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListCollectionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListCollectionsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCollectionsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetCollection" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetCollectionRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetCollectionRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CollectionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getCollection<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCollectionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetCollectionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CollectionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateCollection" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCollectionRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_UpdateCollectionRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CollectionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateCollection<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCollectionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_UpdateCollectionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CollectionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteCollection" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes the collection, never the characters in it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteCollectionRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteCollectionRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteCollection<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteCollectionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteCollectionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListCollectionCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The characters in a collection, most recently added first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListCollectionCharactersRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListCollectionCharactersRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListCharactersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listCollectionCharacters<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCollectionCharactersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListCollectionCharactersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListCharactersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCharactersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AddCollectionCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a character; adding one already there changes nothing.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_AddCollectionCharacterRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_AddCollectionCharacterRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CollectionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func addCollectionCharacter<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_AddCollectionCharacterRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_AddCollectionCharacterRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CollectionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RemoveCollectionCharacter" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_RemoveCollectionCharacterRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_RemoveCollectionCharacterRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CollectionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func removeCollectionCharacter<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_RemoveCollectionCharacterRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_RemoveCollectionCharacterRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CollectionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListMedia" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ media
+        /// > A character's gallery, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListMediaRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListMediaRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListMediaResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listMedia<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListMediaRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListMediaRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListMediaResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListMediaResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetMedia" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetMediaRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetMediaRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_MediaResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getMedia<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetMediaRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetMediaRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_MediaResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_MediaResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteMedia" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteMediaRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteMediaRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteMedia<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteMediaRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteMediaRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AttachMedia" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_AttachMediaRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_AttachMediaRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_MediaResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func attachMedia<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_AttachMediaRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_AttachMediaRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_MediaResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_MediaResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListHeroes" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ heroes
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListHeroesRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListHeroesRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListHeroesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listHeroes<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListHeroesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListHeroesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListHeroesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListHeroesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateHero" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateHeroRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_CreateHeroRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_HeroResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createHero<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateHeroRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_CreateHeroRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_HeroResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetHero" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetHeroRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetHeroRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_HeroResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getHero<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetHeroRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetHeroRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_HeroResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateHero" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateHeroRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_UpdateHeroRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_HeroResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateHero<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateHeroRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_UpdateHeroRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_HeroResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteHero" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes the hero and its visual profile; its stories stay, unlinked.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteHeroRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteHeroRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_DeleteHeroResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteHero<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteHeroRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteHeroRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_DeleteHeroResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_DeleteHeroResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SetHeroAvatar" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_SetHeroAvatarRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_SetHeroAvatarRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_HeroResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func setHeroAvatar<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_SetHeroAvatarRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_SetHeroAvatarRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_HeroResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListStories" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ stories and illustrations
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListStoriesRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListStoriesRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListStoriesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listStories<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListStoriesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListStoriesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListStoriesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListStoriesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetStory" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetStoryRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetStoryRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_StoryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getStory<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetStoryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetStoryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_StoryResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changing the content marks the narration as out of date (audioGenerated false).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateStoryRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_UpdateStoryRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_StoryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateStory<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateStoryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_UpdateStoryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_StoryResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteStory" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteStoryRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteStoryRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteStory<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteStoryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteStoryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RecordListen" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_RecordListenRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_RecordListenRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_RecordListenResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func recordListen<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_RecordListenRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_RecordListenRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_RecordListenResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_RecordListenResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListIllustrations" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListIllustrationsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListIllustrationsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListIllustrationsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listIllustrations<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListIllustrationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListIllustrationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListIllustrationsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListIllustrationsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteIllustration" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes one illustration; those after it move up, so display order stays 0, 1, 2, ...
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteIllustrationRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteIllustrationRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteIllustration<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteIllustrationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteIllustrationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateStoryRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_CreateStoryRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_StoryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createStory<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateStoryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_CreateStoryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_StoryResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AddIllustration" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_AddIllustrationRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_AddIllustrationRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_IllustrationResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func addIllustration<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_AddIllustrationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_AddIllustrationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_IllustrationResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_IllustrationResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListCustomEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ custom story events
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListCustomEventsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListCustomEventsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListCustomEventsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listCustomEvents<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCustomEventsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListCustomEventsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListCustomEventsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCustomEventsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateCustomEvent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateCustomEventRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_CreateCustomEventRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CustomEventResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createCustomEvent<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateCustomEventRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_CreateCustomEventRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CustomEventResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CustomEventResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetCustomEvent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetCustomEventRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetCustomEventRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CustomEventResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getCustomEvent<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCustomEventRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetCustomEventRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CustomEventResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CustomEventResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateCustomEvent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCustomEventRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_UpdateCustomEventRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CustomEventResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateCustomEvent<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCustomEventRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_UpdateCustomEventRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CustomEventResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CustomEventResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteCustomEvent" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes the event; stories told from it keep their text and lose the link.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteCustomEventRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteCustomEventRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteCustomEvent<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteCustomEventRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteCustomEventRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExportUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ account data
+        /// > Everything the catalog holds for a user. Services only (the edge, for GET /api/user/export).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ExportUserRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ExportUserRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ExportUserResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exportUser<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ExportUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ExportUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ExportUserResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ExportUserResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "PurgeUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes everything the catalog holds for a user. Services only (account deletion).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_PurgeUserRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_PurgeUserRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_PurgeUserResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func purgeUser<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_PurgeUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_PurgeUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_PurgeUserResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_PurgeUserResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
 
     /// Generated client for the "atelier.catalog.v1.CatalogService" service.
     ///
@@ -109,15 +5946,4462 @@ extension Atelier_Catalog_V1_CatalogService {
         public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
             self.client = client
         }
+
+        /// Call the "CreateCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ characters
+        /// > Creates a character. The plan's character cap applies (Free 1, Starter 5, Pro unlimited).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateCharacterRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_CreateCharacterRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CharacterResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createCharacter<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateCharacterRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_CreateCharacterRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CharacterResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.CreateCharacter.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's characters: search, tag, style and favourite filters, sorting, pages.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListCharactersRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListCharactersRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListCharactersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listCharacters<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCharactersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListCharactersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListCharactersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCharactersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.ListCharacters.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetCharacter" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetCharacterRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetCharacterRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CharacterResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getCharacter<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCharacterRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetCharacterRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CharacterResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.GetCharacter.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ReplaceCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces every attribute: what the body leaves out becomes empty.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCharacterRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_UpdateCharacterRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CharacterResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func replaceCharacter<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_UpdateCharacterRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CharacterResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.ReplaceCharacter.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes the attributes the body names.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCharacterRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_UpdateCharacterRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CharacterResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateCharacter<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_UpdateCharacterRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CharacterResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.UpdateCharacter.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a character with its themes, variants and media.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteCharacterRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteCharacterRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteCharacter<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteCharacterRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteCharacterRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.DeleteCharacter.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ExploreCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Everyone's public characters, newest first. Anyone may read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ExploreCharactersRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ExploreCharactersRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListCharactersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exploreCharacters<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ExploreCharactersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ExploreCharactersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListCharactersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCharactersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.ExploreCharacters.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CreateTheme" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ themes and variants
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateThemeRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_CreateThemeRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ThemeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createTheme<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateThemeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_CreateThemeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ThemeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ThemeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.CreateTheme.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListThemes" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListThemesRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListThemesRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListThemesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listThemes<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListThemesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListThemesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListThemesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListThemesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.ListThemes.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetTheme" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetThemeRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetThemeRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ThemeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getTheme<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetThemeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetThemeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ThemeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ThemeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.GetTheme.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateTheme" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateThemeRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_UpdateThemeRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ThemeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateTheme<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateThemeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_UpdateThemeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ThemeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ThemeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.UpdateTheme.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteTheme" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a theme and its variants.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteThemeRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteThemeRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteTheme<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteThemeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteThemeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.DeleteTheme.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListVariants" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A theme's variants, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListVariantsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListVariantsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListVariantsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listVariants<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListVariantsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListVariantsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListVariantsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListVariantsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.ListVariants.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteVariant" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteVariantRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteVariantRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteVariant<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteVariantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteVariantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.DeleteVariant.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "AddVariant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_AddVariantRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_AddVariantRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_VariantResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func addVariant<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_AddVariantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_AddVariantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_VariantResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_VariantResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.AddVariant.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CreateCollection" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ collections
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateCollectionRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_CreateCollectionRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CollectionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createCollection<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateCollectionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_CreateCollectionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CollectionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.CreateCollection.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListCollections" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListCollectionsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListCollectionsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListCollectionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listCollections<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCollectionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListCollectionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListCollectionsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCollectionsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.ListCollections.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetCollection" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetCollectionRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetCollectionRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CollectionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getCollection<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCollectionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetCollectionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CollectionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.GetCollection.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateCollection" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCollectionRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_UpdateCollectionRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CollectionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateCollection<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCollectionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_UpdateCollectionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CollectionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.UpdateCollection.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteCollection" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes the collection, never the characters in it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteCollectionRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteCollectionRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteCollection<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteCollectionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteCollectionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.DeleteCollection.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListCollectionCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The characters in a collection, most recently added first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListCollectionCharactersRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListCollectionCharactersRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListCharactersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listCollectionCharacters<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCollectionCharactersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListCollectionCharactersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListCharactersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCharactersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.ListCollectionCharacters.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "AddCollectionCharacter" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds a character; adding one already there changes nothing.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_AddCollectionCharacterRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_AddCollectionCharacterRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CollectionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func addCollectionCharacter<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_AddCollectionCharacterRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_AddCollectionCharacterRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CollectionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.AddCollectionCharacter.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RemoveCollectionCharacter" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_RemoveCollectionCharacterRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_RemoveCollectionCharacterRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CollectionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func removeCollectionCharacter<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_RemoveCollectionCharacterRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_RemoveCollectionCharacterRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CollectionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.RemoveCollectionCharacter.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListMedia" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ media
+        /// > A character's gallery, newest first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListMediaRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListMediaRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListMediaResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listMedia<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListMediaRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListMediaRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListMediaResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListMediaResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.ListMedia.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetMedia" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetMediaRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetMediaRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_MediaResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getMedia<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetMediaRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetMediaRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_MediaResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_MediaResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.GetMedia.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteMedia" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteMediaRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteMediaRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteMedia<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteMediaRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteMediaRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.DeleteMedia.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "AttachMedia" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_AttachMediaRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_AttachMediaRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_MediaResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func attachMedia<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_AttachMediaRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_AttachMediaRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_MediaResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_MediaResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.AttachMedia.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListHeroes" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ heroes
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListHeroesRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListHeroesRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListHeroesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listHeroes<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListHeroesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListHeroesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListHeroesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListHeroesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.ListHeroes.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CreateHero" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateHeroRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_CreateHeroRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_HeroResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createHero<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateHeroRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_CreateHeroRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_HeroResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.CreateHero.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetHero" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetHeroRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetHeroRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_HeroResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getHero<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetHeroRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetHeroRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_HeroResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.GetHero.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateHero" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateHeroRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_UpdateHeroRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_HeroResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateHero<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateHeroRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_UpdateHeroRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_HeroResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.UpdateHero.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteHero" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes the hero and its visual profile; its stories stay, unlinked.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteHeroRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteHeroRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_DeleteHeroResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteHero<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteHeroRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteHeroRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_DeleteHeroResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_DeleteHeroResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.DeleteHero.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SetHeroAvatar" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_SetHeroAvatarRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_SetHeroAvatarRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_HeroResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func setHeroAvatar<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_SetHeroAvatarRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_SetHeroAvatarRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_HeroResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.SetHeroAvatar.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListStories" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ stories and illustrations
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListStoriesRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListStoriesRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListStoriesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listStories<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListStoriesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListStoriesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListStoriesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListStoriesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.ListStories.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetStory" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetStoryRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetStoryRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_StoryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getStory<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetStoryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetStoryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_StoryResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.GetStory.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changing the content marks the narration as out of date (audioGenerated false).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateStoryRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_UpdateStoryRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_StoryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateStory<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateStoryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_UpdateStoryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_StoryResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.UpdateStory.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteStory" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteStoryRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteStoryRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteStory<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteStoryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteStoryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.DeleteStory.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RecordListen" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_RecordListenRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_RecordListenRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_RecordListenResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func recordListen<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_RecordListenRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_RecordListenRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_RecordListenResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_RecordListenResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.RecordListen.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListIllustrations" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListIllustrationsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListIllustrationsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListIllustrationsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listIllustrations<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListIllustrationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListIllustrationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListIllustrationsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListIllustrationsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.ListIllustrations.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteIllustration" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes one illustration; those after it move up, so display order stays 0, 1, 2, ...
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteIllustrationRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteIllustrationRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteIllustration<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteIllustrationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteIllustrationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.DeleteIllustration.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CreateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateStoryRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_CreateStoryRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_StoryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createStory<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateStoryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_CreateStoryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_StoryResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.CreateStory.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "AddIllustration" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_AddIllustrationRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_AddIllustrationRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_IllustrationResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func addIllustration<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_AddIllustrationRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_AddIllustrationRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_IllustrationResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_IllustrationResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.AddIllustration.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListCustomEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ custom story events
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ListCustomEventsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ListCustomEventsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ListCustomEventsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listCustomEvents<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCustomEventsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ListCustomEventsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ListCustomEventsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCustomEventsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.ListCustomEvents.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CreateCustomEvent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_CreateCustomEventRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_CreateCustomEventRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CustomEventResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createCustomEvent<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateCustomEventRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_CreateCustomEventRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CustomEventResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CustomEventResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.CreateCustomEvent.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetCustomEvent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetCustomEventRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetCustomEventRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CustomEventResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getCustomEvent<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCustomEventRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetCustomEventRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CustomEventResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CustomEventResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.GetCustomEvent.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateCustomEvent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCustomEventRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_UpdateCustomEventRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_CustomEventResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateCustomEvent<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCustomEventRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_UpdateCustomEventRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CustomEventResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CustomEventResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.UpdateCustomEvent.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteCustomEvent" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes the event; stories told from it keep their text and lose the link.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteCustomEventRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_DeleteCustomEventRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteCustomEvent<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteCustomEventRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_DeleteCustomEventRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.DeleteCustomEvent.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ExportUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ account data
+        /// > Everything the catalog holds for a user. Services only (the edge, for GET /api/user/export).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_ExportUserRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_ExportUserRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_ExportUserResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exportUser<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ExportUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_ExportUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_ExportUserResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ExportUserResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.ExportUser.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "PurgeUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes everything the catalog holds for a user. Services only (account deletion).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_PurgeUserRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_PurgeUserRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_PurgeUserResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func purgeUser<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_PurgeUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_PurgeUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_PurgeUserResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_PurgeUserResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.PurgeUser.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
 // Helpers providing default arguments to 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
+    /// Call the "CreateCharacter" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ characters
+    /// > Creates a character. The plan's character cap applies (Free 1, Starter 5, Pro unlimited).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_CreateCharacterRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createCharacter<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateCharacterRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createCharacter(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CreateCharacterRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CharacterResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCharacters" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's characters: search, tag, style and favourite filters, sorting, pages.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_ListCharactersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCharacters<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCharactersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCharactersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listCharacters(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListCharactersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListCharactersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCharacter" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_GetCharacterRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCharacter<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCharacterRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getCharacter(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_GetCharacterRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CharacterResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReplaceCharacter" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Replaces every attribute: what the body leaves out becomes empty.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCharacterRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func replaceCharacter<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.replaceCharacter(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_UpdateCharacterRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CharacterResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateCharacter" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes the attributes the body names.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCharacterRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateCharacter<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateCharacter(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_UpdateCharacterRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CharacterResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteCharacter" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes a character with its themes, variants and media.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteCharacterRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteCharacter<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteCharacterRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteCharacter(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_DeleteCharacterRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_SuccessResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExploreCharacters" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Everyone's public characters, newest first. Anyone may read it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_ExploreCharactersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exploreCharacters<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ExploreCharactersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCharactersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.exploreCharacters(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ExploreCharactersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListCharactersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateTheme" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ themes and variants
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_CreateThemeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createTheme<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateThemeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ThemeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createTheme(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CreateThemeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ThemeResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListThemes" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_ListThemesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listThemes<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListThemesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListThemesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listThemes(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListThemesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListThemesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetTheme" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_GetThemeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getTheme<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetThemeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ThemeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getTheme(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_GetThemeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ThemeResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateTheme" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateThemeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateTheme<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateThemeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ThemeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateTheme(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_UpdateThemeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ThemeResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteTheme" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes a theme and its variants.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteThemeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteTheme<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteThemeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteTheme(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_DeleteThemeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_SuccessResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListVariants" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A theme's variants, newest first.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_ListVariantsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listVariants<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListVariantsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListVariantsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listVariants(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListVariantsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListVariantsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteVariant" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteVariantRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteVariant<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteVariantRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteVariant(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_DeleteVariantRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_SuccessResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AddVariant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_AddVariantRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addVariant<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_AddVariantRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_VariantResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.addVariant(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_AddVariantRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_VariantResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateCollection" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ collections
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_CreateCollectionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createCollection<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateCollectionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createCollection(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CreateCollectionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CollectionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCollections" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_ListCollectionsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCollections<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCollectionsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCollectionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listCollections(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListCollectionsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListCollectionsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCollection" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_GetCollectionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCollection<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCollectionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getCollection(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_GetCollectionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CollectionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateCollection" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCollectionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateCollection<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCollectionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateCollection(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_UpdateCollectionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CollectionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteCollection" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes the collection, never the characters in it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteCollectionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteCollection<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteCollectionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteCollection(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_DeleteCollectionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_SuccessResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCollectionCharacters" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The characters in a collection, most recently added first.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_ListCollectionCharactersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCollectionCharacters<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCollectionCharactersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCharactersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listCollectionCharacters(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListCollectionCharactersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListCharactersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AddCollectionCharacter" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Adds a character; adding one already there changes nothing.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_AddCollectionCharacterRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addCollectionCharacter<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_AddCollectionCharacterRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.addCollectionCharacter(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_AddCollectionCharacterRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CollectionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RemoveCollectionCharacter" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_RemoveCollectionCharacterRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func removeCollectionCharacter<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_RemoveCollectionCharacterRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.removeCollectionCharacter(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_RemoveCollectionCharacterRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CollectionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListMedia" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ media
+    /// > A character's gallery, newest first.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_ListMediaRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listMedia<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListMediaRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListMediaResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listMedia(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListMediaRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListMediaResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetMedia" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_GetMediaRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getMedia<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetMediaRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_MediaResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getMedia(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_GetMediaRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_MediaResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteMedia" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteMediaRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteMedia<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteMediaRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteMedia(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_DeleteMediaRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_SuccessResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AttachMedia" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_AttachMediaRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func attachMedia<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_AttachMediaRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_MediaResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.attachMedia(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_AttachMediaRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_MediaResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListHeroes" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ heroes
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_ListHeroesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listHeroes<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListHeroesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListHeroesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listHeroes(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListHeroesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListHeroesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateHero" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_CreateHeroRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createHero<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateHeroRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createHero(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CreateHeroRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_HeroResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetHero" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_GetHeroRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getHero<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetHeroRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getHero(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_GetHeroRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_HeroResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateHero" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateHeroRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateHero<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateHeroRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateHero(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_UpdateHeroRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_HeroResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteHero" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes the hero and its visual profile; its stories stay, unlinked.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteHeroRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteHero<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteHeroRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_DeleteHeroResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteHero(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_DeleteHeroRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_DeleteHeroResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetHeroAvatar" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_SetHeroAvatarRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setHeroAvatar<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_SetHeroAvatarRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.setHeroAvatar(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_SetHeroAvatarRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_HeroResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListStories" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ stories and illustrations
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_ListStoriesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listStories<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListStoriesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListStoriesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listStories(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListStoriesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListStoriesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetStory" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_GetStoryRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getStory<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetStoryRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getStory(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_GetStoryRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_StoryResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateStory" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changing the content marks the narration as out of date (audioGenerated false).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateStoryRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateStory<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateStoryRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateStory(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_UpdateStoryRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_StoryResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteStory" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteStoryRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteStory<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteStoryRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteStory(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_DeleteStoryRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_SuccessResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RecordListen" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_RecordListenRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func recordListen<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_RecordListenRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_RecordListenResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.recordListen(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_RecordListenRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_RecordListenResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListIllustrations" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_ListIllustrationsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listIllustrations<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListIllustrationsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListIllustrationsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listIllustrations(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListIllustrationsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListIllustrationsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteIllustration" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes one illustration; those after it move up, so display order stays 0, 1, 2, ...
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteIllustrationRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteIllustration<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteIllustrationRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteIllustration(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_DeleteIllustrationRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_SuccessResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateStory" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_CreateStoryRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createStory<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateStoryRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createStory(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CreateStoryRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_StoryResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AddIllustration" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_AddIllustrationRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addIllustration<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_AddIllustrationRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_IllustrationResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.addIllustration(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_AddIllustrationRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_IllustrationResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCustomEvents" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ custom story events
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_ListCustomEventsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCustomEvents<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCustomEventsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCustomEventsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listCustomEvents(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListCustomEventsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListCustomEventsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateCustomEvent" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_CreateCustomEventRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createCustomEvent<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateCustomEventRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CustomEventResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createCustomEvent(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CreateCustomEventRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CustomEventResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCustomEvent" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_GetCustomEventRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCustomEvent<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCustomEventRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CustomEventResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getCustomEvent(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_GetCustomEventRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CustomEventResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateCustomEvent" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateCustomEventRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateCustomEvent<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCustomEventRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CustomEventResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateCustomEvent(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_UpdateCustomEventRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_CustomEventResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteCustomEvent" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes the event; stories told from it keep their text and lose the link.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_DeleteCustomEventRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteCustomEvent<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteCustomEventRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteCustomEvent(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_DeleteCustomEventRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_SuccessResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportUser" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ account data
+    /// > Everything the catalog holds for a user. Services only (the edge, for GET /api/user/export).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_ExportUserRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportUser<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_ExportUserRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ExportUserResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.exportUser(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ExportUserRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ExportUserResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PurgeUser" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes everything the catalog holds for a user. Services only (account deletion).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_PurgeUserRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func purgeUser<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_PurgeUserRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_PurgeUserResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.purgeUser(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_PurgeUserRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_PurgeUserResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
 }
 
 // Helpers providing sugared APIs for 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
+    /// Call the "CreateCharacter" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ characters
+    /// > Creates a character. The plan's character cap applies (Free 1, Starter 5, Pro unlimited).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createCharacter<Result>(
+        _ message: Atelier_Catalog_V1_CreateCharacterRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateCharacterRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createCharacter(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCharacters" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's characters: search, tag, style and favourite filters, sorting, pages.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCharacters<Result>(
+        _ message: Atelier_Catalog_V1_ListCharactersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCharactersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCharactersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listCharacters(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCharacter" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCharacter<Result>(
+        _ message: Atelier_Catalog_V1_GetCharacterRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCharacterRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getCharacter(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReplaceCharacter" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Replaces every attribute: what the body leaves out becomes empty.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func replaceCharacter<Result>(
+        _ message: Atelier_Catalog_V1_UpdateCharacterRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCharacterRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.replaceCharacter(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateCharacter" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes the attributes the body names.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateCharacter<Result>(
+        _ message: Atelier_Catalog_V1_UpdateCharacterRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCharacterRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateCharacter(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteCharacter" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes a character with its themes, variants and media.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteCharacter<Result>(
+        _ message: Atelier_Catalog_V1_DeleteCharacterRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteCharacterRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteCharacter(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExploreCharacters" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Everyone's public characters, newest first. Anyone may read it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exploreCharacters<Result>(
+        _ message: Atelier_Catalog_V1_ExploreCharactersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCharactersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_ExploreCharactersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exploreCharacters(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateTheme" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ themes and variants
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createTheme<Result>(
+        _ message: Atelier_Catalog_V1_CreateThemeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ThemeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateThemeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createTheme(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListThemes" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listThemes<Result>(
+        _ message: Atelier_Catalog_V1_ListThemesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListThemesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_ListThemesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listThemes(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetTheme" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getTheme<Result>(
+        _ message: Atelier_Catalog_V1_GetThemeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ThemeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_GetThemeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getTheme(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateTheme" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateTheme<Result>(
+        _ message: Atelier_Catalog_V1_UpdateThemeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ThemeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateThemeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateTheme(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteTheme" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes a theme and its variants.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteTheme<Result>(
+        _ message: Atelier_Catalog_V1_DeleteThemeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteThemeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteTheme(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListVariants" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A theme's variants, newest first.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listVariants<Result>(
+        _ message: Atelier_Catalog_V1_ListVariantsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListVariantsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_ListVariantsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listVariants(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteVariant" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteVariant<Result>(
+        _ message: Atelier_Catalog_V1_DeleteVariantRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteVariantRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteVariant(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AddVariant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addVariant<Result>(
+        _ message: Atelier_Catalog_V1_AddVariantRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_VariantResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_AddVariantRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.addVariant(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateCollection" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ collections
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createCollection<Result>(
+        _ message: Atelier_Catalog_V1_CreateCollectionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateCollectionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createCollection(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCollections" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCollections<Result>(
+        _ message: Atelier_Catalog_V1_ListCollectionsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCollectionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCollectionsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listCollections(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCollection" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCollection<Result>(
+        _ message: Atelier_Catalog_V1_GetCollectionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCollectionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getCollection(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateCollection" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateCollection<Result>(
+        _ message: Atelier_Catalog_V1_UpdateCollectionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCollectionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateCollection(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteCollection" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes the collection, never the characters in it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteCollection<Result>(
+        _ message: Atelier_Catalog_V1_DeleteCollectionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteCollectionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteCollection(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCollectionCharacters" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The characters in a collection, most recently added first.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCollectionCharacters<Result>(
+        _ message: Atelier_Catalog_V1_ListCollectionCharactersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCharactersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCollectionCharactersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listCollectionCharacters(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AddCollectionCharacter" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Adds a character; adding one already there changes nothing.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addCollectionCharacter<Result>(
+        _ message: Atelier_Catalog_V1_AddCollectionCharacterRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_AddCollectionCharacterRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.addCollectionCharacter(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RemoveCollectionCharacter" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func removeCollectionCharacter<Result>(
+        _ message: Atelier_Catalog_V1_RemoveCollectionCharacterRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CollectionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_RemoveCollectionCharacterRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.removeCollectionCharacter(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListMedia" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ media
+    /// > A character's gallery, newest first.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listMedia<Result>(
+        _ message: Atelier_Catalog_V1_ListMediaRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListMediaResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_ListMediaRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listMedia(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetMedia" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getMedia<Result>(
+        _ message: Atelier_Catalog_V1_GetMediaRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_MediaResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_GetMediaRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getMedia(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteMedia" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteMedia<Result>(
+        _ message: Atelier_Catalog_V1_DeleteMediaRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteMediaRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteMedia(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AttachMedia" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func attachMedia<Result>(
+        _ message: Atelier_Catalog_V1_AttachMediaRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_MediaResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_AttachMediaRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.attachMedia(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListHeroes" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ heroes
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listHeroes<Result>(
+        _ message: Atelier_Catalog_V1_ListHeroesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListHeroesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_ListHeroesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listHeroes(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateHero" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createHero<Result>(
+        _ message: Atelier_Catalog_V1_CreateHeroRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateHeroRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createHero(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetHero" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getHero<Result>(
+        _ message: Atelier_Catalog_V1_GetHeroRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_GetHeroRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getHero(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateHero" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateHero<Result>(
+        _ message: Atelier_Catalog_V1_UpdateHeroRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateHeroRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateHero(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteHero" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes the hero and its visual profile; its stories stay, unlinked.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteHero<Result>(
+        _ message: Atelier_Catalog_V1_DeleteHeroRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_DeleteHeroResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteHeroRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteHero(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetHeroAvatar" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setHeroAvatar<Result>(
+        _ message: Atelier_Catalog_V1_SetHeroAvatarRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_HeroResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_SetHeroAvatarRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.setHeroAvatar(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListStories" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ stories and illustrations
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listStories<Result>(
+        _ message: Atelier_Catalog_V1_ListStoriesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListStoriesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_ListStoriesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listStories(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetStory" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getStory<Result>(
+        _ message: Atelier_Catalog_V1_GetStoryRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_GetStoryRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getStory(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateStory" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changing the content marks the narration as out of date (audioGenerated false).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateStory<Result>(
+        _ message: Atelier_Catalog_V1_UpdateStoryRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateStoryRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateStory(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteStory" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteStory<Result>(
+        _ message: Atelier_Catalog_V1_DeleteStoryRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteStoryRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteStory(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RecordListen" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func recordListen<Result>(
+        _ message: Atelier_Catalog_V1_RecordListenRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_RecordListenResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_RecordListenRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.recordListen(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListIllustrations" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listIllustrations<Result>(
+        _ message: Atelier_Catalog_V1_ListIllustrationsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListIllustrationsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_ListIllustrationsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listIllustrations(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteIllustration" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes one illustration; those after it move up, so display order stays 0, 1, 2, ...
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteIllustration<Result>(
+        _ message: Atelier_Catalog_V1_DeleteIllustrationRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteIllustrationRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteIllustration(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateStory" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createStory<Result>(
+        _ message: Atelier_Catalog_V1_CreateStoryRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateStoryRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createStory(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AddIllustration" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addIllustration<Result>(
+        _ message: Atelier_Catalog_V1_AddIllustrationRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_IllustrationResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_AddIllustrationRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.addIllustration(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCustomEvents" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ custom story events
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCustomEvents<Result>(
+        _ message: Atelier_Catalog_V1_ListCustomEventsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ListCustomEventsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_ListCustomEventsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listCustomEvents(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateCustomEvent" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createCustomEvent<Result>(
+        _ message: Atelier_Catalog_V1_CreateCustomEventRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CustomEventResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_CreateCustomEventRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createCustomEvent(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCustomEvent" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCustomEvent<Result>(
+        _ message: Atelier_Catalog_V1_GetCustomEventRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CustomEventResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCustomEventRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getCustomEvent(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateCustomEvent" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateCustomEvent<Result>(
+        _ message: Atelier_Catalog_V1_UpdateCustomEventRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CustomEventResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_UpdateCustomEventRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateCustomEvent(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteCustomEvent" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes the event; stories told from it keep their text and lose the link.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteCustomEvent<Result>(
+        _ message: Atelier_Catalog_V1_DeleteCustomEventRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_DeleteCustomEventRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteCustomEvent(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportUser" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ account data
+    /// > Everything the catalog holds for a user. Services only (the edge, for GET /api/user/export).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportUser<Result>(
+        _ message: Atelier_Catalog_V1_ExportUserRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_ExportUserResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_ExportUserRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exportUser(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PurgeUser" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes everything the catalog holds for a user. Services only (account deletion).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func purgeUser<Result>(
+        _ message: Atelier_Catalog_V1_PurgeUserRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_PurgeUserResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_PurgeUserRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.purgeUser(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
 }

@@ -16,11 +16,7 @@ enum CommerceFixture {
 
     /// Signs a user up through the edge; returns their session token and user id.
     static func signUp(_ stack: TestStack, _ email: String) async throws -> (token: String, userID: String) {
-        let reply = try await stack.http("POST", "/api/auth/signup", json: ["email": email, "password": "Quiet-River-42", "name": "Ada"])
-        #expect(reply.status == 201, "\(reply.text)")
-        let token = try #require((reply.json["session"] as? [String: Any])?["token"] as? String)
-        let user = try #require((reply.json["user"] as? [String: Any])?["id"] as? String)
-        return (token, user)
+        try await stack.signUp(email)
     }
 
     /// The sum of a wallet's ledger entries for one asset, and of what its unexpired grants have left:

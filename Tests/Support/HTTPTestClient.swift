@@ -51,3 +51,15 @@ extension TestStack {
         return HTTPReply(status: http?.statusCode ?? 0, headers: fields, body: data)
     }
 }
+
+extension TestStack {
+    /// Signs a user up through the edge; returns their session token and user id.
+    public func signUp(_ email: String, password: String = "Quiet-River-42") async throws -> (token: String, userID: String) {
+        let reply = try await http("POST", "/api/auth/signup", json: ["email": email, "password": password, "name": "Ada"])
+        guard reply.status == 201,
+              let token = (reply.json["session"] as? [String: Any])?["token"] as? String,
+              let user = (reply.json["user"] as? [String: Any])?["id"] as? String
+        else { throw URLError(.badServerResponse, userInfo: [NSLocalizedDescriptionKey: "sign-up failed: \(reply.text)"]) }
+        return (token, user)
+    }
+}

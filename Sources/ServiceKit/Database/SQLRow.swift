@@ -48,6 +48,11 @@ public struct SQLRow: Sendable {
         }
     }
 
+    public func optionalDouble(_ column: String) throws -> Double? {
+        if case .null = try value(column) { return nil }
+        return try double(column)
+    }
+
     /// SQLite keeps booleans as 0 and 1; PostgreSQL as BOOLEAN. Both read as Bool here.
     public func bool(_ column: String) throws -> Bool {
         switch try value(column) {

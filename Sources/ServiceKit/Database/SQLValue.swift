@@ -15,6 +15,7 @@ public enum SQLValue: Sendable, Equatable {
 
     public static func optional(_ value: String?) -> SQLValue { value.map { .text($0) } ?? .null }
     public static func optional(_ value: Int64?) -> SQLValue { value.map { .int($0) } ?? .null }
+    public static func optional(_ value: Double?) -> SQLValue { value.map { .double($0) } ?? .null }
     public static func optional(_ value: Date?) -> SQLValue { value.map { .time($0) } ?? .null }
 }
 

@@ -1,0 +1,74 @@
+import AtelierProtos
+import Foundation
+import GRPCCore
+import ServiceKit
+
+/// A user's whole catalog: exported for GET /api/user/export, purged when the account goes.
+extension CatalogRPC {
+    /// Tables holding a user's rows, children before parents.
+    static let userTables = [
+        "illustrations", "stories", "custom_events", "heroes", "collection_characters", "collections", "media", "variants",
+        "themes", "character_tags", "characters", "owners",
+    ]
+
+    public func exportUser(request: Atelier_Catalog_V1_ExportUserRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_ExportUserResponse {
+        let userID = try serviceSubject(request.userID)
+        let db = database
+        let user = SQLValue.text(userID)
+        var export = Atelier_Catalog_V1_ExportUserResponse()
+        export.characters = try await db.query("SELECT \(CharacterRecord.columns) FROM characters WHERE user_id = $1 ORDER BY created_at, id", user)
+            .map(CharacterRecord.character)
+        export.themes = try await db.query("SELECT \(Self.themeColumns) FROM themes WHERE user_id = $1 ORDER BY created_at, id", user).map(Self.theme)
+        export.variants = try await db.query("SELECT \(Self.variantColumns) FROM variants WHERE user_id = $1 ORDER BY created_at, id", user)
+            .map(Self.variant)
+        export.collections = try await db.query("SELECT \(Self.collectionColumns) FROM collections WHERE user_id = $1 ORDER BY created_at, id", user)
+            .map(Self.collection)
+        export.collectionCharacters = try await db.query(
+            "SELECT collection_id, character_id FROM collection_characters WHERE user_id = $1 ORDER BY added_at", user
+        ).map { row in
+            var membership = Atelier_Catalog_V1_CollectionMembership()
+            membership.collectionID = try row.string("collection_id")
+            membership.characterID = try row.string("character_id")
+            return membership
+        }
+        export.media = try await db.query("SELECT \(Self.mediaColumns) FROM media WHERE user_id = $1 ORDER BY created_at, id", user).map(Self.media)
+        export.heroes = try await db.query("SELECT \(Self.heroColumns) FROM heroes WHERE user_id = $1 ORDER BY created_at, id", user).map(Self.hero)
+        var stories = try await db.query("SELECT \(Self.storyColumns) FROM \(Self.storyFrom) WHERE s.user_id = $1 ORDER BY s.created_at, s.id", user)
+            .map(Self.story)
+        let illustrations = try await db.query(
+            "SELECT \(Self.illustrationColumns) FROM illustrations WHERE user_id = $1 ORDER BY story_id, display_order", user
+        ).map(Self.illustration)
+        let byStory = Dictionary(grouping: illustrations, by: \.storyID)
+        for index in stories.indices { stories[index].illustrations = byStory[stories[index].id] ?? [] }
+        export.stories = stories
+        export.customEvents = try await db.query("SELECT \(Self.customEventColumns) FROM custom_events WHERE user_id = $1 ORDER BY created_at, id", user)
+            .map(Self.customEvent)
+        return export
+    }
+
+    public func purgeUser(request: Atelier_Catalog_V1_PurgeUserRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_PurgeUserResponse {
+        let userID = try serviceSubject(request.userID)
+        return try await database.transaction { tx in
+            let user = SQLValue.text(userID)
+            // The files the rows point to, for the caller's blob store.
+            var urls: [String] = []
+            for (table, column) in [("media", "url"), ("media", "thumbnail_url"), ("variants", "image_url"), ("variants", "thumbnail_url"),
+                                    ("characters", "reference_image_url"), ("heroes", "avatar_url"), ("stories", "audio_url"),
+                                    ("illustrations", "image_url"), ("custom_events", "pictogram_url")] {
+                urls += try await tx.query("SELECT \(column) AS url FROM \(table) WHERE user_id = $1 AND \(column) IS NOT NULL", user)
+                    .compactMap { try $0.optionalString("url") }
+            }
+            // Public characters leave explore's totals.
+            let public_ = try await tx.query("SELECT style_type FROM characters WHERE user_id = $1 AND is_public = TRUE", user)
+            for row in public_ { try await PublicCounts.change(tx, from: try row.string("style_type"), to: nil) }
+            var deleted: Int64 = 0
+            for table in Self.userTables {
+                deleted += Int64(try await tx.query("DELETE FROM \(table) WHERE user_id = $1 RETURNING user_id", user).count)
+            }
+            return .with {
+                $0.deleted = deleted
+                $0.blobUrls = Array(Set(urls)).sorted()
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import AtelierProtos
+import Foundation
+import GRPCCore
+import Logging
+import ServiceKit
+
+/// The catalog service's RPCs, one file per kind of object: `CatalogRPC+Characters`,
+/// `+Themes`, `+Collections`, `+Media`, `+Heroes`, `+Stories`, `+CustomEvents`, `+Account`.
+///
+/// Ownership is part of every statement (`WHERE id = $1 AND user_id = $2`): another user's
+/// object is not found, and nothing a request carries can widen that.
+public final class CatalogRPC: Atelier_Catalog_V1_CatalogService.SimpleServiceProtocol, Sendable {
+    let database: any Database
+    let logger: Logger
+
+    init(database: any Database, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    /// The signed-in user a user-facing call acts for.
+    func user() throws -> String {
+        try Caller.user().id
+    }
+
+    /// The user a services-only call is about: generation and the edge name the user, users
+    /// may not call these at all.
+    func serviceSubject(_ userID: String) throws -> String {
+        _ = try Caller.service()
+        return try Rules.userID(userID)
+    }
+}
+
+/// Builds the catalog service from configuration.
+public enum CatalogServer {
+    public static func make(configuration: Configuration, verifier: PrincipalVerifier, logger: Logger) async throws -> HostedService {
+        let rpcLogger = Logger(label: "atelier.catalog")
+        return try await HostedService.make(
+            .catalog, configuration: configuration, verifier: verifier, logger: logger,
+            migrations: CatalogMigrations.all,
+            services: { database in [CatalogRPC(database: database, logger: rpcLogger)] })
+    }
+}
