@@ -36,10 +36,3 @@ extension SQLRow {
         try optionalDate(column).map { Google_Protobuf_Timestamp(date: $0) }
     }
 }
-
-extension SQLExecutor {
-    /// `SELECT COUNT(*) AS n ...` as an integer on both databases (PostgreSQL's COUNT is BIGINT).
-    func count(_ sql: String, _ binds: [SQLValue]) async throws -> Int64 {
-        try await query(sql, binds).first?.int("n") ?? 0
-    }
-}

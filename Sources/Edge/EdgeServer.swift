@@ -64,7 +64,7 @@ public struct EdgeServer: Sendable {
         router.get("/readyz") { _, _ in await probes.readiness() }
         // The baseline for scripts/bench: the cheapest response this edge can give.
         router.get("/hello") { _, _ in Probes.json(.object([("message", .string("hello"))])) }
-        let openAPI = OpenAPIDocument(schema: schema, routes: routes, extraPaths: Probes.openAPIPaths + WebhookIngress.openAPIPaths)
+        let openAPI = OpenAPIDocument(schema: schema, routes: routes, extraPaths: Probes.openAPIPaths + WebhookIngress.openAPIPaths + AccountData.openAPIPaths)
             .json().serialized()
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
@@ -81,10 +81,20 @@ public struct EdgeServer: Sendable {
                                           sessions: sessions)
         router.get(RouterPath(SandboxCheckoutPage.path)) { _, context in try await sandbox.show(context) }
         router.post(RouterPath(SandboxCheckoutPage.path)) { request, context in try await sandbox.choose(request, context) }
+        let account = AccountData(
+            auth: Atelier_Auth_V1_AuthService.Client(wrapping: byName[.auth]!.client), authClient: byName[.auth]!,
+            catalog: Atelier_Catalog_V1_CatalogService.Client(wrapping: byName[.catalog]!.client), catalogClient: byName[.catalog]!,
+            sessions: sessions, servicePrincipal: servicePrincipal, shaper: transcoder.shaper, logger: logger)  // '!' is fine: every ServiceName has a client.
+        router.get(RouterPath(AccountData.exportPath)) { request, _ in try await account.export(request) }
         for route in routes {
             router.on(RouterPath(route.routerPath), method: route.method) { request, context in
-                try await transcoder.handle(route, request: request, context: context,
-                                            client: clientAddress.of(request, context: context))
+                let client = clientAddress.of(request, context: context)
+                if route.rpc.name == "DeleteAccount" {
+                    return try await account.deleteAccount(request) {
+                        try await transcoder.handle(route, request: request, context: context, client: client)
+                    }
+                }
+                return try await transcoder.handle(route, request: request, context: context, client: client)
             }
         }
 

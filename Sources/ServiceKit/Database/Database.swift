@@ -25,6 +25,11 @@ extension SQLExecutor {
     public func first(_ sql: String, _ binds: SQLValue...) async throws -> SQLRow? {
         try await query(sql, binds).first
     }
+
+    /// The integer column `n` of the first row (`SELECT COUNT(*) AS n ...`), 0 when there is none.
+    public func count(_ sql: String, _ binds: [SQLValue]) async throws -> Int64 {
+        try await query(sql, binds).first?.int("n") ?? 0
+    }
 }
 
 /// A service's database: one per service, SQLite file or PostgreSQL schema. It runs as a

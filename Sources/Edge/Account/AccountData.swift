@@ -1,0 +1,90 @@
+import AtelierProtos
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Hummingbird
+import Logging
+import ServiceKit
+import SwiftProtobuf
+
+/// A user's data across services, which no single RPC holds: `GET /api/user/export` gathers the
+/// account from auth and everything from the catalog; deleting the account (auth's DeleteAccount,
+/// transcoded as usual) is followed by the catalog's purge of the user's rows.
+struct AccountData: Sendable {
+    static let exportPath = "/api/user/export"
+
+    let auth: Atelier_Auth_V1_AuthService.Client<HTTP2ClientTransport.Posix>
+    let authClient: RPCClient
+    let catalog: Atelier_Catalog_V1_CatalogService.Client<HTTP2ClientTransport.Posix>
+    let catalogClient: RPCClient
+    let sessions: SessionResolver
+    let servicePrincipal: ServicePrincipal
+    let shaper: JSONShaper
+    let logger: Logger
+
+    func export(_ request: Request) async throws -> Response {
+        guard let token = Transcoder.bearerToken(request) else { throw EdgeError.unauthenticated }
+        let session = try await sessions.resolve(token: token)
+        var asUser = Metadata()
+        asUser.addString(session.principal, forKey: PrincipalInterceptor.metadataKey)
+        async let account = auth.getProfile(.init(), metadata: asUser, options: authClient.callOptions)
+        async let items = catalog.exportUser(.with { $0.userID = session.userID }, metadata: try servicePrincipal.metadata(),
+                                             options: catalogClient.callOptions)
+        let accountJSON = try shaped(try await account, as: "atelier.auth.v1.UserResponse")
+        let catalogJSON = try shaped(try await items, as: "atelier.catalog.v1.ExportUserResponse")
+        return Transcoder.json(.object([
+            ("exportedAt", .string(ISO8601DateFormatter().string(from: Date()))),
+            ("account", accountJSON),
+            ("catalog", catalogJSON),
+        ]), status: 200)
+    }
+
+    /// Runs the account deletion route, then purges the catalog. The purge runs only after auth
+    /// accepted the deletion (password checked); if it fails the rows are unreachable (no account
+    /// can name them) and the failure is logged for an operator's `PurgeUser`.
+    func deleteAccount(_ request: Request, then transcoded: () async throws -> Response) async throws -> Response {
+        guard let token = Transcoder.bearerToken(request) else { throw EdgeError.unauthenticated }
+        let session = try await sessions.resolve(token: token)
+        let response = try await transcoded()
+        do {
+            let purged = try await catalog.purgeUser(.with { $0.userID = session.userID }, metadata: try servicePrincipal.metadata(),
+                                                     options: catalogClient.callOptions)
+            logger.info("purged catalog rows of a deleted account", metadata: ["user": "\(session.userID)", "rows": "\(purged.deleted)"])
+        } catch {
+            logger.warning("catalog purge after account deletion failed; run PurgeUser again",
+                           metadata: ["user": "\(session.userID)", "error": "\(error)"])
+        }
+        return response
+    }
+
+    private func shaped(_ message: some SwiftProtobuf.Message, as name: String) throws -> JSONValue {
+        shaper.reply(try JSONParser.parse(Array(try message.jsonUTF8Bytes(options: Transcoder.encoding) as [UInt8])), as: name)
+    }
+
+    static var openAPIPaths: [(String, JSONValue)] {
+        let export: JSONValue = .object([
+            ("type", .string("object")),
+            ("required", .array([.string("exportedAt"), .string("account"), .string("catalog")])),
+            ("properties", .object([
+                ("exportedAt", .object([("type", .string("string")), ("format", .string("date-time"))])),
+                // The account as GET /api/user/profile shows it; the catalog's characters, themes,
+                // variants, collections, media, heroes, stories and custom events.
+                ("account", .object([("$ref", .string("#/components/schemas/AuthUserResponse"))])),
+                ("catalog", .object([("type", .string("object"))])),
+            ])),
+        ])
+        return [(exportPath, .object([("get", .object([
+            ("operationId", .string("ExportUserData")),
+            ("tags", .array([.string("Account")])),
+            ("summary", .string("All of the caller's data, from every service, as JSON")),
+            ("security", .array([.object([("bearerAuth", .array([]))])])),
+            ("responses", .object([
+                ("200", .object([("description", .string("The caller's data")),
+                                 ("content", .object([("application/json", .object([("schema", export)]))]))])),
+                ("401", OpenAPIDocument.errorResponse("Not signed in")),
+                ("503", OpenAPIDocument.errorResponse("A service is unavailable")),
+                ("504", OpenAPIDocument.errorResponse("A service took too long")),
+            ])),
+        ]))]))]
+    }
+}

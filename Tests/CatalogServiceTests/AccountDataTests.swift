@@ -1,0 +1,82 @@
+import AtelierProtos
+import AtelierTestSupport
+import Foundation
+import ServiceKit
+import Testing
+
+@Suite("A user's data: export and deletion")
+struct AccountDataTests {
+    @Test("GET /api/user/export holds the account and every catalog object; deleting the account purges the catalog", arguments: TestBackend.available)
+    func exportAndPurge(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true) { stack in
+            let (token, userID) = try await stack.signUp("leaving@example.com")
+            let (neighbour, _) = try await stack.signUp("staying@example.com")
+            let character = try #require(try await CatalogFixture.character(stack, token: token, ["name": "Aria", "isPublic": true])["id"] as? String)
+            _ = try await CatalogFixture.character(stack, token: neighbour, ["name": "Neighbour", "isPublic": true])
+            _ = try await CatalogFixture.attachMedia(stack, user: userID, character: character)
+            let theme = try #require(((try await stack.http("POST", "/api/characters/\(character)/themes", json: ["name": "Winter"], token: token))
+                .json["theme"] as? [String: Any])?["id"] as? String)
+            _ = try await CatalogFixture.addVariant(stack, user: userID, theme: theme, prompt: "smile")
+            let collection = try #require(((try await stack.http("POST", "/api/collections", json: ["name": "Mine"], token: token))
+                .json["collection"] as? [String: Any])?["id"] as? String)
+            _ = try await stack.http("POST", "/api/collections/\(collection)/characters", json: ["characterId": character], token: token)
+            let hero = try #require(try await CatalogFixture.hero(stack, token: token, name: "Alice")["id"] as? String)
+            let story = try await CatalogFixture.createStory(stack, user: userID, hero: hero, title: "Moon")
+            _ = try await CatalogFixture.addIllustration(stack, user: userID, story: story.id, at: 5)
+            _ = try await stack.http("POST", "/api/custom-events", json: ["title": "Zoo", "description": "d", "promptSeed": "p", "category": "adventure"], token: token)
+
+            let export = try await stack.http("GET", "/api/user/export", token: token)
+            #expect(export.status == 200, "\(export.text)")
+            #expect(((export.json["account"] as? [String: Any])?["user"] as? [String: Any])?["email"] as? String == "leaving@example.com")
+            let catalog = try #require(export.json["catalog"] as? [String: Any])
+            for (key, count) in [("characters", 1), ("themes", 1), ("variants", 1), ("collections", 1), ("collectionCharacters", 1),
+                                 ("media", 1), ("heroes", 1), ("stories", 1), ("customEvents", 1)] {
+                #expect((catalog[key] as? [Any])?.count == count, "\(key)")
+            }
+            #expect((((catalog["stories"] as? [[String: Any]])?.first)?["illustrations"] as? [Any])?.count == 1)
+            #expect(!export.text.contains("Neighbour"), "nobody else's data")
+            #expect(try await stack.http("GET", "/api/user/export").status == 401)
+
+            // Wrong password: nothing is deleted anywhere.
+            #expect(try await stack.http("DELETE", "/api/user/account", json: ["password": "Wrong-Password-1"], token: token).status == 403)
+            #expect(try await stack.database(.catalog).count("SELECT COUNT(*) AS n FROM characters WHERE user_id = $1", [.text(userID)]) == 1)
+
+            let deleted = try await stack.http("DELETE", "/api/user/account", json: ["password": "Quiet-River-42"], token: token)
+            #expect(deleted.status == 200, "\(deleted.text)")
+            let db = stack.database(.catalog)
+            for table in ["characters", "character_tags", "themes", "variants", "collections", "collection_characters", "media", "heroes",
+                          "stories", "illustrations", "custom_events", "owners"] {
+                #expect(try await db.count("SELECT COUNT(*) AS n FROM \(table) WHERE user_id = $1", [.text(userID)]) == 0, "\(table)")
+            }
+            // Explore no longer counts the deleted user's public character; the neighbour's stays.
+            let explore = try await stack.http("GET", "/api/explore")
+            #expect(explore.total == 1 && explore.list("characters").first?["name"] as? String == "Neighbour")
+        }
+    }
+
+    @Test("the OpenAPI document lists every catalog route", arguments: [TestBackend.sqlite])
+    func openAPI(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true) { stack in
+            let paths = try #require(try await stack.http("GET", "/openapi.json").json["paths"] as? [String: [String: Any]])
+            let expected: [(String, [String])] = [
+                ("/api/characters", ["get", "post"]), ("/api/characters/{character_id}", ["get", "put", "patch", "delete"]),
+                ("/api/explore", ["get"]), ("/api/characters/{character_id}/themes", ["get", "post"]),
+                ("/api/themes/{theme_id}", ["get", "patch", "delete"]), ("/api/themes/{theme_id}/variants", ["get"]),
+                ("/api/variants/{id}", ["delete"]), ("/api/collections", ["get", "post"]),
+                ("/api/collections/{collection_id}", ["get", "patch", "delete"]),
+                ("/api/collections/{collection_id}/characters", ["get", "post"]),
+                ("/api/collections/{collection_id}/characters/{character_id}", ["delete"]),
+                ("/api/media", ["get"]), ("/api/media/{id}", ["get", "delete"]),
+                ("/api/heroes", ["get", "post"]), ("/api/heroes/{hero_id}", ["get", "patch", "delete"]),
+                ("/api/stories", ["get"]), ("/api/stories/{story_id}", ["get", "patch", "delete"]),
+                ("/api/stories/{story_id}/listen", ["post"]), ("/api/stories/{story_id}/illustrations", ["get"]),
+                ("/api/stories/{story_id}/illustrations/{illustration_id}", ["delete"]),
+                ("/api/custom-events", ["get", "post"]), ("/api/custom-events/{event_id}", ["get", "patch", "delete"]),
+                ("/api/user/export", ["get"]),
+            ]
+            for (path, methods) in expected {
+                for method in methods { #expect(paths[path]?[method] != nil, "\(method.uppercased()) \(path)") }
+            }
+        }
+    }
+}
