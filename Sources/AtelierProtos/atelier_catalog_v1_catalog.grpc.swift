@@ -637,6 +637,19 @@ public enum Atelier_Catalog_V1_CatalogService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "RecordUpload" metadata.
+        public enum RecordUpload: Sendable {
+            /// Request type for "RecordUpload".
+            public typealias Input = Atelier_Catalog_V1_RecordUploadRequest
+            /// Response type for "RecordUpload".
+            public typealias Output = Atelier_Catalog_V1_RecordUploadResponse
+            /// Descriptor for "RecordUpload".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "RecordUpload",
+                type: .unary
+            )
+        }
         /// Namespace for "ExportUser" metadata.
         public enum ExportUser: Sendable {
             /// Request type for "ExportUser".
@@ -712,6 +725,7 @@ public enum Atelier_Catalog_V1_CatalogService: Sendable {
             GetCustomEvent.descriptor,
             UpdateCustomEvent.descriptor,
             DeleteCustomEvent.descriptor,
+            RecordUpload.descriptor,
             ExportUser.descriptor,
             PurgeUser.descriptor
         ]
@@ -1499,6 +1513,26 @@ extension Atelier_Catalog_V1_CatalogService {
             request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_DeleteCustomEventRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse>
+
+        /// Handle the "RecordUpload" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ files
+        /// > Records a file a user was given an upload link for (the edge calls it from
+        /// > POST /api/files/upload), so the user's files are known when the account goes. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_RecordUploadRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_RecordUploadResponse` messages.
+        func recordUpload(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_RecordUploadRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_RecordUploadResponse>
 
         /// Handle the "ExportUser" method.
         ///
@@ -2306,6 +2340,26 @@ extension Atelier_Catalog_V1_CatalogService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>
 
+        /// Handle the "RecordUpload" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ files
+        /// > Records a file a user was given an upload link for (the edge calls it from
+        /// > POST /api/files/upload), so the user's files are known when the account goes. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_RecordUploadRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_RecordUploadResponse` message.
+        func recordUpload(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_RecordUploadRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_RecordUploadResponse>
+
         /// Handle the "ExportUser" method.
         ///
         /// > Source IDL Documentation:
@@ -3110,6 +3164,26 @@ extension Atelier_Catalog_V1_CatalogService {
             context: GRPCCore.ServerContext
         ) async throws -> Atelier_Catalog_V1_SuccessResponse
 
+        /// Handle the "RecordUpload" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ files
+        /// > Records a file a user was given an upload link for (the edge calls it from
+        /// > POST /api/files/upload), so the user's files are known when the account goes. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_RecordUploadRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_RecordUploadResponse` to respond with.
+        func recordUpload(
+            request: Atelier_Catalog_V1_RecordUploadRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_RecordUploadResponse
+
         /// Handle the "ExportUser" method.
         ///
         /// > Source IDL Documentation:
@@ -3671,6 +3745,17 @@ extension Atelier_Catalog_V1_CatalogService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.RecordUpload.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_RecordUploadRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_RecordUploadResponse>(),
+            handler: { request, context in
+                try await self.recordUpload(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Atelier_Catalog_V1_CatalogService.Method.ExportUser.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ExportUserRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ExportUserResponse>(),
@@ -4209,6 +4294,17 @@ extension Atelier_Catalog_V1_CatalogService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_SuccessResponse> {
         let response = try await self.deleteCustomEvent(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func recordUpload(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_RecordUploadRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_RecordUploadResponse> {
+        let response = try await self.recordUpload(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -4845,6 +4941,19 @@ extension Atelier_Catalog_V1_CatalogService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse> {
         return GRPCCore.ServerResponse<Atelier_Catalog_V1_SuccessResponse>(
             message: try await self.deleteCustomEvent(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func recordUpload(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_RecordUploadRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_RecordUploadResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_RecordUploadResponse>(
+            message: try await self.recordUpload(
                 request: request.message,
                 context: context
             ),
@@ -5881,6 +5990,31 @@ extension Atelier_Catalog_V1_CatalogService {
             deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_SuccessResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_SuccessResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RecordUpload" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ files
+        /// > Records a file a user was given an upload link for (the edge calls it from
+        /// > POST /api/files/upload), so the user's files are known when the account goes. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_RecordUploadRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_RecordUploadRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_RecordUploadResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func recordUpload<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_RecordUploadRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_RecordUploadRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_RecordUploadResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_RecordUploadResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ExportUser" method.
@@ -7459,6 +7593,42 @@ extension Atelier_Catalog_V1_CatalogService {
             )
         }
 
+        /// Call the "RecordUpload" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > ------------------------------------------------------------ files
+        /// > Records a file a user was given an upload link for (the edge calls it from
+        /// > POST /api/files/upload), so the user's files are known when the account goes. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_RecordUploadRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_RecordUploadRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_RecordUploadResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func recordUpload<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_RecordUploadRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_RecordUploadRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_RecordUploadResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_RecordUploadResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.RecordUpload.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ExportUser" method.
         ///
         /// > Source IDL Documentation:
@@ -8805,6 +8975,37 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_DeleteCustomEventRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_SuccessResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RecordUpload" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ files
+    /// > Records a file a user was given an upload link for (the edge calls it from
+    /// > POST /api/files/upload), so the user's files are known when the account goes. Services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_RecordUploadRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func recordUpload<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_RecordUploadRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_RecordUploadResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.recordUpload(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_RecordUploadRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_RecordUploadResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -10332,6 +10533,41 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
             metadata: metadata
         )
         return try await self.deleteCustomEvent(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RecordUpload" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > ------------------------------------------------------------ files
+    /// > Records a file a user was given an upload link for (the edge calls it from
+    /// > POST /api/files/upload), so the user's files are known when the account goes. Services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func recordUpload<Result>(
+        _ message: Atelier_Catalog_V1_RecordUploadRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_RecordUploadResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_RecordUploadRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.recordUpload(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -26,6 +26,83 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// A file a user uploaded (PRD section 5, FileUpload).
+public nonisolated struct Atelier_Catalog_V1_FileUpload: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var storageKey: String = String()
+
+  public var fileName: String = String()
+
+  public var mimeType: String = String()
+
+  public var fileSize: Int64 = 0
+
+  /// avatar, illustration, audio or pictogram.
+  public var category: String = String()
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Atelier_Catalog_V1_RecordUploadRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  public var file: Atelier_Catalog_V1_FileUpload {
+    get {_file ?? Atelier_Catalog_V1_FileUpload()}
+    set {_file = newValue}
+  }
+  /// Returns true if `file` has been explicitly set.
+  public var hasFile: Bool {self._file != nil}
+  /// Clears the value of `file`. Subsequent reads from it will return its default value.
+  public mutating func clearFile() {self._file = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _file: Atelier_Catalog_V1_FileUpload? = nil
+}
+
+public nonisolated struct Atelier_Catalog_V1_RecordUploadResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var file: Atelier_Catalog_V1_FileUpload {
+    get {_file ?? Atelier_Catalog_V1_FileUpload()}
+    set {_file = newValue}
+  }
+  /// Returns true if `file` has been explicitly set.
+  public var hasFile: Bool {self._file != nil}
+  /// Clears the value of `file`. Subsequent reads from it will return its default value.
+  public mutating func clearFile() {self._file = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _file: Atelier_Catalog_V1_FileUpload? = nil
+}
+
 public nonisolated struct Atelier_Catalog_V1_ExportUserRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -76,6 +153,8 @@ public nonisolated struct Atelier_Catalog_V1_ExportUserResponse: Sendable {
 
   public var customEvents: [Atelier_Catalog_V1_CustomStoryEvent] = []
 
+  public var files: [Atelier_Catalog_V1_FileUpload] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -101,8 +180,11 @@ public nonisolated struct Atelier_Catalog_V1_PurgeUserResponse: Sendable {
   /// Rows deleted, all tables together.
   public var deleted: Int64 = 0
 
-  /// Blob URLs the deleted rows pointed to, for the caller to remove from the blob store.
+  /// Links the deleted rows held (media, avatars, audio, ...), for the record.
   public var blobUrls: [String] = []
+
+  /// The user's uploaded files: the caller removes them from the blob store.
+  public var storageKeys: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -112,6 +194,138 @@ public nonisolated struct Atelier_Catalog_V1_PurgeUserResponse: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "atelier.catalog.v1"
+
+nonisolated extension Atelier_Catalog_V1_FileUpload: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FileUpload"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}storage_key\0\u{3}file_name\0\u{3}mime_type\0\u{3}file_size\0\u{1}category\0\u{3}created_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.storageKey) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.fileName) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.mimeType) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.fileSize) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.category) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.storageKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.storageKey, fieldNumber: 1)
+    }
+    if !self.fileName.isEmpty {
+      try visitor.visitSingularStringField(value: self.fileName, fieldNumber: 2)
+    }
+    if !self.mimeType.isEmpty {
+      try visitor.visitSingularStringField(value: self.mimeType, fieldNumber: 3)
+    }
+    if self.fileSize != 0 {
+      try visitor.visitSingularInt64Field(value: self.fileSize, fieldNumber: 4)
+    }
+    if !self.category.isEmpty {
+      try visitor.visitSingularStringField(value: self.category, fieldNumber: 5)
+    }
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Catalog_V1_FileUpload, rhs: Atelier_Catalog_V1_FileUpload) -> Bool {
+    if lhs.storageKey != rhs.storageKey {return false}
+    if lhs.fileName != rhs.fileName {return false}
+    if lhs.mimeType != rhs.mimeType {return false}
+    if lhs.fileSize != rhs.fileSize {return false}
+    if lhs.category != rhs.category {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Catalog_V1_RecordUploadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordUploadRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}file\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._file) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    try { if let v = self._file {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Catalog_V1_RecordUploadRequest, rhs: Atelier_Catalog_V1_RecordUploadRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs._file != rhs._file {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Catalog_V1_RecordUploadResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordUploadResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}file\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._file) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._file {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Catalog_V1_RecordUploadResponse, rhs: Atelier_Catalog_V1_RecordUploadResponse) -> Bool {
+    if lhs._file != rhs._file {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
 
 nonisolated extension Atelier_Catalog_V1_ExportUserRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ExportUserRequest"
@@ -180,7 +394,7 @@ nonisolated extension Atelier_Catalog_V1_CollectionMembership: SwiftProtobuf.Mes
 
 nonisolated extension Atelier_Catalog_V1_ExportUserResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ExportUserResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}characters\0\u{1}themes\0\u{1}variants\0\u{1}collections\0\u{3}collection_characters\0\u{1}media\0\u{1}heroes\0\u{1}stories\0\u{3}custom_events\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}characters\0\u{1}themes\0\u{1}variants\0\u{1}collections\0\u{3}collection_characters\0\u{1}media\0\u{1}heroes\0\u{1}stories\0\u{3}custom_events\0\u{1}files\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -197,6 +411,7 @@ nonisolated extension Atelier_Catalog_V1_ExportUserResponse: SwiftProtobuf.Messa
       case 7: try { try decoder.decodeRepeatedMessageField(value: &self.heroes) }()
       case 8: try { try decoder.decodeRepeatedMessageField(value: &self.stories) }()
       case 9: try { try decoder.decodeRepeatedMessageField(value: &self.customEvents) }()
+      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.files) }()
       default: break
       }
     }
@@ -230,6 +445,9 @@ nonisolated extension Atelier_Catalog_V1_ExportUserResponse: SwiftProtobuf.Messa
     if !self.customEvents.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.customEvents, fieldNumber: 9)
     }
+    if !self.files.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.files, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -243,6 +461,7 @@ nonisolated extension Atelier_Catalog_V1_ExportUserResponse: SwiftProtobuf.Messa
     if lhs.heroes != rhs.heroes {return false}
     if lhs.stories != rhs.stories {return false}
     if lhs.customEvents != rhs.customEvents {return false}
+    if lhs.files != rhs.files {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -280,7 +499,7 @@ nonisolated extension Atelier_Catalog_V1_PurgeUserRequest: SwiftProtobuf.Message
 
 nonisolated extension Atelier_Catalog_V1_PurgeUserResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PurgeUserResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}deleted\0\u{3}blob_urls\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}deleted\0\u{3}blob_urls\0\u{3}storage_keys\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -290,6 +509,7 @@ nonisolated extension Atelier_Catalog_V1_PurgeUserResponse: SwiftProtobuf.Messag
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularInt64Field(value: &self.deleted) }()
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.blobUrls) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.storageKeys) }()
       default: break
       }
     }
@@ -302,12 +522,16 @@ nonisolated extension Atelier_Catalog_V1_PurgeUserResponse: SwiftProtobuf.Messag
     if !self.blobUrls.isEmpty {
       try visitor.visitRepeatedStringField(value: self.blobUrls, fieldNumber: 2)
     }
+    if !self.storageKeys.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.storageKeys, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Atelier_Catalog_V1_PurgeUserResponse, rhs: Atelier_Catalog_V1_PurgeUserResponse) -> Bool {
     if lhs.deleted != rhs.deleted {return false}
     if lhs.blobUrls != rhs.blobUrls {return false}
+    if lhs.storageKeys != rhs.storageKeys {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

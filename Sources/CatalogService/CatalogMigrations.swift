@@ -232,5 +232,19 @@ enum CatalogMigrations {
             "CREATE INDEX custom_events_user_title ON custom_events (user_id, title, id)",
             "CREATE INDEX custom_events_user_favorite ON custom_events (user_id, is_favorite, created_at)",
         ]),
+        Migration(version: 3, name: "file uploads", statements: [
+            """
+            CREATE TABLE file_uploads (
+                storage_key TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL,
+                file_name TEXT NOT NULL,
+                mime_type TEXT NOT NULL,
+                file_size BIGINT NOT NULL,
+                category TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX file_uploads_user ON file_uploads (user_id, created_at)",
+        ]),
     ]
 }

@@ -8,8 +8,40 @@ extension CatalogRPC {
     /// Tables holding a user's rows, children before parents.
     static let userTables = [
         "illustrations", "stories", "custom_events", "heroes", "collection_characters", "collections", "media", "variants",
-        "themes", "character_tags", "characters", "owners",
+        "themes", "character_tags", "characters", "owners", "file_uploads",
     ]
+    static let uploadColumns = "storage_key, file_name, mime_type, file_size, category, created_at"
+
+    public func recordUpload(request: Atelier_Catalog_V1_RecordUploadRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_RecordUploadResponse {
+        let userID = try serviceSubject(request.userID)
+        let file = request.file
+        guard StorageKey.isValid(file.storageKey) else { throw ServiceError.invalid("file.storageKey", "file.storageKey is not a storage key") }
+        let name = try Rules.required(file.fileName, field: "file.fileName", max: 255)
+        let type = try Rules.required(file.mimeType, field: "file.mimeType", max: 100)
+        let category = try Rules.required(file.category, field: "file.category", max: 50)
+        guard file.fileSize >= 0 else { throw ServiceError.invalid("file.fileSize", "file.fileSize must be 0 or more") }
+        let now = Date.databaseNow
+        // The key is random and new; a retry of the same record changes nothing.
+        try await database.query("""
+            INSERT INTO file_uploads (storage_key, user_id, file_name, mime_type, file_size, category, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (storage_key) DO NOTHING
+            """, .text(file.storageKey), .text(userID), .text(name), .text(type), .int(file.fileSize), .text(category), .time(now))
+        var recorded = file
+        recorded.fileName = name
+        recorded.createdAt = .init(date: now)
+        return .with { $0.file = recorded }
+    }
+
+    static func upload(_ row: SQLRow) throws -> Atelier_Catalog_V1_FileUpload {
+        var file = Atelier_Catalog_V1_FileUpload()
+        file.storageKey = try row.string("storage_key")
+        file.fileName = try row.string("file_name")
+        file.mimeType = try row.string("mime_type")
+        file.fileSize = try row.int("file_size")
+        file.category = try row.string("category")
+        file.createdAt = try row.timestamp("created_at")
+        return file
+    }
 
     public func exportUser(request: Atelier_Catalog_V1_ExportUserRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_ExportUserResponse {
         let userID = try serviceSubject(request.userID)
@@ -43,6 +75,7 @@ extension CatalogRPC {
         export.stories = stories
         export.customEvents = try await db.query("SELECT \(Self.customEventColumns) FROM custom_events WHERE user_id = $1 ORDER BY created_at, id", user)
             .map(Self.customEvent)
+        export.files = try await db.query("SELECT \(Self.uploadColumns) FROM file_uploads WHERE user_id = $1 ORDER BY created_at", user).map(Self.upload)
         return export
     }
 
@@ -61,6 +94,7 @@ extension CatalogRPC {
             // Public characters leave explore's totals.
             let public_ = try await tx.query("SELECT style_type FROM characters WHERE user_id = $1 AND is_public = TRUE", user)
             for row in public_ { try await PublicCounts.change(tx, from: try row.string("style_type"), to: nil) }
+            let keys = try await tx.query("SELECT storage_key FROM file_uploads WHERE user_id = $1", user).map { try $0.string("storage_key") }
             var deleted: Int64 = 0
             for table in Self.userTables {
                 deleted += Int64(try await tx.query("DELETE FROM \(table) WHERE user_id = $1 RETURNING user_id", user).count)
@@ -68,6 +102,7 @@ extension CatalogRPC {
             return .with {
                 $0.deleted = deleted
                 $0.blobUrls = Array(Set(urls)).sorted()
+                $0.storageKeys = keys
             }
         }
     }

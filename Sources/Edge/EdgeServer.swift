@@ -17,6 +17,7 @@ import ServiceLifecycle
 /// - edge.call-timeout-seconds (number, default 10): deadline of every call to a service
 /// - edge.rate-limits (bool, default true): enforce the routes' per-address rate limits
 /// - edge.trusted-proxies (int, default 0): proxies in front whose X-Forwarded-For entries are believed
+/// - blobs.* and public-url: where files are stored and how links to them read (`BlobSettings`)
 public struct EdgeServer: Sendable {
     public let clients: [RPCClient]
     public let application: any Service
@@ -44,10 +45,17 @@ public struct EdgeServer: Sendable {
             principalLifetime: .seconds(try configuration.int("edge.principal-seconds", default: 120, range: 10...86_400)))
         let maxBodyBytes = try configuration.int("edge.max-body-bytes", default: 1 << 20, range: 1024...(64 << 20))
         let schema = try ProtoSchema.bundled()
+        let rateLimiter = try configuration.bool("edge.rate-limits", default: true) ? RateLimiter() : nil
         let transcoder = Transcoder(
             schema: schema, upstreams: clients, sessions: sessions, servicePrincipal: servicePrincipal,
-            maxBodyBytes: maxBodyBytes,
-            rateLimiter: try configuration.bool("edge.rate-limits", default: true) ? RateLimiter() : nil)
+            maxBodyBytes: maxBodyBytes, rateLimiter: rateLimiter)
+        let blobs = try BlobSettings(configuration, signer: signer)
+        let catalogClient = byName[.catalog]!  // '!' is fine: every ServiceName has a client.
+        let catalog = Atelier_Catalog_V1_CatalogService.Client(wrapping: catalogClient.client)
+        let files = FileRoutes(store: blobs.store, local: blobs.store as? LocalBlobStore, sessions: sessions, catalog: catalog,
+                               catalogClient: catalogClient, servicePrincipal: servicePrincipal, rateLimiter: rateLimiter,
+                               uploadLifetime: blobs.uploadLifetime, downloadLifetime: blobs.downloadLifetime,
+                               publicBaseURL: blobs.publicBaseURL)
         let clientAddress = ClientAddress(trustedProxies: try configuration.int("edge.trusted-proxies", default: 0, range: 0...10))
         let routes = try RouteTable.routes(in: schema)
 
@@ -64,7 +72,7 @@ public struct EdgeServer: Sendable {
         router.get("/readyz") { _, _ in await probes.readiness() }
         // The baseline for scripts/bench: the cheapest response this edge can give.
         router.get("/hello") { _, _ in Probes.json(.object([("message", .string("hello"))])) }
-        let openAPI = OpenAPIDocument(schema: schema, routes: routes, extraPaths: Probes.openAPIPaths + WebhookIngress.openAPIPaths + AccountData.openAPIPaths)
+        let openAPI = OpenAPIDocument(schema: schema, routes: routes, extraPaths: Probes.openAPIPaths + WebhookIngress.openAPIPaths + AccountData.openAPIPaths + FileRoutes.openAPIPaths)
             .json().serialized()
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
@@ -83,9 +91,14 @@ public struct EdgeServer: Sendable {
         router.post(RouterPath(SandboxCheckoutPage.path)) { request, context in try await sandbox.choose(request, context) }
         let account = AccountData(
             auth: Atelier_Auth_V1_AuthService.Client(wrapping: byName[.auth]!.client), authClient: byName[.auth]!,
-            catalog: Atelier_Catalog_V1_CatalogService.Client(wrapping: byName[.catalog]!.client), catalogClient: byName[.catalog]!,
+            catalog: catalog, catalogClient: catalogClient, blobs: blobs.store,
             sessions: sessions, servicePrincipal: servicePrincipal, shaper: transcoder.shaper, logger: logger)  // '!' is fine: every ServiceName has a client.
         router.get(RouterPath(AccountData.exportPath)) { request, _ in try await account.export(request) }
+        router.post(RouterPath(FileRoutes.uploadPath)) { request, context in
+            try await files.upload(request, client: clientAddress.of(request, context: context))
+        }
+        router.put(RouterPath(FileRoutes.filePath)) { request, context in try await files.put(request, context) }
+        router.get(RouterPath(FileRoutes.filePath)) { request, context in try await files.get(request, context) }
         for route in routes {
             router.on(RouterPath(route.routerPath), method: route.method) { request, context in
                 let client = clientAddress.of(request, context: context)

@@ -26,7 +26,9 @@ public enum TestBackend: String, CaseIterable, Sendable {
         case .sqlite:
             return ["data-dir": FileManager.default.temporaryDirectory.appendingPathComponent("atelier-test-\(unique)").path]
         case .postgres:
-            return ["database.url": Self.postgresURL ?? "", "database.schema-prefix": "t\(unique)_", "database.max-connections": "8"]
+            // Files (the local blob store, keys) still live in a data directory of their own.
+            return ["database.url": Self.postgresURL ?? "", "database.schema-prefix": "t\(unique)_", "database.max-connections": "8",
+                    "data-dir": FileManager.default.temporaryDirectory.appendingPathComponent("atelier-test-\(unique)").path]
         }
     }
 }

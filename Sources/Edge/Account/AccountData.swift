@@ -9,7 +9,8 @@ import SwiftProtobuf
 
 /// A user's data across services, which no single RPC holds: `GET /api/user/export` gathers the
 /// account from auth and everything from the catalog; deleting the account (auth's DeleteAccount,
-/// transcoded as usual) is followed by the catalog's purge of the user's rows.
+/// transcoded as usual) is followed by the catalog's purge of the user's rows and the removal of
+/// the files the user uploaded.
 struct AccountData: Sendable {
     static let exportPath = "/api/user/export"
 
@@ -17,6 +18,7 @@ struct AccountData: Sendable {
     let authClient: RPCClient
     let catalog: Atelier_Catalog_V1_CatalogService.Client<HTTP2ClientTransport.Posix>
     let catalogClient: RPCClient
+    let blobs: any BlobStore
     let sessions: SessionResolver
     let servicePrincipal: ServicePrincipal
     let shaper: JSONShaper
@@ -50,6 +52,13 @@ struct AccountData: Sendable {
             let purged = try await catalog.purgeUser(.with { $0.userID = session.userID }, metadata: try servicePrincipal.metadata(),
                                                      options: catalogClient.callOptions)
             logger.info("purged catalog rows of a deleted account", metadata: ["user": "\(session.userID)", "rows": "\(purged.deleted)"])
+            for key in purged.storageKeys {
+                do {
+                    try await blobs.delete(key: key)
+                } catch {
+                    logger.warning("could not remove a deleted account's file", metadata: ["key": "\(key)", "error": "\(error)"])
+                }
+            }
         } catch {
             logger.warning("catalog purge after account deletion failed; run PurgeUser again",
                            metadata: ["user": "\(session.userID)", "error": "\(error)"])

@@ -25,6 +25,13 @@ public struct PrincipalSigner: Sendable {
     public var verifier: PrincipalVerifier { PrincipalVerifier(publicKey: key.publicKey) }
     public var base64PrivateKey: String { key.rawRepresentation.base64EncodedString() }
 
+    /// A secret for one purpose (signing file URLs), derived from the private key with HKDF:
+    /// every holder of the key derives the same one, and it reveals nothing of the key.
+    public func derivedKey(purpose: String) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: key.rawRepresentation),
+                               info: Data("atelier \(purpose)".utf8), outputByteCount: 32)
+    }
+
     public func sign(_ principal: Principal) throws -> String {
         let payload = try principal.serializedBytes() as [UInt8]
         let signature = try key.signature(for: payload)

@@ -1,0 +1,140 @@
+import AtelierProtos
+import Foundation
+import GRPCNIOTransportHTTP2
+import HTTPTypes
+import Hummingbird
+import Logging
+import ServiceKit
+
+/// File uploads and, for the local blob store, the signed file routes (DESIGN.md, "Blobs").
+/// `POST /api/files/upload` checks what the client means to upload and answers with a URL to PUT
+/// it to: the bucket's presigned URL, or this edge's `/files/<key>` signed for that type and size.
+struct FileRoutes: Sendable {
+    static let uploadPath = "/api/files/upload"
+    static let filePath = "/files/{folder}/{name}"
+
+    let store: any BlobStore
+    /// The same store when it is local: the edge then serves `/files/...` itself.
+    let local: LocalBlobStore?
+    let sessions: SessionResolver
+    /// The catalog records each upload, so a user's files are known when the account goes.
+    let catalog: Atelier_Catalog_V1_CatalogService.Client<HTTP2ClientTransport.Posix>
+    let catalogClient: RPCClient
+    let servicePrincipal: ServicePrincipal
+    let rateLimiter: RateLimiter?
+    let uploadLifetime: TimeInterval
+    let downloadLifetime: TimeInterval
+    /// A permanent public base for files (a CDN or public bucket domain), when there is one.
+    let publicBaseURL: String?
+
+    func upload(_ request: Request, client: String) async throws -> Response {
+        if let rateLimiter, let wait = rateLimiter.take("POST \(Self.uploadPath) \(client)", requests: 100, perSeconds: 60) {
+            throw EdgeError(status: .tooManyRequests, code: "RATE_LIMITED", message: "too many requests; try again in \(wait) seconds", retryAfter: wait)
+        }
+        guard let token = Transcoder.bearerToken(request) else { throw EdgeError.unauthenticated }
+        let session = try await sessions.resolve(token: token)
+        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
+            throw EdgeError(status: .unsupportedMediaType, code: "UNSUPPORTED_MEDIA_TYPE", message: "send the body as application/json")
+        }
+        let bytes = try await Transcoder.readBody(request, limit: 16 << 10)
+        let body: JSONValue
+        do {
+            body = try JSONParser.parse(bytes)
+        } catch {
+            throw EdgeError.malformedJSON("\(error.message) at byte \(error.offset)")
+        }
+        guard case .object(let members) = body else { throw EdgeError.invalidField("body", "must be a JSON object") }
+        var fields: [String: JSONValue] = [:]
+        for (key, value) in members {
+            guard ["fileName", "mimeType", "fileSize", "category"].contains(key) else { throw EdgeError.unknownField(key) }
+            fields[key] = value
+        }
+        guard case .string(let fileName)? = fields["fileName"], !fileName.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw EdgeError.invalidField("fileName", "is required")
+        }
+        guard fileName.count <= 255 else { throw EdgeError.invalidField("fileName", "must be at most 255 characters") }
+        guard case .string(let category)? = fields["category"], UploadRules.categories.contains(category) else {
+            throw EdgeError.invalidField("category", "must be one of \(UploadRules.categories.joined(separator: ", "))")
+        }
+        guard case .string(let rawType)? = fields["mimeType"] else { throw EdgeError.invalidField("mimeType", "is required") }
+        let mimeType = rawType.lowercased()
+        guard let ext = UploadRules.fileExtension(category: category, mimeType: mimeType) else {
+            let allowed = (category == "audio" ? UploadRules.audioTypes : UploadRules.imageTypes).keys.sorted().joined(separator: ", ")
+            throw EdgeError.invalidField("mimeType", "must be one of \(allowed) for \(category)")
+        }
+        guard case .number(let sizeText)? = fields["fileSize"], let size = Int(sizeText), size > 0 else {
+            throw EdgeError.invalidField("fileSize", "must be a whole number of bytes, more than 0")
+        }
+        let limit = UploadRules.maxBytes(category: category)
+        guard size <= limit else { throw EdgeError.invalidField("fileSize", "must be at most \(limit >> 20) MB for \(category)") }
+
+        let key = "\(UploadRules.folder(category))/\(SecureRandom.hex(16)).\(ext)"
+        _ = try await catalog.recordUpload(.with {
+            $0.userID = session.userID
+            $0.file = .with {
+                $0.storageKey = key
+                $0.fileName = fileName
+                $0.mimeType = mimeType
+                $0.fileSize = Int64(size)
+                $0.category = category
+            }
+        }, metadata: try servicePrincipal.metadata(), options: catalogClient.callOptions)
+        let now = Date()
+        let expires = now.addingTimeInterval(uploadLifetime)
+        let uploadURL = try store.uploadURL(key: key, contentType: mimeType, size: size, expires: expires)
+        let publicURL = try publicBaseURL.map { "\($0)/\(key)" } ?? store.downloadURL(key: key, expires: now.addingTimeInterval(downloadLifetime)).absoluteString
+        return Transcoder.json(.object([
+            ("uploadUrl", .string(uploadURL.absoluteString)),
+            ("storageKey", .string(key)),
+            ("publicUrl", .string(publicURL)),
+            ("expiresAt", .string(ISO8601DateFormatter().string(from: expires))),
+            ("method", .string("PUT")),
+            ("contentType", .string(mimeType)),
+        ]), status: 200)
+    }
+
+    /// PUT to a signed local upload URL: the bytes, at most the size it was signed for.
+    func put(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        guard let local else { throw Self.notFound }
+        let key = try Self.key(context)
+        let query = request.uri.queryParameters
+        let type = query["type"].map(String.init) ?? ""
+        let sizeText = query["size"].map(String.init) ?? ""
+        guard local.verify(method: "PUT", key: key, expires: query["expires"].map(String.init) ?? "",
+                           signature: query["signature"].map(String.init) ?? "", extra: [("type", type), ("size", sizeText)]),
+              let size = Int(sizeText)
+        else { throw Self.badSignature }
+        if let given = request.headers[.contentType], given.lowercased() != type {
+            throw EdgeError(status: .badRequest, code: "CONTENT_TYPE_MISMATCH", message: "this link takes \(type), not \(given)", field: "Content-Type")
+        }
+        let bytes = try await Transcoder.readBody(request, limit: size)
+        guard !bytes.isEmpty else { throw EdgeError.invalidField("body", "is empty; send the file's bytes") }
+        try await local.write(key: key, bytes: bytes)
+        return Transcoder.json(.object([("storageKey", .string(key)), ("size", .number(String(bytes.count)))]), status: 200)
+    }
+
+    /// GET from a signed local download URL.
+    func get(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        guard let local else { throw Self.notFound }
+        let key = try Self.key(context)
+        let query = request.uri.queryParameters
+        guard local.verify(method: "GET", key: key, expires: query["expires"].map(String.init) ?? "",
+                           signature: query["signature"].map(String.init) ?? "", extra: [])
+        else { throw Self.badSignature }
+        guard let bytes = try await local.read(key: key) else { throw Self.notFound }
+        let ext = String(key.split(separator: ".").last ?? "")
+        return Response(
+            status: .ok,
+            headers: [.contentType: UploadRules.contentType(forExtension: ext), .cacheControl: "private, max-age=300"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    private static func key(_ context: some RequestContext) throws -> String {
+        let key = "\(context.parameters.get("folder") ?? "")/\(context.parameters.get("name") ?? "")"
+        guard StorageKey.isValid(key) else { throw notFound }
+        return key
+    }
+
+    static let notFound = EdgeError(status: .notFound, code: "NOT_FOUND", message: "file not found")
+    static let badSignature = EdgeError(status: .forbidden, code: "SIGNATURE_INVALID", message: "this file link is invalid or has expired")
+}

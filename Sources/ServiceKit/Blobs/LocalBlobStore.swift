@@ -1,0 +1,113 @@
+import Crypto
+import Foundation
+
+/// Files in a directory on this machine, the default for `atelier dev` and single-host setups.
+/// The edge serves them at `/files/<key>` to requests whose URL carries an expiry and an HMAC
+/// signature made with a key only the edges hold, so a URL works until it expires and cannot be
+/// changed to reach another file, method, type or size.
+public struct LocalBlobStore: BlobStore {
+    public let directory: URL
+    public let publicURL: String
+    private let key: SymmetricKey
+    private let pool: BoundedWorkPool
+
+    public init(directory: URL, publicURL: String, key: SymmetricKey, pool: BoundedWorkPool) {
+        self.directory = directory
+        var base = publicURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.publicURL = base
+        self.key = key
+        self.pool = pool
+    }
+
+    public func uploadURL(key storageKey: String, contentType: String, size: Int, expires: Date) throws -> URL {
+        try signedURL(method: "PUT", key: storageKey, expires: expires, extra: [("type", contentType), ("size", String(size))])
+    }
+
+    public func downloadURL(key storageKey: String, expires: Date) throws -> URL {
+        try signedURL(method: "GET", key: storageKey, expires: expires, extra: [])
+    }
+
+    public func delete(key storageKey: String) async throws {
+        let file = try path(storageKey)
+        try await pool.run {
+            do {
+                try FileManager.default.removeItem(at: file)
+            } catch CocoaError.fileNoSuchFile {
+                return
+            } catch let error as NSError where error.domain == NSCocoaErrorDomain && error.code == CocoaError.fileNoSuchFile.rawValue {
+                return
+            }
+        }
+    }
+
+    /// Checks a request's signature: the method, key, expiry and (for uploads) type and size it
+    /// was made for. Returns false for anything expired, altered or unsigned.
+    public func verify(method: String, key storageKey: String, expires: String, signature: String, extra: [(String, String)], now: Date = Date()) -> Bool {
+        guard let seconds = Int(expires), Date(timeIntervalSince1970: TimeInterval(seconds)) > now,
+              StorageKey.isValid(storageKey), let given = Data(hexString: signature)
+        else { return false }
+        let message = Self.message(method: method, key: storageKey, expires: seconds, extra: extra)
+        return HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Data(message.utf8), using: key)
+    }
+
+    /// Writes a file whole: into a temporary name first, then renamed, so a reader never sees half.
+    public func write(key storageKey: String, bytes: [UInt8]) async throws {
+        let file = try path(storageKey)
+        try await pool.run {
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let temporary = file.deletingLastPathComponent().appendingPathComponent(".\(UUID().uuidString).part")
+            try Data(bytes).write(to: temporary)
+            _ = try? FileManager.default.removeItem(at: file)
+            try FileManager.default.moveItem(at: temporary, to: file)
+        }
+    }
+
+    /// A file's bytes, or nil when there is none.
+    public func read(key storageKey: String) async throws -> [UInt8]? {
+        let file = try path(storageKey)
+        return try await pool.run {
+            guard let data = FileManager.default.contents(atPath: file.path) else { return nil }
+            return [UInt8](data)
+        }
+    }
+
+    private func path(_ storageKey: String) throws -> URL {
+        guard StorageKey.isValid(storageKey) else { throw BlobError.invalidKey(storageKey) }
+        return directory.appendingPathComponent(storageKey)
+    }
+
+    private func signedURL(method: String, key storageKey: String, expires: Date, extra: [(String, String)]) throws -> URL {
+        guard StorageKey.isValid(storageKey) else { throw BlobError.invalidKey(storageKey) }
+        let seconds = Int(expires.timeIntervalSince1970)
+        let message = Self.message(method: method, key: storageKey, expires: seconds, extra: extra)
+        let signature = Data(HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: key)).hexString
+        var components = URLComponents(string: "\(publicURL)/files/\(storageKey)")
+        components?.queryItems = extra.map { URLQueryItem(name: $0.0, value: $0.1) }
+            + [URLQueryItem(name: "expires", value: String(seconds)), URLQueryItem(name: "signature", value: signature)]
+        // '+' in a MIME type would read as a space in a query.
+        let query = components?.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
+        components?.percentEncodedQuery = query
+        guard let url = components?.url else { throw BlobError.invalidKey(storageKey) }
+        return url
+    }
+
+    private static func message(method: String, key: String, expires: Int, extra: [(String, String)]) -> String {
+        ([method, key, String(expires)] + extra.map { "\($0.0)=\($0.1)" }).joined(separator: "\n")
+    }
+}
+
+extension Data {
+    init?(hexString: String) {
+        guard hexString.count % 2 == 0, hexString.count <= 256 else { return nil }
+        var bytes: [UInt8] = []
+        var index = hexString.startIndex
+        while index < hexString.endIndex {
+            let next = hexString.index(index, offsetBy: 2)
+            guard let byte = UInt8(hexString[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        self.init(bytes)
+    }
+}
