@@ -72,7 +72,8 @@ public struct EdgeServer: Sendable {
         router.get("/readyz") { _, _ in await probes.readiness() }
         // The baseline for scripts/bench: the cheapest response this edge can give.
         router.get("/hello") { _, _ in Probes.json(.object([("message", .string("hello"))])) }
-        let openAPI = OpenAPIDocument(schema: schema, routes: routes, extraPaths: Probes.openAPIPaths + WebhookIngress.openAPIPaths + AccountData.openAPIPaths + FileRoutes.openAPIPaths)
+        let openAPI = OpenAPIDocument(schema: schema, routes: routes, extraPaths: Probes.openAPIPaths + WebhookIngress.openAPIPaths + AccountData.openAPIPaths + FileRoutes.openAPIPaths
+                                      + GalleryDownload.openAPIPaths)
             .json().serialized()
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
@@ -97,6 +98,9 @@ public struct EdgeServer: Sendable {
         router.post(RouterPath(FileRoutes.uploadPath)) { request, context in
             try await files.upload(request, client: clientAddress.of(request, context: context))
         }
+        let gallery = GalleryDownload(catalog: catalog, catalogClient: catalogClient, store: blobs.store, sessions: sessions,
+                                      pool: BoundedWorkPool(threads: 2, maxQueued: 64), logger: logger)
+        router.get(RouterPath(GalleryDownload.path)) { request, context in try await gallery.download(request, context) }
         router.put(RouterPath(FileRoutes.filePath)) { request, context in try await files.put(request, context) }
         router.get(RouterPath(FileRoutes.filePath)) { request, context in try await files.get(request, context) }
         for route in routes {

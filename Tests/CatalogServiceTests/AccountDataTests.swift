@@ -72,7 +72,8 @@ struct AccountDataTests {
                 ("/api/stories/{story_id}/listen", ["post"]), ("/api/stories/{story_id}/illustrations", ["get"]),
                 ("/api/stories/{story_id}/illustrations/{illustration_id}", ["delete"]),
                 ("/api/custom-events", ["get", "post"]), ("/api/custom-events/{event_id}", ["get", "patch", "delete"]),
-                ("/api/user/export", ["get"]),
+                ("/api/user/export", ["get"]), ("/api/files/upload", ["post"]), ("/files/{folder}/{name}", ["get", "put"]),
+                ("/api/characters/{character_id}/media.zip", ["get"]),
             ]
             for (path, methods) in expected {
                 for method in methods { #expect(paths[path]?[method] != nil, "\(method.uppercased()) \(path)") }

@@ -123,3 +123,74 @@ struct FileTests {
         }
     }
 }
+
+@Suite("A character's gallery as a ZIP")
+struct GalleryDownloadTests {
+    @Test("the archive holds every readable file byte for byte, names what it could not read, and is the owner's only", arguments: TestBackend.available)
+    func zip(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true) { stack in
+            let (token, userID) = try await stack.signUp("zipper@example.com")
+            let (other, _) = try await stack.signUp("not-the-owner@example.com")
+            let character = try #require(try await CatalogFixture.character(stack, token: token, ["name": "Aria"])["id"] as? String)
+            var files: [Data] = []
+            for index in 0..<2 {
+                let bytes = Data((0..<(1000 + index * 777)).map { UInt8(($0 * 7 + index) % 256) })
+                let reply = try await stack.http("POST", "/api/files/upload", json: [
+                    "fileName": "f\(index).png", "mimeType": "image/png", "fileSize": bytes.count, "category": "illustration",
+                ], token: token)
+                _ = try await stack.http("PUT", try FileTests.local(reply.json["uploadUrl"]), rawBody: bytes, headers: ["Content-Type": "image/png"])
+                let link = try #require(reply.json["publicUrl"] as? String)
+                _ = try await CatalogFixture.asService(stack) { client, metadata in
+                    try await client.attachMedia(.with {
+                        $0.userID = userID
+                        $0.characterID = character
+                        $0.type = "image"
+                        $0.url = link
+                    }, metadata: metadata)
+                }
+                files.append(bytes)
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            // A file nobody can fetch.
+            _ = try await CatalogFixture.asService(stack) { client, metadata in
+                try await client.attachMedia(.with {
+                    $0.userID = userID
+                    $0.characterID = character
+                    $0.type = "video"
+                    $0.url = "http://127.0.0.1:1/gone.mp4"
+                }, metadata: metadata)
+            }
+
+            let reply = try await stack.http("GET", "/api/characters/\(character)/media.zip", token: token)
+            #expect(reply.status == 200)
+            #expect(reply.header("Content-Type") == "application/zip")
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("gallery-\(SecureRandom.hex(4)).zip")
+            try reply.body.write(to: path)
+            // Python's zipfile reads it and checks every CRC: an independent reader.
+            let python = Process()
+            python.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            python.arguments = ["-c", """
+                import sys, zipfile, hashlib
+                z = zipfile.ZipFile(sys.argv[1])
+                assert z.testzip() is None
+                for info in z.infolist():
+                    data = z.read(info)
+                    print(info.filename, len(data), hashlib.sha256(data).hexdigest())
+                """, path.path]
+            let output = Pipe()
+            python.standardOutput = output
+            try python.run()
+            python.waitUntilExit()
+            #expect(python.terminationStatus == 0)
+            let lines = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+            #expect(lines.count == 3, "\(lines)")
+            // Newest first: the missing video, then the second and first images.
+            #expect(lines.last?.hasPrefix("MISSING.txt") == true)
+            #expect(lines.first?.contains("-image-") == true && lines.first?.contains(" \(files[1].count) ") == true)
+            #expect(lines.dropFirst().first?.contains(" \(files[0].count) ") == true)
+
+            #expect(try await stack.http("GET", "/api/characters/\(character)/media.zip", token: other).status == 404)
+            #expect(try await stack.http("GET", "/api/characters/\(character)/media.zip").status == 401)
+        }
+    }
+}

@@ -47,6 +47,7 @@ struct OwnershipTests {
                 ("GET", "/api/media?characterId=\(character)", nil),
                 ("GET", "/api/media/\(media)", nil),
                 ("DELETE", "/api/media/\(media)", nil),
+                ("GET", "/api/characters/\(character)/media.zip", nil),
                 ("GET", "/api/heroes/\(hero)", nil),
                 ("PATCH", "/api/heroes/\(hero)", ["name": "Stolen"]),
                 ("DELETE", "/api/heroes/\(hero)", nil),

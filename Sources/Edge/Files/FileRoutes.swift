@@ -121,7 +121,7 @@ struct FileRoutes: Sendable {
         guard local.verify(method: "GET", key: key, expires: query["expires"].map(String.init) ?? "",
                            signature: query["signature"].map(String.init) ?? "", extra: [])
         else { throw Self.badSignature }
-        guard let bytes = try await local.read(key: key) else { throw Self.notFound }
+        guard let bytes = try await local.read(key: key, limit: UploadRules.maxAudioBytes) else { throw Self.notFound }
         let ext = String(key.split(separator: ".").last ?? "")
         return Response(
             status: .ok,

@@ -10,6 +10,10 @@ public protocol BlobStore: Sendable {
     func downloadURL(key: String, expires: Date) throws -> URL
     /// Removes a file; removing one that is not there is not an error.
     func delete(key: String) async throws
+    /// A file's bytes (at most `limit`), or nil when there is none.
+    func read(key: String, limit: Int) async throws -> [UInt8]?
+    /// The storage key a link of this store names, or nil for links elsewhere.
+    func key(forURL url: URL) -> String?
 }
 
 public enum BlobError: Error, Equatable, CustomStringConvertible {

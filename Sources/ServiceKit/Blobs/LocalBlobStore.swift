@@ -63,13 +63,22 @@ public struct LocalBlobStore: BlobStore {
         }
     }
 
-    /// A file's bytes, or nil when there is none.
-    public func read(key storageKey: String) async throws -> [UInt8]? {
+    /// A file's bytes, or nil when there is none (or it is larger than `limit`).
+    public func read(key storageKey: String, limit: Int = .max) async throws -> [UInt8]? {
         let file = try path(storageKey)
         return try await pool.run {
-            guard let data = FileManager.default.contents(atPath: file.path) else { return nil }
+            let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? nil
+            guard let size, size <= limit, let data = FileManager.default.contents(atPath: file.path) else { return nil }
             return [UInt8](data)
         }
+    }
+
+    /// Links of this store read `<public-url>/files/<folder>/<name>`.
+    public func key(forURL url: URL) -> String? {
+        let parts = url.path.split(separator: "/")
+        guard parts.count == 3, parts[0] == "files" else { return nil }
+        let key = "\(parts[1])/\(parts[2])"
+        return StorageKey.isValid(key) ? key : nil
     }
 
     private func path(_ storageKey: String) throws -> URL {

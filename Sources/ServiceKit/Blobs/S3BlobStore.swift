@@ -58,6 +58,27 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
+    public func read(key: String, limit: Int) async throws -> [UInt8]? {
+        let (data, response) = try await session.data(from: try downloadURL(key: key, expires: Date().addingTimeInterval(300)))
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        if status == 404 { return nil }
+        guard (200..<300).contains(status) else { throw BlobError.provider(status: status, message: String(decoding: data.prefix(500), as: UTF8.self)) }
+        return data.count <= limit ? [UInt8](data) : nil
+    }
+
+    /// Links into this bucket: `endpoint/bucket/key` or `bucket.endpoint/key`.
+    public func key(forURL url: URL) -> String? {
+        guard let endpointHost = URLComponents(string: settings.endpoint)?.host, let host = url.host else { return nil }
+        var parts = url.path.split(separator: "/").map(String.init)
+        if host == endpointHost, parts.first == settings.bucket {
+            parts.removeFirst()
+        } else if host != "\(settings.bucket).\(endpointHost)" {
+            return nil
+        }
+        let key = parts.joined(separator: "/")
+        return StorageKey.isValid(key) ? key : nil
+    }
+
     /// A presigned URL for one method on one key, valid from `now` until `expires` (at most the
     /// seven days SigV4 allows).
     public func presign(method: String, key: String, expires: Date, now: Date = Date()) throws -> URL {
