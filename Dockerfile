@@ -12,7 +12,9 @@ RUN swift build -c release --product atelier --static-swift-stdlib \
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tzdata libcurl4 \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home /var/lib/atelier --create-home atelier
+ && useradd --system --uid 10001 --home /var/lib/atelier --create-home atelier \
+ && install -d -o atelier /var/lib/atelier/blobs
+# The blobs directory exists, owned by the service user, so the compose volume mounted on it is writable.
 # libcurl carries the HTTP calls to payment providers (FoundationNetworking).
 # SwiftPM resource bundles (API descriptors, the common-password list, the price list) sit beside the executable.
 COPY --from=build /out/ /usr/local/bin/

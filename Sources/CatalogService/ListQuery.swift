@@ -95,3 +95,17 @@ struct Filter {
         return "%" + escaped + "%"
     }
 }
+
+extension SQLExecutor {
+    /// One page of the rows `filter` matches, in `order`, and how many match in all.
+    /// - Parameters:
+    ///   - from: the table (with joins) to read; `countFrom` the one to count, when joins add nothing to the count.
+    func page<T>(_ columns: String, from: String, countFrom: String? = nil, filter: Filter, order: String, page: Page,
+                 _ row: (SQLRow) throws -> T) async throws -> (items: [T], total: Int64) {
+        let total = try await count("SELECT COUNT(*) AS n FROM \(countFrom ?? from) \(filter.sql)", filter.binds)
+        let rows = try await query(
+            "SELECT \(columns) FROM \(from) \(filter.sql) \(order) LIMIT $\(filter.next) OFFSET $\(filter.next + 1)",
+            filter.binds + [.int(Int64(page.limit)), .int(Int64(page.offset))])
+        return (try rows.map(row), total)
+    }
+}

@@ -30,4 +30,17 @@ struct PrincipalTokenTests {
         #expect(throws: PrincipalError.expired) { try signer.verifier.verify(old) }
         #expect(throws: PrincipalError.malformed) { try signer.verifier.verify("nodot") }
     }
+
+    @Test("a verified principal is remembered, but still expires, and only its exact token is")
+    func remembered() throws {
+        let signer = PrincipalSigner.generate()
+        let verifier = signer.verifier
+        let token = try signer.user(id: "user_1", sessionID: "ses_1", plan: "free", roles: ["user"], lifetime: .seconds(60))
+        #expect(try verifier.verify(token).subject == "user_1")
+        #expect(try verifier.verify(token).subject == "user_1")
+        #expect(throws: PrincipalError.expired) { try verifier.verify(token, now: Date(timeIntervalSinceNow: 120)) }
+        // Another verifier (another key) does not share what this one remembered.
+        #expect(throws: PrincipalError.badSignature) { try PrincipalSigner.generate().verifier.verify(token) }
+        #expect(throws: PrincipalError.badSignature) { try verifier.verify(token + "x") }
+    }
 }

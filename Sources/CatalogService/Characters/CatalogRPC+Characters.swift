@@ -98,7 +98,12 @@ extension CatalogRPC {
         for tag in tags {
             filter.add("id IN (SELECT character_id FROM character_tags WHERE user_id = ? AND tag = ?)", .text(userID), .text(tag))
         }
-        return try await Self.characterPage(database, filter: filter, order: order, page: page)
+        let found = try await database.page(CharacterRecord.columns, from: "characters", filter: filter, order: order.sql(), page: page,
+                                            CharacterRecord.character)
+        return .with {
+            $0.characters = found.items
+            $0.pagination = page.pagination(total: found.total)
+        }
     }
 
     public func exploreCharacters(request: Atelier_Catalog_V1_ExploreCharactersRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_ListCharactersResponse {
@@ -126,19 +131,6 @@ extension CatalogRPC {
     }
 
     // MARK: Shared
-
-    /// A page of characters matching `filter`, with the total.
-    static func characterPage(_ db: any SQLExecutor, filter: Filter, order: SortOrder, page: Page) async throws -> Atelier_Catalog_V1_ListCharactersResponse {
-        let total = try await db.count("SELECT COUNT(*) AS n FROM characters \(filter.sql)", filter.binds)
-        let rows = try await db.query(
-            "SELECT \(CharacterRecord.columns) FROM characters \(filter.sql) \(order.sql()) LIMIT $\(filter.next) OFFSET $\(filter.next + 1)",
-            filter.binds + [.int(Int64(page.limit)), .int(Int64(page.offset))])
-        let characters = try rows.map(CharacterRecord.character)
-        return .with {
-            $0.characters = characters
-            $0.pagination = page.pagination(total: total)
-        }
-    }
 
     /// The caller's character, or NotFound. `forUpdate` locks the row for the transaction.
     static func character(_ db: any SQLExecutor, id: String, user: String, forUpdate: Bool = false) async throws -> Atelier_Catalog_V1_Character {

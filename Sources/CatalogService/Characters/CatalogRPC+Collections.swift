@@ -37,14 +37,11 @@ extension CatalogRPC {
             filter.add("id IN (SELECT collection_id FROM collection_characters WHERE character_id = ? AND user_id = ?)",
                        .text(characterID), .text(userID))
         }
-        let total = try await database.count("SELECT COUNT(*) AS n FROM collections \(filter.sql)", filter.binds)
-        let rows = try await database.query(
-            "SELECT \(Self.collectionColumns) FROM collections \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT $\(filter.next) OFFSET $\(filter.next + 1)",
-            filter.binds + [.int(Int64(page.limit)), .int(Int64(page.offset))])
-        let collections = try rows.map(Self.collection)
+        let found = try await database.page(Self.collectionColumns, from: "collections", filter: filter,
+                                            order: "ORDER BY created_at DESC, id DESC", page: page, Self.collection)
         return .with {
-            $0.collections = collections
-            $0.pagination = page.pagination(total: total)
+            $0.collections = found.items
+            $0.pagination = page.pagination(total: found.total)
         }
     }
 

@@ -21,14 +21,11 @@ extension CatalogRPC {
         filter.add("user_id = ?", .text(userID))
         if !request.type.isEmpty { filter.add("type = ?", .text(try Rules.oneOf(request.type, field: "type", allowed: Self.mediaTypes))) }
         try await Self.requireCharacter(database, id: characterID, user: userID)
-        let total = try await database.count("SELECT COUNT(*) AS n FROM media \(filter.sql)", filter.binds)
-        let rows = try await database.query(
-            "SELECT \(Self.mediaColumns) FROM media \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT $\(filter.next) OFFSET $\(filter.next + 1)",
-            filter.binds + [.int(Int64(page.limit)), .int(Int64(page.offset))])
-        let media = try rows.map(Self.media)
+        let found = try await database.page(Self.mediaColumns, from: "media", filter: filter, order: "ORDER BY created_at DESC, id DESC",
+                                            page: page, Self.media)
         return .with {
-            $0.media = media
-            $0.pagination = page.pagination(total: total)
+            $0.media = found.items
+            $0.pagination = page.pagination(total: found.total)
         }
     }
 

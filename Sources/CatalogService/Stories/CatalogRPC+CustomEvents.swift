@@ -26,14 +26,11 @@ extension CatalogRPC {
             filter.add("category = ?", .text(try Rules.oneOf(request.category, field: "category", allowed: Self.eventCategories)))
         }
         if request.hasIsFavorite { filter.add("is_favorite = ?", .bool(request.isFavorite)) }
-        let total = try await database.count("SELECT COUNT(*) AS n FROM custom_events \(filter.sql)", filter.binds)
-        let rows = try await database.query(
-            "SELECT \(Self.customEventColumns) FROM custom_events \(filter.sql) \(order.sql()) LIMIT $\(filter.next) OFFSET $\(filter.next + 1)",
-            filter.binds + [.int(Int64(page.limit)), .int(Int64(page.offset))])
-        let events = try rows.map(Self.customEvent)
+        let found = try await database.page(Self.customEventColumns, from: "custom_events", filter: filter, order: order.sql(), page: page,
+                                            Self.customEvent)
         return .with {
-            $0.events = events
-            $0.pagination = page.pagination(total: total)
+            $0.events = found.items
+            $0.pagination = page.pagination(total: found.total)
         }
     }
 

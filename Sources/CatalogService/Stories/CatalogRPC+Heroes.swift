@@ -23,14 +23,12 @@ extension CatalogRPC {
         let userID = try user()
         let page = try Page(limit: request.limit, offset: request.offset)
         let order = try SortOrder(sortBy: request.sortBy, order: request.sortOrder, fields: ["createdAt": "created_at", "name": "name"])
-        let total = try await database.count("SELECT COUNT(*) AS n FROM heroes WHERE user_id = $1", [.text(userID)])
-        let rows = try await database.query(
-            "SELECT \(Self.heroColumns) FROM heroes WHERE user_id = $1 \(order.sql()) LIMIT $2 OFFSET $3",
-            .text(userID), .int(Int64(page.limit)), .int(Int64(page.offset)))
-        let heroes = try rows.map(Self.hero)
+        var filter = Filter()
+        filter.add("user_id = ?", .text(userID))
+        let found = try await database.page(Self.heroColumns, from: "heroes", filter: filter, order: order.sql(), page: page, Self.hero)
         return .with {
-            $0.heroes = heroes
-            $0.pagination = page.pagination(total: total)
+            $0.heroes = found.items
+            $0.pagination = page.pagination(total: found.total)
         }
     }
 

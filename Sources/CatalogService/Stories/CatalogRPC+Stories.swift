@@ -30,14 +30,11 @@ extension CatalogRPC {
         if let eventType = try Rules.text(request.eventType, field: "eventType", max: 50) { filter.add("s.event_type = ?", .text(eventType)) }
         if !request.language.isEmpty { filter.add("s.language = ?", .text(try Rules.oneOf(request.language, field: "language", allowed: Self.languages))) }
         if request.hasIsFavorite { filter.add("s.is_favorite = ?", .bool(request.isFavorite)) }
-        let total = try await database.count("SELECT COUNT(*) AS n FROM stories s \(filter.sql)", filter.binds)
-        let rows = try await database.query(
-            "SELECT \(Self.storyColumns) FROM \(Self.storyFrom) \(filter.sql) \(order.sql("s.")) LIMIT $\(filter.next) OFFSET $\(filter.next + 1)",
-            filter.binds + [.int(Int64(page.limit)), .int(Int64(page.offset))])
-        let stories = try rows.map(Self.story)
+        let found = try await database.page(Self.storyColumns, from: Self.storyFrom, countFrom: "stories s", filter: filter,
+                                            order: order.sql("s."), page: page, Self.story)
         return .with {
-            $0.stories = stories
-            $0.pagination = page.pagination(total: total)
+            $0.stories = found.items
+            $0.pagination = page.pagination(total: found.total)
         }
     }
 

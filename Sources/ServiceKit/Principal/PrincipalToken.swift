@@ -1,6 +1,7 @@
 import AtelierProtos
 import Crypto
 import Foundation
+import Synchronization
 import SwiftProtobuf
 
 public typealias Principal = Atelier_Api_V1_Principal
@@ -67,6 +68,10 @@ public struct PrincipalSigner: Sendable {
 /// Checks a principal's signature and expiry, locally, without calling anyone.
 public struct PrincipalVerifier: Sendable {
     private let key: Curve25519.Signing.PublicKey
+    /// Tokens already verified, until they expire. The edge reuses one principal for many calls
+    /// (`edge.principal-seconds`), and checking an Ed25519 signature costs more than the rest of
+    /// a simple read, so each token's signature is checked once per process.
+    private let verified = VerifiedTokens()
 
     public init(publicKey: Curve25519.Signing.PublicKey) { self.key = publicKey }
 
@@ -80,6 +85,11 @@ public struct PrincipalVerifier: Sendable {
     public var base64PublicKey: String { key.rawRepresentation.base64EncodedString() }
 
     public func verify(_ token: String, now: Date = Date()) throws(PrincipalError) -> Principal {
+        let seconds = Int64(now.timeIntervalSince1970)
+        if let principal = verified.principal(for: token) {
+            guard principal.expiresAt > seconds else { throw .expired }
+            return principal
+        }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let payload = Base64URL.decode(parts[0]), let signature = Base64URL.decode(parts[1]) else {
             throw .malformed
@@ -88,8 +98,31 @@ public struct PrincipalVerifier: Sendable {
         guard let principal = try? Principal(serializedBytes: payload), principal.kind != .unspecified else {
             throw .malformed
         }
-        guard principal.expiresAt > Int64(now.timeIntervalSince1970) else { throw .expired }
+        guard principal.expiresAt > seconds else { throw .expired }
+        verified.remember(principal, for: token, now: seconds)
         return principal
+    }
+}
+
+/// A bounded map of verified tokens to their principals. Only tokens whose signature checked
+/// out are kept, so the map cannot be filled with forgeries; when full, expired entries go,
+/// and if none have, the map starts over.
+final class VerifiedTokens: Sendable {
+    static let capacity = 50_000
+    private let entries = Mutex<[String: Principal]>([:])
+
+    func principal(for token: String) -> Principal? {
+        entries.withLock { $0[token] }
+    }
+
+    func remember(_ principal: Principal, for token: String, now: Int64) {
+        entries.withLock { entries in
+            if entries.count >= Self.capacity {
+                entries = entries.filter { $0.value.expiresAt > now }
+                if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            }
+            entries[token] = principal
+        }
     }
 }
 
