@@ -92,8 +92,11 @@ extension CatalogRPC {
                     .compactMap { try $0.optionalString("url") }
             }
             // Public characters leave explore's totals.
-            let public_ = try await tx.query("SELECT style_type FROM characters WHERE user_id = $1 AND is_public = TRUE", user)
-            for row in public_ { try await PublicCounts.change(tx, from: try row.string("style_type"), to: nil) }
+            let published = try await tx.query(
+                "SELECT style_type, COUNT(*) AS n FROM characters WHERE user_id = $1 AND is_public = TRUE GROUP BY style_type", user)
+            var deltas: [String: Int64] = [:]
+            for row in published { deltas[try row.string("style_type")] = -(try row.int("n")) }
+            try await PublicCounts.adjust(tx, by: deltas)
             let keys = try await tx.query("SELECT storage_key FROM file_uploads WHERE user_id = $1", user).map { try $0.string("storage_key") }
             var deleted: Int64 = 0
             for table in Self.userTables {

@@ -45,10 +45,17 @@ enum PublicCounts {
     /// A character moved from public in style `from` to public in style `to` (nil: not public).
     static func change(_ tx: any SQLExecutor, from: String?, to: String?) async throws {
         var deltas: [String: Int64] = [:]
-        if let from { deltas[from, default: 0] -= 1; deltas["", default: 0] -= 1 }
-        if let to { deltas[to, default: 0] += 1; deltas["", default: 0] += 1 }
+        if let from { deltas[from, default: 0] -= 1 }
+        if let to { deltas[to, default: 0] += 1 }
+        try await adjust(tx, by: deltas)
+    }
+
+    /// Adds `deltas` (per style) to the counts, and their sum to the total (style '').
+    static func adjust(_ tx: any SQLExecutor, by deltas: [String: Int64]) async throws {
+        var all = deltas
+        all[""] = deltas.values.reduce(0, +)
         // Always in the same key order, so two transactions never wait on each other in a cycle.
-        for (style, delta) in deltas.sorted(by: { $0.key < $1.key }) where delta != 0 {
+        for (style, delta) in all.sorted(by: { $0.key < $1.key }) where delta != 0 {
             try await tx.query("""
                 INSERT INTO public_counts (style_type, count) VALUES ($1, $2)
                 ON CONFLICT (style_type) DO UPDATE SET count = public_counts.count + excluded.count

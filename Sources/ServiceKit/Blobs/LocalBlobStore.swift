@@ -31,13 +31,8 @@ public struct LocalBlobStore: BlobStore {
     public func delete(key storageKey: String) async throws {
         let file = try path(storageKey)
         try await pool.run {
-            do {
-                try FileManager.default.removeItem(at: file)
-            } catch CocoaError.fileNoSuchFile {
-                return
-            } catch let error as NSError where error.domain == NSCocoaErrorDomain && error.code == CocoaError.fileNoSuchFile.rawValue {
-                return
-            }
+            guard FileManager.default.fileExists(atPath: file.path) else { return }
+            try FileManager.default.removeItem(at: file)
         }
     }
 
