@@ -129,7 +129,12 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]
         ),
-        .testTarget(name: "EdgeTests", dependencies: ["Edge", "ServiceKit", "AtelierTestSupport"]),
+        .testTarget(
+            name: "EdgeTests",
+            dependencies: [
+                "Edge", "ServiceKit", "AtelierTestSupport", "AtelierProtos",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
         .testTarget(
             name: "CatalogServiceTests",
             dependencies: [

@@ -69,23 +69,33 @@ indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
-    private static func writeString(_ text: String, into out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
+    static func writeString(_ text: String, into out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { writeString(utf8: $0, into: &out) }
+    }
+
+    /// A JSON string of UTF-8 bytes: quotes, backslashes and control characters escaped.
+    static func writeString(utf8 bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
+        var plain = 0  // bytes not yet copied that need no escape, copied in one run
+        for (index, byte) in bytes.enumerated() {
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plain..<index]))
+            plain = index + 1
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
             case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
             case 10: out.append(contentsOf: [92, 110])
             case 13: out.append(contentsOf: [92, 114])
             case 9: out.append(contentsOf: [92, 116])
-            case 0..<0x20:
-                out.append(contentsOf: [92, 117, 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
-            default: out.append(byte)
+            default: out.append(contentsOf: [92, 117, 48, 48, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]])
             }
         }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plain...]))
         out.append(UInt8(ascii: "\""))
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }
 
 /// Why a request body is not JSON, with the byte offset where reading stopped.

@@ -13,7 +13,15 @@ struct ProtoSchema: Sendable {
             case message(String)
         }
 
+        /// How the value sits on the wire, where `Kind` alone does not say (sint32 and int32 are
+        /// both `.int32`; float and double both `.double`).
+        enum Encoding: Sendable, Equatable {
+            case varint, zigzag, fixed32, fixed64, delimited
+        }
+
         let name: String
+        let number: Int
+        let encoding: Encoding
         let jsonName: String
         let kind: Kind
         let isRepeated: Bool
@@ -38,6 +46,8 @@ struct ProtoSchema: Sendable {
         let fullName: String
         /// Values in declaration order: the wire name and the name the REST API uses.
         let values: [(protoName: String, restName: String)]
+        /// The REST name of each value's number.
+        let restNames: [Int32: String]
 
         func restName(for protoName: String) -> String? {
             values.first { $0.protoName == protoName }?.restName
@@ -107,7 +117,8 @@ struct ProtoSchema: Sendable {
         }
         let fields = descriptor.field.enumerated().map { index, field in
             Field(
-                name: field.name, jsonName: field.jsonName, kind: Self.kind(of: field),
+                name: field.name, number: Int(field.number), encoding: Self.encoding(of: field),
+                jsonName: field.jsonName, kind: Self.kind(of: field),
                 isRepeated: field.label == .repeated,
                 isMap: false,  // settled below, once every map-entry type is known
                 hasPresence: field.proto3Optional || field.hasOneofIndex,
@@ -118,7 +129,8 @@ struct ProtoSchema: Sendable {
             guard field.isRepeated, case .message(let type) = field.kind,
                   descriptor.nestedType.contains(where: { fullName + "." + $0.name == type && $0.options.mapEntry })
             else { return field }
-            return Field(name: field.name, jsonName: field.jsonName, kind: field.kind, isRepeated: true, isMap: true,
+            return Field(name: field.name, number: field.number, encoding: field.encoding, jsonName: field.jsonName,
+                         kind: field.kind, isRepeated: true, isMap: true,
                          hasPresence: false, comment: field.comment)
         }
         messages[fullName] = Message(fullName: fullName, fields: resolved, isMapEntry: descriptor.options.mapEntry,
@@ -128,9 +140,11 @@ struct ProtoSchema: Sendable {
     private mutating func add(_ descriptor: Google_Protobuf_EnumDescriptorProto, named fullName: String) {
         let names = descriptor.value.map(\.name)
         let prefix = Self.commonPrefix(names)
+        let restName = { (name: String) in String(name.dropFirst(prefix.count)).lowercased() }
         enums[fullName] = Enumeration(
             fullName: fullName,
-            values: names.map { ($0, String($0.dropFirst(prefix.count)).lowercased()) })
+            values: names.map { ($0, restName($0)) },
+            restNames: Dictionary(descriptor.value.map { ($0.number, restName($0.name)) }, uniquingKeysWith: { first, _ in first }))
     }
 
     /// `THEME_PREFERENCE_DARK` reads `dark`: the prefix every value shares, up to an underscore,
@@ -142,6 +156,16 @@ struct ProtoSchema: Sendable {
         }
         guard let underscore = prefix.lastIndex(of: "_") else { return "" }
         return String(prefix[...underscore])
+    }
+
+    private static func encoding(of field: Google_Protobuf_FieldDescriptorProto) -> Field.Encoding {
+        switch field.type {
+        case .int32, .int64, .uint32, .uint64, .bool, .enum: .varint
+        case .sint32, .sint64: .zigzag
+        case .fixed32, .sfixed32, .float: .fixed32
+        case .fixed64, .sfixed64, .double: .fixed64
+        case .string, .bytes, .message, .group: .delimited
+        }
     }
 
     private static func kind(of field: Google_Protobuf_FieldDescriptorProto) -> Field.Kind {

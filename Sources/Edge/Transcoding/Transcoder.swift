@@ -12,6 +12,7 @@ import SwiftProtobuf
 final class Transcoder: Sendable {
     let schema: ProtoSchema
     let shaper: JSONShaper
+    private let replies: ReplyWriter
     private let types: [String: any SwiftProtobuf.Message.Type]
     private let upstreams: [String: RPCClient]
     private let sessions: SessionResolver
@@ -38,6 +39,7 @@ final class Transcoder: Sendable {
          servicePrincipal: ServicePrincipal, maxBodyBytes: Int, rateLimiter: RateLimiter?) {
         self.schema = schema
         self.shaper = JSONShaper(schema: schema)
+        self.replies = ReplyWriter(schema: schema)
         self.types = Dictionary(atelierMessageTypes.map { ($0.protoMessageName, $0) }, uniquingKeysWith: { a, _ in a })
         self.upstreams = upstreams
         self.sessions = sessions
@@ -71,13 +73,12 @@ final class Transcoder: Sendable {
         if route.answeredFromSession, let session {
             return Self.json(shaper.reply(session.reply, as: route.rpc.outputType), status: route.successStatus)
         }
-        guard let requestType = types[route.rpc.inputType], let responseType = types[route.rpc.outputType],
-              let upstream = upstreams[route.rpc.service]
+        guard let requestType = types[route.rpc.inputType], let upstream = upstreams[route.rpc.service]
         else { throw EdgeError.internal("no upstream for \(route.rpc.service)/\(route.rpc.name)") }
 
         let message = try Self.decode(requestType, from: input.serialized())
         let reply = try await Self.call(
-            message, responseType, method: MethodDescriptor(fullyQualifiedService: route.rpc.service, method: route.rpc.name),
+            message, method: MethodDescriptor(fullyQualifiedService: route.rpc.service, method: route.rpc.name),
             client: upstream, metadata: metadata)
 
         if let session {
@@ -87,8 +88,17 @@ final class Transcoder: Sendable {
                 sessions.userChanged(session.userID)
             }
         }
-        let json = try JSONParser.parse(Array(try reply.jsonUTF8Bytes(options: Self.encoding) as [UInt8]))
-        return Self.json(shaper.reply(json, as: route.rpc.outputType), status: route.successStatus)
+        let json: [UInt8]
+        do {
+            json = try replies.json(reply, as: route.rpc.outputType)
+        } catch {
+            throw EdgeError(status: .badGateway, code: "BAD_UPSTREAM_REPLY",
+                            message: "\(route.rpc.service) sent a reply the edge cannot read: \(error.message)")
+        }
+        return Response(
+            status: .init(code: route.successStatus),
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: json)))
     }
 
     static func json(_ value: JSONValue, status: Int) -> Response {
@@ -186,13 +196,21 @@ final class Transcoder: Sendable {
         }
     }
 
-    private static func call<Request: SwiftProtobuf.Message, Reply: SwiftProtobuf.Message>(
-        _ request: Request, _ replyType: Reply.Type, method: MethodDescriptor, client: RPCClient, metadata: Metadata
-    ) async throws -> Reply {
+    /// Calls the RPC and returns the reply's protobuf bytes as they came: ReplyWriter reads them.
+    private static func call<Request: SwiftProtobuf.Message>(
+        _ request: Request, method: MethodDescriptor, client: RPCClient, metadata: Metadata
+    ) async throws -> [UInt8] {
         try await client.client.unary(
             request: ClientRequest(message: request, metadata: metadata), descriptor: method,
-            serializer: ProtobufSerializer<Request>(), deserializer: ProtobufDeserializer<Reply>(),
+            serializer: ProtobufSerializer<Request>(), deserializer: ReplyBytes(),
             options: client.callOptions
         ) { try $0.message }
+    }
+}
+
+/// A reply's serialized bytes, undecoded.
+private struct ReplyBytes: MessageDeserializer {
+    func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> [UInt8] {
+        serializedMessageBytes.withUnsafeBytes { Array($0) }
     }
 }
