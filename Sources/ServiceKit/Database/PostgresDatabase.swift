@@ -89,12 +89,14 @@ public final class PostgresDatabase: Database {
 
     static func collect(_ rows: PostgresRowSequence) async throws -> [SQLRow] {
         var result: [SQLRow] = []
+        var columns: SQLColumns?
         for try await row in rows {
-            var values: [String: SQLValue] = [:]
-            for cell in row {
-                values[cell.columnName] = try SQLValue(cell)
-            }
-            result.append(SQLRow(values: values))
+            var cells: [SQLValue] = []
+            cells.reserveCapacity(row.count)
+            for cell in row { cells.append(try SQLValue(cell)) }
+            let shared = columns ?? SQLColumns(row.map(\.columnName))
+            columns = shared
+            result.append(SQLRow(columns: shared, cells: cells))
         }
         return result
     }

@@ -3,13 +3,27 @@ import Foundation
 /// One row of a result, read by column name. Reading a column that is missing or of another
 /// type throws, naming the column, so a schema mistake is an error and never a crash.
 public struct SQLRow: Sendable {
-    public let values: [String: SQLValue]
+    public let columns: SQLColumns
+    public let cells: [SQLValue]
 
-    public init(values: [String: SQLValue]) { self.values = values }
+    /// - Parameter cells: one value per column, in the columns' order.
+    public init(columns: SQLColumns, cells: [SQLValue]) {
+        self.columns = columns
+        self.cells = cells
+    }
+
+    public init(values: [String: SQLValue]) {
+        self.init(columns: SQLColumns(Array(values.keys)), cells: Array(values.values))
+    }
+
+    /// Every column by name.
+    public var values: [String: SQLValue] {
+        Dictionary(zip(columns.names, cells), uniquingKeysWith: { first, _ in first })
+    }
 
     public func value(_ column: String) throws -> SQLValue {
-        guard let value = values[column] else { throw DatabaseError.missingColumn(column) }
-        return value
+        guard let position = columns.positions[column], position < cells.count else { throw DatabaseError.missingColumn(column) }
+        return cells[position]
     }
 
     public func string(_ column: String) throws -> String {
@@ -76,5 +90,18 @@ public struct SQLRow: Sendable {
         case .text(let text): return Array(text.utf8)
         default: throw DatabaseError.typeMismatch(column: column, expected: "blob")
         }
+    }
+}
+
+/// The column names of one result, shared by all its rows: a page of fifty rows builds one index
+/// of names, not fifty dictionaries.
+public final class SQLColumns: Sendable {
+    public let names: [String]
+    let positions: [String: Int]
+
+    public init(_ names: [String]) {
+        self.names = names
+        // A name given twice (a join's two `id`s) reads as its first column.
+        self.positions = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
     }
 }

@@ -87,14 +87,9 @@ public final class SQLiteDatabase: Database {
             }
             throw error
         }
-        return rows.map { row in
-            var values: [String: SQLValue] = [:]
-            values.reserveCapacity(row.columns.count)
-            for column in row.columns {
-                values[column.name] = SQLValue(column.data)
-            }
-            return SQLRow(values: values)
-        }
+        guard let first = rows.first else { return [] }
+        let columns = SQLColumns(first.columns.map(\.name))
+        return rows.map { row in SQLRow(columns: columns, cells: row.columns.map { SQLValue($0.data) }) }
     }
 }
 
