@@ -5,10 +5,12 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 
-/// Load for `scripts/bench`: concurrent callers against the commerce service over one HTTP/2
-/// connection for a fixed time, printing operations per second and latency percentiles.
+/// Load for `scripts/bench`: concurrent callers against a service (the commerce ledger, or any
+/// service's health check) over one HTTP/2 connection for a fixed time, printing operations per
+/// second and latency percentiles.
 ///
-/// - `health`: one grpc.health.v1 Check per operation, the baseline
+/// - `health`: one grpc.health.v1 Check per operation, the baseline (and, with a deadline, the
+///   floor under every edge route that calls a service)
 /// - `distinct`: Hold then Settle of 1 credit, each caller on a wallet of its own
 /// - `shared`: the same, every caller on one wallet (their movements queue on its lock)
 @main
@@ -20,6 +22,7 @@ struct LedgerBench: AsyncParsableCommand {
     @Option(help: "health, distinct or shared.") var mode: String
     @Option(help: "Concurrent callers.") var callers = 32
     @Option(help: "Seconds of load after one second of warm-up.") var seconds = 10.0
+    @Option(help: "A deadline on every call, in seconds, as the edge sets one; 0 for none.") var deadline = 0.0
 
     func run() async throws {
         guard ["health", "distinct", "shared"].contains(mode) else { throw ValidationError("--mode must be health, distinct or shared") }
@@ -28,6 +31,9 @@ struct LedgerBench: AsyncParsableCommand {
         let run = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let wallets = mode == "shared" ? ["bench-\(run)-shared"] : (0..<callers).map { "bench-\(run)-\($0)" }
         let (callers, seconds, mode) = (self.callers, self.seconds, self.mode)
+        var callOptions = CallOptions.defaults
+        if deadline > 0 { callOptions.timeout = .milliseconds(Int64(deadline * 1000)) }
+        let options = callOptions
 
         let result: (count: Int, elapsed: Double, latencies: [Double], errors: Int) = try await withGRPCClient(transport: transport) { client in
             let commerce = Atelier_Commerce_V1_CommerceService.Client(wrapping: client)
@@ -39,17 +45,17 @@ struct LedgerBench: AsyncParsableCommand {
             }
             let operation: @Sendable (Int, Int) async throws -> Void = { caller, sequence in
                 if mode == "health" {
-                    _ = try await health.check(.with { $0.service = "" }, metadata: metadata)
+                    _ = try await health.check(.with { $0.service = "" }, metadata: metadata, options: options)
                     return
                 }
                 let wallet = wallets[mode == "shared" ? 0 : caller]
                 let key = "\(caller)-\(sequence)"
                 let hold = try await commerce.hold(.with {
                     $0.userID = wallet; $0.asset = "credits"; $0.amount = 1; $0.jobID = "job-\(key)"; $0.idempotencyKey = "h-\(key)"
-                }, metadata: metadata)
+                }, metadata: metadata, options: options)
                 _ = try await commerce.settle(.with {
                     $0.userID = wallet; $0.holdID = hold.hold.id; $0.idempotencyKey = "s-\(key)"
-                }, metadata: metadata)
+                }, metadata: metadata, options: options)
             }
             let clock = ContinuousClock()
             let warmUpEnd = clock.now + .seconds(1)
