@@ -17,6 +17,7 @@ import ServiceLifecycle
 /// - edge.call-timeout-seconds (number, default 10): deadline of every call to a service
 /// - edge.rate-limits (bool, default true): enforce the routes' per-address rate limits
 /// - edge.trusted-proxies (int, default 0): proxies in front whose X-Forwarded-For entries are believed
+/// - edge.idempotency-seconds (int, default 86400): how long a reply to a POST with an Idempotency-Key is kept
 /// - blobs.* and public-url: where files are stored and how links to them read (`BlobSettings`)
 public struct EdgeServer: Sendable {
     public let clients: [RPCClient]
@@ -48,7 +49,9 @@ public struct EdgeServer: Sendable {
         let rateLimiter = try configuration.bool("edge.rate-limits", default: true) ? RateLimiter() : nil
         let transcoder = Transcoder(
             schema: schema, upstreams: clients, sessions: sessions, servicePrincipal: servicePrincipal,
-            maxBodyBytes: maxBodyBytes, rateLimiter: rateLimiter)
+            maxBodyBytes: maxBodyBytes, rateLimiter: rateLimiter,
+            idempotency: IdempotencyWindow(
+                lifetime: .seconds(try configuration.int("edge.idempotency-seconds", default: 86_400, range: 60...604_800))))
         let blobs = try BlobSettings(configuration, signer: signer)
         let catalogClient = byName[.catalog]!  // '!' is fine: every ServiceName has a client.
         let catalog = Atelier_Catalog_V1_CatalogService.Client(wrapping: catalogClient.client)

@@ -93,10 +93,5 @@ enum CatalogFixture {
 }
 
 extension HTTPReply {
-    /// The field an error names.
-    var errorField: String? { ((json["error"] as? [String: Any])?["details"] as? [String: Any])?["field"] as? String }
-
-    func list(_ key: String) -> [[String: Any]] { json[key] as? [[String: Any]] ?? [] }
-
     var total: Int? { (json["pagination"] as? [String: Any])?["total"] as? Int }
 }

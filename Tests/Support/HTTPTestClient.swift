@@ -21,6 +21,12 @@ public struct HTTPReply: Sendable {
 
     /// `error.code` of a JSON error body.
     public var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+
+    /// `error.details.field`: the field an error names.
+    public var errorField: String? { ((json["error"] as? [String: Any])?["details"] as? [String: Any])?["field"] as? String }
+
+    /// A list in the reply, such as `heroes`.
+    public func list(_ key: String) -> [[String: Any]] { json[key] as? [[String: Any]] ?? [] }
 }
 
 extension TestStack {

@@ -47,6 +47,19 @@ struct OpenAPIDocument {
                     ] + (field.isRepeated ? [("style", .string("form")), ("explode", .bool(true))] : [])))
                 }
             }
+            if route.method == .post && !route.isPublic {
+                parameters.append(.object([
+                    ("name", .string(IdempotencyWindow.header)), ("in", .string("header")), ("required", .bool(false)),
+                    ("description", .string(
+                        "Makes a retry safe: a second request with the same key and body gets the first reply again "
+                        + "(with `Idempotent-Replayed: true`) for a day. The same key with another request is 409 "
+                        + "`IDEMPOTENCY_KEY_REUSED`; while the first is still running, 409 `IDEMPOTENCY_KEY_IN_USE`.")),
+                    ("schema", .object([
+                        ("type", .string("string")), ("minLength", .number("1")), ("maxLength", .number("255")),
+                        ("pattern", .string("^[!-~]+$")),
+                    ])),
+                ]))
+            }
             if !parameters.isEmpty { operation.append(("parameters", .array(parameters))) }
             if route.body == "*" {
                 operation.append(("requestBody", .object([

@@ -19,6 +19,7 @@ final class Transcoder: Sendable {
     private let servicePrincipal: ServicePrincipal
     let maxBodyBytes: Int
     private let rateLimiter: RateLimiter?
+    private let idempotency: IdempotencyWindow
 
     private static let decoding: JSONDecodingOptions = {
         var options = JSONDecodingOptions()
@@ -36,7 +37,7 @@ final class Transcoder: Sendable {
 
     /// - Parameter upstreams: a client per fully-qualified gRPC service name.
     init(schema: ProtoSchema, upstreams: [String: RPCClient], sessions: SessionResolver,
-         servicePrincipal: ServicePrincipal, maxBodyBytes: Int, rateLimiter: RateLimiter?) {
+         servicePrincipal: ServicePrincipal, maxBodyBytes: Int, rateLimiter: RateLimiter?, idempotency: IdempotencyWindow) {
         self.schema = schema
         self.shaper = JSONShaper(schema: schema)
         self.replies = ReplyWriter(schema: schema)
@@ -46,6 +47,7 @@ final class Transcoder: Sendable {
         self.servicePrincipal = servicePrincipal
         self.maxBodyBytes = maxBodyBytes
         self.rateLimiter = rateLimiter
+        self.idempotency = idempotency
     }
 
     func handle(_ route: Route, request: Request, context: some RequestContext, client: String) async throws -> Response {
@@ -77,6 +79,33 @@ final class Transcoder: Sendable {
         else { throw EdgeError.internal("no upstream for \(route.rpc.service)/\(route.rpc.name)") }
 
         let message = try Self.decode(requestType, from: input.serialized())
+        // A signed-in POST may carry an Idempotency-Key: a retry replays the first reply.
+        var ticket: IdempotencyWindow.Ticket?
+        if route.method == .post, let session,
+           let key = try IdempotencyWindow.key(in: request.headers[IdempotencyWindow.headerName]) {
+            let identity = Array(route.rpc.name.utf8) + [0] + (try message.serializedBytes() as [UInt8])
+            switch try idempotency.claim(key: key, user: session.userID, request: identity) {
+            case .replay(let reply):
+                var response = Self.reply(reply.body, status: reply.status)
+                response.headers[IdempotencyWindow.replayedName] = "true"
+                return response
+            case .run(let claimed):
+                ticket = claimed
+            }
+        }
+        do {
+            let json = try await call(route, message: message, upstream: upstream, metadata: metadata, session: session, token: token)
+            if let ticket { idempotency.finish(ticket, with: .init(status: route.successStatus, body: json)) }
+            return Self.reply(json, status: route.successStatus)
+        } catch {
+            if let ticket { idempotency.abandon(ticket) }
+            throw error
+        }
+    }
+
+    /// Calls the route's RPC and writes its reply as REST JSON.
+    private func call(_ route: Route, message: any SwiftProtobuf.Message, upstream: RPCClient, metadata: Metadata,
+                      session: SessionResolver.Resolved?, token: String) async throws -> [UInt8] {
         let reply = try await Self.call(
             message, method: MethodDescriptor(fullyQualifiedService: route.rpc.service, method: route.rpc.name),
             client: upstream, metadata: metadata)
@@ -88,15 +117,17 @@ final class Transcoder: Sendable {
                 sessions.userChanged(session.userID)
             }
         }
-        let json: [UInt8]
         do {
-            json = try replies.json(reply, as: route.rpc.outputType)
+            return try replies.json(reply, as: route.rpc.outputType)
         } catch {
             throw EdgeError(status: .badGateway, code: "BAD_UPSTREAM_REPLY",
                             message: "\(route.rpc.service) sent a reply the edge cannot read: \(error.message)")
         }
-        return Response(
-            status: .init(code: route.successStatus),
+    }
+
+    static func reply(_ json: [UInt8], status: Int) -> Response {
+        Response(
+            status: .init(code: status),
             headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: json)))
     }
