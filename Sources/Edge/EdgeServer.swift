@@ -95,7 +95,7 @@ public struct EdgeServer: Sendable {
         router.post(RouterPath(SandboxCheckoutPage.path)) { request, context in try await sandbox.choose(request, context) }
         let account = AccountData(
             auth: Atelier_Auth_V1_AuthService.Client(wrapping: byName[.auth]!.client), authClient: byName[.auth]!,
-            catalog: catalog, catalogClient: catalogClient, blobs: blobs.store,
+            catalog: catalog, catalogClient: catalogClient, commerce: commerce, commerceClient: commerceClient, blobs: blobs.store,
             sessions: sessions, servicePrincipal: servicePrincipal, shaper: transcoder.shaper, logger: logger)  // '!' is fine: every ServiceName has a client.
         router.get(RouterPath(AccountData.exportPath)) { request, _ in try await account.export(request) }
         router.post(RouterPath(FileRoutes.uploadPath)) { request, context in

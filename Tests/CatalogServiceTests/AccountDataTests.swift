@@ -6,7 +6,7 @@ import Testing
 
 @Suite("A user's data: export and deletion")
 struct AccountDataTests {
-    @Test("GET /api/user/export holds the account and every catalog object; deleting the account purges the catalog", arguments: TestBackend.available)
+    @Test("GET /api/user/export holds the account, every catalog object and the commerce records; deleting the account purges the catalog", arguments: TestBackend.available)
     func exportAndPurge(backend: TestBackend) async throws {
         try await TestStack.with(backend, edge: true) { stack in
             let (token, userID) = try await stack.signUp("leaving@example.com")
@@ -25,6 +25,16 @@ struct AccountDataTests {
             _ = try await CatalogFixture.addIllustration(stack, user: userID, story: story.id, at: 5)
             _ = try await stack.http("POST", "/api/custom-events", json: ["title": "Zoo", "description": "d", "promptSeed": "p", "category": "adventure"], token: token)
 
+            // 120 admin grants: the export reads the ledger page by page (100 at most per page).
+            try await stack.withClient(.commerce) { client in
+                let commerce = Atelier_Commerce_V1_CommerceService.Client(wrapping: client)
+                for index in 0..<120 {
+                    _ = try await commerce.grant(.with {
+                        $0.userID = userID; $0.asset = "credits"; $0.amount = 1; $0.source = "admin"; $0.idempotencyKey = "export-\(index)"
+                    }, metadata: try stack.serviceMetadata())
+                }
+            }
+
             let export = try await stack.http("GET", "/api/user/export", token: token)
             #expect(export.status == 200, "\(export.text)")
             #expect(((export.json["account"] as? [String: Any])?["user"] as? [String: Any])?["email"] as? String == "leaving@example.com")
@@ -34,6 +44,14 @@ struct AccountDataTests {
                 #expect((catalog[key] as? [Any])?.count == count, "\(key)")
             }
             #expect((((catalog["stories"] as? [[String: Any]])?.first)?["illustrations"] as? [Any])?.count == 1)
+            let commerce = try #require(export.json["commerce"] as? [String: Any])
+            #expect((commerce["wallet"] as? [String: Any])?["credits"] as? Int == 123, "the signup grant of 3 and 120 of 1")
+            let ledger = try #require(commerce["ledger"] as? [[String: Any]])
+            let listed = try await stack.http("GET", "/api/wallet/ledger?limit=1", token: token)
+            #expect(ledger.count == listed.json["total"] as? Int && Set(ledger.compactMap { $0["id"] as? String }).count == ledger.count)
+            #expect(ledger.filter { $0["source"] as? String == "admin" }.count == 120)
+            #expect(((commerce["subscription"] as? [String: Any])?["subscription"] as? [String: Any])?["status"] as? String == "none")
+            #expect((commerce["payments"] as? [Any])?.isEmpty == true)
             #expect(!export.text.contains("Neighbour"), "nobody else's data")
             #expect(try await stack.http("GET", "/api/user/export").status == 401)
 

@@ -8,7 +8,8 @@ import ServiceKit
 import SwiftProtobuf
 
 /// A user's data across services, which no single RPC holds: `GET /api/user/export` gathers the
-/// account from auth and everything from the catalog; deleting the account (auth's DeleteAccount,
+/// account from auth, everything from the catalog, and the wallet, ledger, subscription and
+/// payments from commerce; deleting the account (auth's DeleteAccount,
 /// transcoded as usual) is followed by the catalog's purge of the user's rows and the removal of
 /// the files the user uploaded.
 struct AccountData: Sendable {
@@ -18,6 +19,8 @@ struct AccountData: Sendable {
     let authClient: RPCClient
     let catalog: Atelier_Catalog_V1_CatalogService.Client<HTTP2ClientTransport.Posix>
     let catalogClient: RPCClient
+    let commerce: Atelier_Commerce_V1_CommerceService.Client<HTTP2ClientTransport.Posix>
+    let commerceClient: RPCClient
     let blobs: any BlobStore
     let sessions: SessionResolver
     let servicePrincipal: ServicePrincipal
@@ -32,13 +35,43 @@ struct AccountData: Sendable {
         async let account = auth.getProfile(.init(), metadata: asUser, options: authClient.callOptions)
         async let items = catalog.exportUser(.with { $0.userID = session.userID }, metadata: try servicePrincipal.metadata(),
                                              options: catalogClient.callOptions)
+        async let money = commerceJSON(asUser)
         let accountJSON = try shaped(try await account, as: "atelier.auth.v1.UserResponse")
         let catalogJSON = try shaped(try await items, as: "atelier.catalog.v1.ExportUserResponse")
         return Transcoder.json(.object([
             ("exportedAt", .string(ISO8601DateFormatter().string(from: Date()))),
             ("account", accountJSON),
             ("catalog", catalogJSON),
+            ("commerce", try await money),
         ]), status: 200)
+    }
+
+    /// The caller's wallet, subscription, whole ledger and whole billing history, read through
+    /// the same RPCs as their own routes, page by page.
+    private func commerceJSON(_ asUser: Metadata) async throws -> JSONValue {
+        let options = commerceClient.callOptions
+        async let wallet = commerce.getWallet(.init(), metadata: asUser, options: options)
+        async let subscription = commerce.getSubscription(.init(), metadata: asUser, options: options)
+        var ledger: [JSONValue] = []
+        while true {
+            let page = try await commerce.listLedgerEntries(.with { $0.limit = 100; $0.offset = Int32(ledger.count) },
+                                                            metadata: asUser, options: options)
+            for entry in page.entries { ledger.append(try shaped(entry, as: "atelier.commerce.v1.LedgerEntry")) }
+            if page.entries.isEmpty || ledger.count >= Int(page.total) { break }
+        }
+        var payments: [JSONValue] = []
+        while true {
+            let page = try await commerce.listBillingHistory(.with { $0.limit = 100; $0.offset = Int32(payments.count) },
+                                                             metadata: asUser, options: options)
+            for payment in page.payments { payments.append(try shaped(payment, as: "atelier.commerce.v1.Payment")) }
+            if page.payments.isEmpty || payments.count >= Int(page.total) { break }
+        }
+        return .object([
+            ("wallet", try shaped(try await wallet, as: "atelier.commerce.v1.WalletResponse")),
+            ("subscription", try shaped(try await subscription, as: "atelier.commerce.v1.SubscriptionResponse")),
+            ("ledger", .array(ledger)),
+            ("payments", .array(payments)),
+        ])
     }
 
     /// Runs the account deletion route, then purges the catalog. The purge runs only after auth
@@ -73,13 +106,15 @@ struct AccountData: Sendable {
     static var openAPIPaths: [(String, JSONValue)] {
         let export: JSONValue = .object([
             ("type", .string("object")),
-            ("required", .array([.string("exportedAt"), .string("account"), .string("catalog")])),
+            ("required", .array([.string("exportedAt"), .string("account"), .string("catalog"), .string("commerce")])),
             ("properties", .object([
                 ("exportedAt", .object([("type", .string("string")), ("format", .string("date-time"))])),
                 // The account as GET /api/user/profile shows it; the catalog's characters, themes,
                 // variants, collections, media, heroes, stories and custom events.
                 ("account", .object([("$ref", .string("#/components/schemas/AuthUserResponse"))])),
                 ("catalog", .object([("type", .string("object"))])),
+                // The wallet, the subscription, every ledger entry and every payment.
+                ("commerce", .object([("type", .string("object"))])),
             ])),
         ])
         return [(exportPath, .object([("get", .object([
