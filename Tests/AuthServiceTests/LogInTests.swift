@@ -37,7 +37,7 @@ struct LogInTests {
             let clock = ContinuousClock()
             var wrong: [Duration] = []
             var unknown: [Duration] = []
-            for index in 0..<4 {
+            for index in 0..<5 {
                 wrong.append(try await clock.measure {
                     _ = await failure { try await auth.logIn("ada@example.com", password: "Wrong-Password-\(index)") }
                 })
@@ -46,9 +46,11 @@ struct LogInTests {
                 })
             }
             func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-            let medianWrong = wrong.sorted()[2], medianUnknown = unknown.sorted()[2]
-            let ratio = seconds(medianWrong) / seconds(medianUnknown)
-            #expect(ratio > 0.5 && ratio < 2.0, "wrong password \(medianWrong), unknown email \(medianUnknown)")
+            // The fastest of each: load on the machine only ever adds time, so minimums compare the
+            // work itself. A skipped hash would be some thirty times faster, far outside these bounds.
+            let fastestWrong = wrong.min()!, fastestUnknown = unknown.min()!  // '!' is fine: five samples each.
+            let ratio = seconds(fastestWrong) / seconds(fastestUnknown)
+            #expect(ratio > 0.33 && ratio < 3.0, "wrong password \(fastestWrong), unknown email \(fastestUnknown)")
         }
     }
 
