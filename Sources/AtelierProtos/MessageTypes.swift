@@ -152,6 +152,8 @@ public let atelierMessageTypes: [any SwiftProtobuf.Message.Type] = [
     Atelier_Commerce_V1_Payment.self,
     Atelier_Commerce_V1_Plan.self,
     Atelier_Commerce_V1_PurchaseTokensRequest.self,
+    Atelier_Commerce_V1_PurgeUserRequest.self,
+    Atelier_Commerce_V1_PurgeUserResponse.self,
     Atelier_Commerce_V1_ReleaseRequest.self,
     Atelier_Commerce_V1_SandboxCheckout.self,
     Atelier_Commerce_V1_SettleRequest.self,

@@ -248,6 +248,19 @@ public enum Atelier_Commerce_V1_CommerceService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "PurgeUser" metadata.
+        public enum PurgeUser: Sendable {
+            /// Request type for "PurgeUser".
+            public typealias Input = Atelier_Commerce_V1_PurgeUserRequest
+            /// Response type for "PurgeUser".
+            public typealias Output = Atelier_Commerce_V1_PurgeUserResponse
+            /// Descriptor for "PurgeUser".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "PurgeUser",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atelier.commerce.v1.CommerceService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             GetPricing.descriptor,
@@ -266,7 +279,8 @@ public enum Atelier_Commerce_V1_CommerceService: Sendable {
             Release.descriptor,
             HandleWebhook.descriptor,
             GetSandboxCheckout.descriptor,
-            CompleteSandboxCheckout.descriptor
+            CompleteSandboxCheckout.descriptor,
+            PurgeUser.descriptor
         ]
     }
 }
@@ -594,6 +608,27 @@ extension Atelier_Commerce_V1_CommerceService {
             request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_CompleteSandboxCheckoutRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_SandboxCheckout>
+
+        /// Handle the "PurgeUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Closes a deleted account's commerce records: a paid subscription is set to end with its
+        /// > period, the wallet and its ledger are deleted, payments are kept for accounting without the
+        /// > user's id, and the account is marked closed so that no later call or webhook opens a wallet
+        /// > for it. Services only (account deletion). Repeating it is harmless.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_PurgeUserRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_PurgeUserResponse` messages.
+        func purgeUser(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_PurgeUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_PurgeUserResponse>
     }
 
     /// Service protocol for the "atelier.commerce.v1.CommerceService" service.
@@ -905,6 +940,27 @@ extension Atelier_Commerce_V1_CommerceService {
             request: GRPCCore.ServerRequest<Atelier_Commerce_V1_CompleteSandboxCheckoutRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_SandboxCheckout>
+
+        /// Handle the "PurgeUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Closes a deleted account's commerce records: a paid subscription is set to end with its
+        /// > period, the wallet and its ledger are deleted, payments are kept for accounting without the
+        /// > user's id, and the account is marked closed so that no later call or webhook opens a wallet
+        /// > for it. Services only (account deletion). Repeating it is harmless.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_PurgeUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_PurgeUserResponse` message.
+        func purgeUser(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_PurgeUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_PurgeUserResponse>
     }
 
     /// Simple service protocol for the "atelier.commerce.v1.CommerceService" service.
@@ -1214,6 +1270,27 @@ extension Atelier_Commerce_V1_CommerceService {
             request: Atelier_Commerce_V1_CompleteSandboxCheckoutRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atelier_Commerce_V1_SandboxCheckout
+
+        /// Handle the "PurgeUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Closes a deleted account's commerce records: a paid subscription is set to end with its
+        /// > period, the wallet and its ledger are deleted, payments are kept for accounting without the
+        /// > user's id, and the account is marked closed so that no later call or webhook opens a wallet
+        /// > for it. Services only (account deletion). Repeating it is harmless.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_PurgeUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_PurgeUserResponse` to respond with.
+        func purgeUser(
+            request: Atelier_Commerce_V1_PurgeUserRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_PurgeUserResponse
     }
 }
 
@@ -1408,6 +1485,17 @@ extension Atelier_Commerce_V1_CommerceService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.PurgeUser.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_PurgeUserRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_PurgeUserResponse>(),
+            handler: { request, context in
+                try await self.purgeUser(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1595,6 +1683,17 @@ extension Atelier_Commerce_V1_CommerceService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_SandboxCheckout> {
         let response = try await self.completeSandboxCheckout(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func purgeUser(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_PurgeUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_PurgeUserResponse> {
+        let response = try await self.purgeUser(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1819,6 +1918,19 @@ extension Atelier_Commerce_V1_CommerceService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_SandboxCheckout> {
         return GRPCCore.ServerResponse<Atelier_Commerce_V1_SandboxCheckout>(
             message: try await self.completeSandboxCheckout(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func purgeUser(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_PurgeUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_PurgeUserResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_PurgeUserResponse>(
+            message: try await self.purgeUser(
                 request: request.message,
                 context: context
             ),
@@ -2221,6 +2333,32 @@ extension Atelier_Commerce_V1_CommerceService {
             deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_SandboxCheckout>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SandboxCheckout>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "PurgeUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Closes a deleted account's commerce records: a paid subscription is set to end with its
+        /// > period, the wallet and its ledger are deleted, payments are kept for accounting without the
+        /// > user's id, and the account is marked closed so that no later call or webhook opens a wallet
+        /// > for it. Services only (account deletion). Repeating it is harmless.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_PurgeUserRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_PurgeUserRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_PurgeUserResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func purgeUser<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_PurgeUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_PurgeUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_PurgeUserResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_PurgeUserResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2813,6 +2951,43 @@ extension Atelier_Commerce_V1_CommerceService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "PurgeUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Closes a deleted account's commerce records: a paid subscription is set to end with its
+        /// > period, the wallet and its ledger are deleted, payments are kept for accounting without the
+        /// > user's id, and the account is marked closed so that no later call or webhook opens a wallet
+        /// > for it. Services only (account deletion). Repeating it is harmless.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_PurgeUserRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_PurgeUserRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_PurgeUserResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func purgeUser<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_PurgeUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_PurgeUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_PurgeUserResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_PurgeUserResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.PurgeUser.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -3303,6 +3478,38 @@ extension Atelier_Commerce_V1_CommerceService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_CompleteSandboxCheckoutRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_SandboxCheckout>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PurgeUser" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Closes a deleted account's commerce records: a paid subscription is set to end with its
+    /// > period, the wallet and its ledger are deleted, payments are kept for accounting without the
+    /// > user's id, and the account is marked closed so that no later call or webhook opens a wallet
+    /// > for it. Services only (account deletion). Repeating it is harmless.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_PurgeUserRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func purgeUser<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_PurgeUserRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_PurgeUserResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.purgeUser(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_PurgeUserRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_PurgeUserResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3863,6 +4070,42 @@ extension Atelier_Commerce_V1_CommerceService.ClientProtocol {
             metadata: metadata
         )
         return try await self.completeSandboxCheckout(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PurgeUser" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Closes a deleted account's commerce records: a paid subscription is set to end with its
+    /// > period, the wallet and its ledger are deleted, payments are kept for accounting without the
+    /// > user's id, and the account is marked closed so that no later call or webhook opens a wallet
+    /// > for it. Services only (account deletion). Repeating it is harmless.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func purgeUser<Result>(
+        _ message: Atelier_Commerce_V1_PurgeUserRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_PurgeUserResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_PurgeUserRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.purgeUser(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -954,6 +954,37 @@ public nonisolated struct Atelier_Commerce_V1_CompleteSandboxCheckoutRequest: Se
   public init() {}
 }
 
+public nonisolated struct Atelier_Commerce_V1_PurgeUserRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atelier_Commerce_V1_PurgeUserResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Rows deleted: wallet, grants, holds, ledger entries, movements, subscription, customer.
+  public var deleted: Int64 = 0
+
+  /// Payments kept for accounting with the user's id removed.
+  public var anonymizedPayments: Int64 = 0
+
+  /// Whether this call asked the payment provider to end a paid subscription with its period.
+  public var subscriptionCanceled: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "atelier.commerce.v1"
@@ -2793,6 +2824,76 @@ nonisolated extension Atelier_Commerce_V1_CompleteSandboxCheckoutRequest: SwiftP
   public static func ==(lhs: Atelier_Commerce_V1_CompleteSandboxCheckoutRequest, rhs: Atelier_Commerce_V1_CompleteSandboxCheckoutRequest) -> Bool {
     if lhs.sessionID != rhs.sessionID {return false}
     if lhs.pay != rhs.pay {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Commerce_V1_PurgeUserRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PurgeUserRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Commerce_V1_PurgeUserRequest, rhs: Atelier_Commerce_V1_PurgeUserRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Commerce_V1_PurgeUserResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PurgeUserResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}deleted\0\u{3}anonymized_payments\0\u{3}subscription_canceled\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.deleted) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.anonymizedPayments) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.subscriptionCanceled) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.deleted != 0 {
+      try visitor.visitSingularInt64Field(value: self.deleted, fieldNumber: 1)
+    }
+    if self.anonymizedPayments != 0 {
+      try visitor.visitSingularInt64Field(value: self.anonymizedPayments, fieldNumber: 2)
+    }
+    if self.subscriptionCanceled != false {
+      try visitor.visitSingularBoolField(value: self.subscriptionCanceled, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Commerce_V1_PurgeUserResponse, rhs: Atelier_Commerce_V1_PurgeUserResponse) -> Bool {
+    if lhs.deleted != rhs.deleted {return false}
+    if lhs.anonymizedPayments != rhs.anonymizedPayments {return false}
+    if lhs.subscriptionCanceled != rhs.subscriptionCanceled {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -162,5 +162,14 @@ enum CommerceMigrations {
             )
             """,
         ]),
+        // Accounts deleted through PurgeUser: no movement or webhook opens a wallet for them again.
+        Migration(version: 3, name: "closed accounts", statements: [
+            """
+            CREATE TABLE closed_accounts (
+                user_id TEXT PRIMARY KEY,
+                closed_at BIGINT NOT NULL
+            )
+            """,
+        ]),
     ]
 }

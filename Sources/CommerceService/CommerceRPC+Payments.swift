@@ -97,7 +97,7 @@ extension CommerceRPC {
     }
 
     /// A provider's refusal reads as 400 naming the provider's reason; an outage as 503.
-    private func providerCall<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    func providerCall<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as PaymentProviderError {

@@ -15,6 +15,9 @@ struct Wallets: Sendable {
     func open(_ tx: any SQLExecutor, user: String, now: Date) async throws {
         let bumped = try await tx.query("UPDATE wallets SET version = version + 1 WHERE user_id = $1 RETURNING version", .text(user))
         if bumped.isEmpty {
+            guard try await !Self.isClosed(tx, user: user) else {
+                throw ServiceError(.failedPrecondition, reason: "ACCOUNT_CLOSED", "this account was deleted")
+            }
             let created = try await tx.query(
                 "INSERT INTO wallets (user_id, version, created_at) VALUES ($1, 0, $2) ON CONFLICT (user_id) DO NOTHING RETURNING user_id",
                 .text(user), .time(now))
@@ -30,6 +33,11 @@ struct Wallets: Sendable {
         }
         try await expireDue(tx, user: user, now: now)
         try await grantAllowances(tx, user: user, now: now)
+    }
+
+    /// Whether the account was deleted (`PurgeUser`): its wallet is gone and stays gone.
+    static func isClosed(_ db: any SQLExecutor, user: String) async throws -> Bool {
+        try await db.first("SELECT user_id FROM closed_accounts WHERE user_id = $1", .text(user)) != nil
     }
 
     /// Holds past their expiry go back to their grants; grants past theirs lose what is left.

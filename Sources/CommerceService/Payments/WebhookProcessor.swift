@@ -34,7 +34,9 @@ struct WebhookProcessor: Sendable {
             }
             let user = try await user(tx, of: object, subscriptionID: Self.subscriptionID(type: type, object))
             let outcome = if let user {
-                try await apply(tx, type: type, object: object, user: user, eventAt: eventAt, now: now)
+                // A deleted account's events (its subscription ending, say) change nothing.
+                try await Wallets.isClosed(tx, user: user)
+                    ? "ignored: account closed" : try await apply(tx, type: type, object: object, user: user, eventAt: eventAt, now: now)
             } else {
                 "ignored: unknown user"
             }

@@ -9,9 +9,9 @@ import SwiftProtobuf
 
 /// A user's data across services, which no single RPC holds: `GET /api/user/export` gathers the
 /// account from auth, everything from the catalog, and the wallet, ledger, subscription and
-/// payments from commerce; deleting the account (auth's DeleteAccount,
-/// transcoded as usual) is followed by the catalog's purge of the user's rows and the removal of
-/// the files the user uploaded.
+/// payments from commerce; deleting the account (auth's DeleteAccount, transcoded as usual) is
+/// followed by the catalog's purge of the user's rows, the removal of the files the user uploaded,
+/// and commerce's closing of the wallet and subscription.
 struct AccountData: Sendable {
     static let exportPath = "/api/user/export"
 
@@ -74,9 +74,9 @@ struct AccountData: Sendable {
         ])
     }
 
-    /// Runs the account deletion route, then purges the catalog. The purge runs only after auth
-    /// accepted the deletion (password checked); if it fails the rows are unreachable (no account
-    /// can name them) and the failure is logged for an operator's `PurgeUser`.
+    /// Runs the account deletion route, then purges the catalog and commerce. The purges run only
+    /// after auth accepted the deletion (password checked); if one fails its rows are unreachable
+    /// (no account can name them) and the failure is logged for an operator's `PurgeUser`.
     func deleteAccount(_ request: Request, then transcoded: () async throws -> Response) async throws -> Response {
         guard let token = Transcoder.bearerToken(request) else { throw EdgeError.unauthenticated }
         let session = try await sessions.resolve(token: token)
@@ -94,6 +94,15 @@ struct AccountData: Sendable {
             }
         } catch {
             logger.warning("catalog purge after account deletion failed; run PurgeUser again",
+                           metadata: ["user": "\(session.userID)", "error": "\(error)"])
+        }
+        do {
+            let closed = try await commerce.purgeUser(.with { $0.userID = session.userID }, metadata: try servicePrincipal.metadata(),
+                                                      options: commerceClient.callOptions)
+            logger.info("closed commerce records of a deleted account", metadata: [
+                "user": "\(session.userID)", "rows": "\(closed.deleted)", "subscriptionCanceled": "\(closed.subscriptionCanceled)"])
+        } catch {
+            logger.warning("commerce purge after account deletion failed; run commerce's PurgeUser again",
                            metadata: ["user": "\(session.userID)", "error": "\(error)"])
         }
         return response
