@@ -52,19 +52,13 @@ struct AccountData: Sendable {
         let options = commerceClient.callOptions
         async let wallet = commerce.getWallet(.init(), metadata: asUser, options: options)
         async let subscription = commerce.getSubscription(.init(), metadata: asUser, options: options)
-        var ledger: [JSONValue] = []
-        while true {
-            let page = try await commerce.listLedgerEntries(.with { $0.limit = 100; $0.offset = Int32(ledger.count) },
-                                                            metadata: asUser, options: options)
-            for entry in page.entries { ledger.append(try shaped(entry, as: "atelier.commerce.v1.LedgerEntry")) }
-            if page.entries.isEmpty || ledger.count >= Int(page.total) { break }
+        let ledger = try await Self.everyPage { offset in
+            let page = try await commerce.listLedgerEntries(.with { $0.limit = 100; $0.offset = offset }, metadata: asUser, options: options)
+            return (try page.entries.map { try shaped($0, as: "atelier.commerce.v1.LedgerEntry") }, page.total)
         }
-        var payments: [JSONValue] = []
-        while true {
-            let page = try await commerce.listBillingHistory(.with { $0.limit = 100; $0.offset = Int32(payments.count) },
-                                                             metadata: asUser, options: options)
-            for payment in page.payments { payments.append(try shaped(payment, as: "atelier.commerce.v1.Payment")) }
-            if page.payments.isEmpty || payments.count >= Int(page.total) { break }
+        let payments = try await Self.everyPage { offset in
+            let page = try await commerce.listBillingHistory(.with { $0.limit = 100; $0.offset = offset }, metadata: asUser, options: options)
+            return (try page.payments.map { try shaped($0, as: "atelier.commerce.v1.Payment") }, page.total)
         }
         return .object([
             ("wallet", try shaped(try await wallet, as: "atelier.commerce.v1.WalletResponse")),
@@ -106,6 +100,16 @@ struct AccountData: Sendable {
                            metadata: ["user": "\(session.userID)", "error": "\(error)"])
         }
         return response
+    }
+
+    /// Every item of a paged list: pages from offset 0 until the list's total is reached.
+    private static func everyPage(_ page: (_ offset: Int32) async throws -> (items: [JSONValue], total: Int32)) async throws -> [JSONValue] {
+        var items: [JSONValue] = []
+        while true {
+            let next = try await page(Int32(items.count))
+            items += next.items
+            if next.items.isEmpty || items.count >= Int(next.total) { return items }
+        }
     }
 
     private func shaped(_ message: some SwiftProtobuf.Message, as name: String) throws -> JSONValue {
