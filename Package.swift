@@ -135,6 +135,7 @@ let package = Package(
             dependencies: [
                 "Edge", "ServiceKit", "AtelierTestSupport", "AtelierProtos",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
             ]),
         .testTarget(
             name: "CatalogServiceTests",

@@ -69,15 +69,18 @@ struct AccountData: Sendable {
     }
 
     /// Runs the account deletion route, then purges the catalog and commerce. The purges run only
-    /// after auth accepted the deletion (password checked); if one fails its rows are unreachable
-    /// (no account can name them) and the failure is logged for an operator's `PurgeUser`.
+    /// after auth accepted the deletion (password checked); if one still fails after `retrying`,
+    /// its rows are unreachable (no account can name them) and the failure is logged for an
+    /// operator's `PurgeUser`.
     func deleteAccount(_ request: Request, then transcoded: () async throws -> Response) async throws -> Response {
         guard let token = Transcoder.bearerToken(request) else { throw EdgeError.unauthenticated }
         let session = try await sessions.resolve(token: token)
         let response = try await transcoded()
         do {
-            let purged = try await catalog.purgeUser(.with { $0.userID = session.userID }, metadata: try servicePrincipal.metadata(),
-                                                     options: catalogClient.callOptions)
+            let purged = try await Self.retrying {
+                try await catalog.purgeUser(.with { $0.userID = session.userID }, metadata: try servicePrincipal.metadata(),
+                                            options: catalogClient.callOptions)
+            }
             logger.info("purged catalog rows of a deleted account", metadata: ["user": "\(session.userID)", "rows": "\(purged.deleted)"])
             for key in purged.storageKeys {
                 do {
@@ -91,8 +94,10 @@ struct AccountData: Sendable {
                            metadata: ["user": "\(session.userID)", "error": "\(error)"])
         }
         do {
-            let closed = try await commerce.purgeUser(.with { $0.userID = session.userID }, metadata: try servicePrincipal.metadata(),
-                                                      options: commerceClient.callOptions)
+            let closed = try await Self.retrying {
+                try await commerce.purgeUser(.with { $0.userID = session.userID }, metadata: try servicePrincipal.metadata(),
+                                             options: commerceClient.callOptions)
+            }
             logger.info("closed commerce records of a deleted account", metadata: [
                 "user": "\(session.userID)", "rows": "\(closed.deleted)", "subscriptionCanceled": "\(closed.subscriptionCanceled)"])
         } catch {
@@ -100,6 +105,21 @@ struct AccountData: Sendable {
                            metadata: ["user": "\(session.userID)", "error": "\(error)"])
         }
         return response
+    }
+
+    /// Runs a purge again while its service is unavailable (restarting, say) or too slow, three
+    /// times in all with growing pauses: a purge is safe to repeat, and one given up on leaves a
+    /// deleted account's rows, or a subscription still billing, until an operator steps in.
+    static func retrying<T>(attempts: Int = 3, pause: Duration = .milliseconds(300), _ body: () async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await body()
+            } catch let error as RPCError where attempt < attempts && [.unavailable, .deadlineExceeded].contains(error.code) {
+                try await Task.sleep(for: pause * attempt)
+                attempt += 1
+            }
+        }
     }
 
     /// Every item of a paged list: pages from offset 0 until the list's total is reached.
