@@ -133,10 +133,7 @@ final class Transcoder: Sendable {
     }
 
     static func json(_ value: JSONValue, status: Int) -> Response {
-        Response(
-            status: .init(code: status),
-            headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
+        reply(value.serialized(), status: status)
     }
 
     /// The request message as JSON: the body (all of it, one field of it, or none), then path
