@@ -107,15 +107,17 @@ struct AccountData: Sendable {
         return response
     }
 
-    /// Runs a purge again while its service is unavailable (restarting, say) or too slow, three
-    /// times in all with growing pauses: a purge is safe to repeat, and one given up on leaves a
-    /// deleted account's rows, or a subscription still billing, until an operator steps in.
+    /// Runs a purge again while it fails as Unavailable (a dropped connection, the payment
+    /// provider's brief outage), three times in all with growing pauses: a purge is safe to
+    /// repeat, and one given up on leaves a deleted account's rows, or a subscription still
+    /// billing, until an operator steps in. A call that ran out its deadline is not repeated: it
+    /// already waited that long for its service (`waitForReady`), and the person is waiting too.
     static func retrying<T>(attempts: Int = 3, pause: Duration = .milliseconds(300), _ body: () async throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do {
                 return try await body()
-            } catch let error as RPCError where attempt < attempts && [.unavailable, .deadlineExceeded].contains(error.code) {
+            } catch let error as RPCError where attempt < attempts && error.code == .unavailable {
                 try await Task.sleep(for: pause * attempt)
                 attempt += 1
             }
