@@ -76,12 +76,21 @@ struct AccountData: Sendable {
         guard let token = Transcoder.bearerToken(request) else { throw EdgeError.unauthenticated }
         let session = try await sessions.resolve(token: token)
         let response = try await transcoded()
+        // The two services hold nothing of each other's: their purges run side by side.
+        async let catalogPurged: Void = purgeCatalog(user: session.userID)
+        async let commerceClosed: Void = closeCommerce(user: session.userID)
+        _ = await (catalogPurged, commerceClosed)
+        return response
+    }
+
+    /// The catalog's rows of a deleted account, then the files it uploaded.
+    private func purgeCatalog(user: String) async {
         do {
             let purged = try await Self.retrying {
-                try await catalog.purgeUser(.with { $0.userID = session.userID }, metadata: try servicePrincipal.metadata(),
+                try await catalog.purgeUser(.with { $0.userID = user }, metadata: try servicePrincipal.metadata(),
                                             options: catalogClient.callOptions)
             }
-            logger.info("purged catalog rows of a deleted account", metadata: ["user": "\(session.userID)", "rows": "\(purged.deleted)"])
+            logger.info("purged catalog rows of a deleted account", metadata: ["user": "\(user)", "rows": "\(purged.deleted)"])
             for key in purged.storageKeys {
                 do {
                     try await blobs.delete(key: key)
@@ -91,20 +100,23 @@ struct AccountData: Sendable {
             }
         } catch {
             logger.warning("catalog purge after account deletion failed; run PurgeUser again",
-                           metadata: ["user": "\(session.userID)", "error": "\(error)"])
+                           metadata: ["user": "\(user)", "error": "\(error)"])
         }
+    }
+
+    /// Commerce's closing of a deleted account: billing stops, the wallet goes.
+    private func closeCommerce(user: String) async {
         do {
             let closed = try await Self.retrying {
-                try await commerce.purgeUser(.with { $0.userID = session.userID }, metadata: try servicePrincipal.metadata(),
+                try await commerce.purgeUser(.with { $0.userID = user }, metadata: try servicePrincipal.metadata(),
                                              options: commerceClient.callOptions)
             }
             logger.info("closed commerce records of a deleted account", metadata: [
-                "user": "\(session.userID)", "rows": "\(closed.deleted)", "subscriptionCanceled": "\(closed.subscriptionCanceled)"])
+                "user": "\(user)", "rows": "\(closed.deleted)", "subscriptionCanceled": "\(closed.subscriptionCanceled)"])
         } catch {
             logger.warning("commerce purge after account deletion failed; run commerce's PurgeUser again",
-                           metadata: ["user": "\(session.userID)", "error": "\(error)"])
+                           metadata: ["user": "\(user)", "error": "\(error)"])
         }
-        return response
     }
 
     /// Runs a purge again while it fails as Unavailable (a dropped connection, the payment
