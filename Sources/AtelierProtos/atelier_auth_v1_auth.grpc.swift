@@ -206,6 +206,32 @@ public enum Atelier_Auth_V1_AuthService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ClaimAccountPurges" metadata.
+        public enum ClaimAccountPurges: Sendable {
+            /// Request type for "ClaimAccountPurges".
+            public typealias Input = Atelier_Auth_V1_ClaimAccountPurgesRequest
+            /// Response type for "ClaimAccountPurges".
+            public typealias Output = Atelier_Auth_V1_ClaimAccountPurgesResponse
+            /// Descriptor for "ClaimAccountPurges".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.auth.v1.AuthService"),
+                method: "ClaimAccountPurges",
+                type: .unary
+            )
+        }
+        /// Namespace for "CompleteAccountPurge" metadata.
+        public enum CompleteAccountPurge: Sendable {
+            /// Request type for "CompleteAccountPurge".
+            public typealias Input = Atelier_Auth_V1_CompleteAccountPurgeRequest
+            /// Response type for "CompleteAccountPurge".
+            public typealias Output = Atelier_Auth_V1_SuccessResponse
+            /// Descriptor for "CompleteAccountPurge".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.auth.v1.AuthService"),
+                method: "CompleteAccountPurge",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atelier.auth.v1.AuthService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             SignUp.descriptor,
@@ -221,7 +247,9 @@ public enum Atelier_Auth_V1_AuthService: Sendable {
             RevokeOtherSessions.descriptor,
             GetProfile.descriptor,
             UpdateProfile.descriptor,
-            DeleteAccount.descriptor
+            DeleteAccount.descriptor,
+            ClaimAccountPurges.descriptor,
+            CompleteAccountPurge.descriptor
         ]
     }
 }
@@ -496,6 +524,46 @@ extension Atelier_Auth_V1_AuthService {
             request: GRPCCore.StreamingServerRequest<Atelier_Auth_V1_DeleteAccountRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Auth_V1_SuccessResponse>
+
+        /// Handle the "ClaimAccountPurges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only. Deleted accounts whose data other services still hold, due for their purge
+        /// > (catalog rows and files, commerce's wallet and billing). A deletion records its account
+        /// > here in the same transaction, so a purge the deleting edge could not finish is never lost.
+        /// > Each claimed account is not due again until its retry pause has passed, which doubles with
+        /// > every claim up to an hour, so two sweepers rarely purge the same account at once.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Auth_V1_ClaimAccountPurgesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Auth_V1_ClaimAccountPurgesResponse` messages.
+        func claimAccountPurges(
+            request: GRPCCore.StreamingServerRequest<Atelier_Auth_V1_ClaimAccountPurgesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Auth_V1_ClaimAccountPurgesResponse>
+
+        /// Handle the "CompleteAccountPurge" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only. The account's data is gone from every service; it is no longer due.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Auth_V1_CompleteAccountPurgeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Auth_V1_SuccessResponse` messages.
+        func completeAccountPurge(
+            request: GRPCCore.StreamingServerRequest<Atelier_Auth_V1_CompleteAccountPurgeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Auth_V1_SuccessResponse>
     }
 
     /// Service protocol for the "atelier.auth.v1.AuthService" service.
@@ -754,6 +822,46 @@ extension Atelier_Auth_V1_AuthService {
             request: GRPCCore.ServerRequest<Atelier_Auth_V1_DeleteAccountRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atelier_Auth_V1_SuccessResponse>
+
+        /// Handle the "ClaimAccountPurges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only. Deleted accounts whose data other services still hold, due for their purge
+        /// > (catalog rows and files, commerce's wallet and billing). A deletion records its account
+        /// > here in the same transaction, so a purge the deleting edge could not finish is never lost.
+        /// > Each claimed account is not due again until its retry pause has passed, which doubles with
+        /// > every claim up to an hour, so two sweepers rarely purge the same account at once.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Auth_V1_ClaimAccountPurgesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Auth_V1_ClaimAccountPurgesResponse` message.
+        func claimAccountPurges(
+            request: GRPCCore.ServerRequest<Atelier_Auth_V1_ClaimAccountPurgesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Auth_V1_ClaimAccountPurgesResponse>
+
+        /// Handle the "CompleteAccountPurge" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only. The account's data is gone from every service; it is no longer due.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Auth_V1_CompleteAccountPurgeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Auth_V1_SuccessResponse` message.
+        func completeAccountPurge(
+            request: GRPCCore.ServerRequest<Atelier_Auth_V1_CompleteAccountPurgeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Auth_V1_SuccessResponse>
     }
 
     /// Simple service protocol for the "atelier.auth.v1.AuthService" service.
@@ -1010,6 +1118,46 @@ extension Atelier_Auth_V1_AuthService {
             request: Atelier_Auth_V1_DeleteAccountRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atelier_Auth_V1_SuccessResponse
+
+        /// Handle the "ClaimAccountPurges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only. Deleted accounts whose data other services still hold, due for their purge
+        /// > (catalog rows and files, commerce's wallet and billing). A deletion records its account
+        /// > here in the same transaction, so a purge the deleting edge could not finish is never lost.
+        /// > Each claimed account is not due again until its retry pause has passed, which doubles with
+        /// > every claim up to an hour, so two sweepers rarely purge the same account at once.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Auth_V1_ClaimAccountPurgesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Auth_V1_ClaimAccountPurgesResponse` to respond with.
+        func claimAccountPurges(
+            request: Atelier_Auth_V1_ClaimAccountPurgesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Auth_V1_ClaimAccountPurgesResponse
+
+        /// Handle the "CompleteAccountPurge" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only. The account's data is gone from every service; it is no longer due.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Auth_V1_CompleteAccountPurgeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Auth_V1_SuccessResponse` to respond with.
+        func completeAccountPurge(
+            request: Atelier_Auth_V1_CompleteAccountPurgeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Auth_V1_SuccessResponse
     }
 }
 
@@ -1171,6 +1319,28 @@ extension Atelier_Auth_V1_AuthService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Atelier_Auth_V1_AuthService.Method.ClaimAccountPurges.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Auth_V1_ClaimAccountPurgesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Auth_V1_ClaimAccountPurgesResponse>(),
+            handler: { request, context in
+                try await self.claimAccountPurges(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Auth_V1_AuthService.Method.CompleteAccountPurge.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Auth_V1_CompleteAccountPurgeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Auth_V1_SuccessResponse>(),
+            handler: { request, context in
+                try await self.completeAccountPurge(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1325,6 +1495,28 @@ extension Atelier_Auth_V1_AuthService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Auth_V1_SuccessResponse> {
         let response = try await self.deleteAccount(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func claimAccountPurges(
+        request: GRPCCore.StreamingServerRequest<Atelier_Auth_V1_ClaimAccountPurgesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Auth_V1_ClaimAccountPurgesResponse> {
+        let response = try await self.claimAccountPurges(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func completeAccountPurge(
+        request: GRPCCore.StreamingServerRequest<Atelier_Auth_V1_CompleteAccountPurgeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Auth_V1_SuccessResponse> {
+        let response = try await self.completeAccountPurge(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1510,6 +1702,32 @@ extension Atelier_Auth_V1_AuthService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atelier_Auth_V1_SuccessResponse> {
         return GRPCCore.ServerResponse<Atelier_Auth_V1_SuccessResponse>(
             message: try await self.deleteAccount(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func claimAccountPurges(
+        request: GRPCCore.ServerRequest<Atelier_Auth_V1_ClaimAccountPurgesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Auth_V1_ClaimAccountPurgesResponse> {
+        return GRPCCore.ServerResponse<Atelier_Auth_V1_ClaimAccountPurgesResponse>(
+            message: try await self.claimAccountPurges(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func completeAccountPurge(
+        request: GRPCCore.ServerRequest<Atelier_Auth_V1_CompleteAccountPurgeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Auth_V1_SuccessResponse> {
+        return GRPCCore.ServerResponse<Atelier_Auth_V1_SuccessResponse>(
+            message: try await self.completeAccountPurge(
                 request: request.message,
                 context: context
             ),
@@ -1841,6 +2059,56 @@ extension Atelier_Auth_V1_AuthService {
         func deleteAccount<Result>(
             request: GRPCCore.ClientRequest<Atelier_Auth_V1_DeleteAccountRequest>,
             serializer: some GRPCCore.MessageSerializer<Atelier_Auth_V1_DeleteAccountRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Auth_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_SuccessResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ClaimAccountPurges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only. Deleted accounts whose data other services still hold, due for their purge
+        /// > (catalog rows and files, commerce's wallet and billing). A deletion records its account
+        /// > here in the same transaction, so a purge the deleting edge could not finish is never lost.
+        /// > Each claimed account is not due again until its retry pause has passed, which doubles with
+        /// > every claim up to an hour, so two sweepers rarely purge the same account at once.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Auth_V1_ClaimAccountPurgesRequest` message.
+        ///   - serializer: A serializer for `Atelier_Auth_V1_ClaimAccountPurgesRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Auth_V1_ClaimAccountPurgesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func claimAccountPurges<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Auth_V1_ClaimAccountPurgesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Auth_V1_ClaimAccountPurgesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Auth_V1_ClaimAccountPurgesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_ClaimAccountPurgesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CompleteAccountPurge" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only. The account's data is gone from every service; it is no longer due.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Auth_V1_CompleteAccountPurgeRequest` message.
+        ///   - serializer: A serializer for `Atelier_Auth_V1_CompleteAccountPurgeRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Auth_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func completeAccountPurge<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Auth_V1_CompleteAccountPurgeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Auth_V1_CompleteAccountPurgeRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Atelier_Auth_V1_SuccessResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_SuccessResponse>) async throws -> Result
@@ -2335,6 +2603,78 @@ extension Atelier_Auth_V1_AuthService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ClaimAccountPurges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only. Deleted accounts whose data other services still hold, due for their purge
+        /// > (catalog rows and files, commerce's wallet and billing). A deletion records its account
+        /// > here in the same transaction, so a purge the deleting edge could not finish is never lost.
+        /// > Each claimed account is not due again until its retry pause has passed, which doubles with
+        /// > every claim up to an hour, so two sweepers rarely purge the same account at once.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Auth_V1_ClaimAccountPurgesRequest` message.
+        ///   - serializer: A serializer for `Atelier_Auth_V1_ClaimAccountPurgesRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Auth_V1_ClaimAccountPurgesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func claimAccountPurges<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Auth_V1_ClaimAccountPurgesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Auth_V1_ClaimAccountPurgesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Auth_V1_ClaimAccountPurgesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_ClaimAccountPurgesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Auth_V1_AuthService.Method.ClaimAccountPurges.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CompleteAccountPurge" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only. The account's data is gone from every service; it is no longer due.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Auth_V1_CompleteAccountPurgeRequest` message.
+        ///   - serializer: A serializer for `Atelier_Auth_V1_CompleteAccountPurgeRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Auth_V1_SuccessResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func completeAccountPurge<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Auth_V1_CompleteAccountPurgeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Auth_V1_CompleteAccountPurgeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Auth_V1_SuccessResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_SuccessResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Auth_V1_AuthService.Method.CompleteAccountPurge.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2738,6 +3078,68 @@ extension Atelier_Auth_V1_AuthService.ClientProtocol {
         try await self.deleteAccount(
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Auth_V1_DeleteAccountRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Auth_V1_SuccessResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ClaimAccountPurges" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Services only. Deleted accounts whose data other services still hold, due for their purge
+    /// > (catalog rows and files, commerce's wallet and billing). A deletion records its account
+    /// > here in the same transaction, so a purge the deleting edge could not finish is never lost.
+    /// > Each claimed account is not due again until its retry pause has passed, which doubles with
+    /// > every claim up to an hour, so two sweepers rarely purge the same account at once.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Auth_V1_ClaimAccountPurgesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func claimAccountPurges<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Auth_V1_ClaimAccountPurgesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_ClaimAccountPurgesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.claimAccountPurges(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Auth_V1_ClaimAccountPurgesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Auth_V1_ClaimAccountPurgesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CompleteAccountPurge" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Services only. The account's data is gone from every service; it is no longer due.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Auth_V1_CompleteAccountPurgeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func completeAccountPurge<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Auth_V1_CompleteAccountPurgeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.completeAccountPurge(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Auth_V1_CompleteAccountPurgeRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Auth_V1_SuccessResponse>(),
             options: options,
             onResponse: handleResponse
@@ -3201,6 +3603,76 @@ extension Atelier_Auth_V1_AuthService.ClientProtocol {
             metadata: metadata
         )
         return try await self.deleteAccount(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ClaimAccountPurges" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Services only. Deleted accounts whose data other services still hold, due for their purge
+    /// > (catalog rows and files, commerce's wallet and billing). A deletion records its account
+    /// > here in the same transaction, so a purge the deleting edge could not finish is never lost.
+    /// > Each claimed account is not due again until its retry pause has passed, which doubles with
+    /// > every claim up to an hour, so two sweepers rarely purge the same account at once.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func claimAccountPurges<Result>(
+        _ message: Atelier_Auth_V1_ClaimAccountPurgesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_ClaimAccountPurgesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Auth_V1_ClaimAccountPurgesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.claimAccountPurges(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CompleteAccountPurge" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Services only. The account's data is gone from every service; it is no longer due.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func completeAccountPurge<Result>(
+        _ message: Atelier_Auth_V1_CompleteAccountPurgeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_SuccessResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Auth_V1_CompleteAccountPurgeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.completeAccountPurge(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -78,6 +78,17 @@ enum AuthMigrations {
             )
             """,
         ]),
+        Migration(version: 2, name: "deleted accounts awaiting their purge", statements: [
+            """
+            CREATE TABLE account_purges (
+                user_id TEXT PRIMARY KEY,
+                deleted_at BIGINT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX account_purges_due ON account_purges (next_attempt_at, user_id)",
+        ]),
     ]
 
     static var migrator: Migrator { Migrator(service: "auth", migrations: all) }

@@ -19,7 +19,8 @@ extension AuthRPC {
     }
 
     /// Deletes the account after the password is confirmed, so a stolen session token alone
-    /// cannot destroy it. Sessions, tokens and throttle rows go with it.
+    /// cannot destroy it. Sessions, tokens and throttle rows go with it, and the account is
+    /// recorded as awaiting the purge of what other services hold (`AccountPurges`).
     public func deleteAccount(request: Atelier_Auth_V1_DeleteAccountRequest, context: ServerContext) async throws -> Atelier_Auth_V1_SuccessResponse {
         let (user, _, _) = try await currentUser()
         guard !request.password.isEmpty else { throw ServiceError.invalid("password", "password is required to delete the account") }
@@ -34,6 +35,7 @@ extension AuthRPC {
             try await tx.query("DELETE FROM one_time_tokens WHERE user_id = $1", .text(user.id))
             try await tx.query("DELETE FROM mail_outbox WHERE recipient = $1", .text(user.email))
             try await self.users.delete(userID: user.id, on: tx)
+            try await self.purges.record(userID: user.id, now: Date.databaseNow, on: tx)
         }
         try await throttle.reset(email: user.email)
         logger.info("account deleted", metadata: ["userID": "\(user.id)"])

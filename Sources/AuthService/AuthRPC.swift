@@ -14,6 +14,7 @@ public final class AuthRPC: Atelier_Auth_V1_AuthService.SimpleServiceProtocol, S
     let tokens: OneTimeTokenStore
     let throttle: LoginThrottle
     let outbox: MailOutbox
+    let purges: AccountPurges
     let templates: MailTemplates
     let hasher: PasswordHasher
     let policy: PasswordPolicy
@@ -30,6 +31,7 @@ public final class AuthRPC: Atelier_Auth_V1_AuthService.SimpleServiceProtocol, S
         self.throttle = LoginThrottle(database: database, maxFailures: settings.loginMaxFailures,
                                       window: settings.loginWindow, lockout: settings.loginLockout)
         self.outbox = MailOutbox(database: database)
+        self.purges = AccountPurges(database: database)
         self.templates = MailTemplates(appURL: settings.appURL)
         self.hasher = PasswordHasher(parameters: settings.scrypt, pool: hashPool)
         self.policy = try PasswordPolicy.bundled()

@@ -18,13 +18,17 @@ import ServiceLifecycle
 /// - edge.rate-limits (bool, default true): enforce the routes' per-address rate limits
 /// - edge.trusted-proxies (int, default 0): proxies in front whose X-Forwarded-For entries are believed
 /// - edge.idempotency-seconds (int, default 86400): how long a reply to a POST with an Idempotency-Key is kept
+/// - edge.purge-sweep-seconds (int, default 60): how often deleted accounts whose purge did not
+///   finish are looked for, and the first pause before one is tried again (doubling, up to an hour)
 /// - blobs.* and public-url: where files are stored and how links to them read (`BlobSettings`)
 public struct EdgeServer: Sendable {
     public let clients: [RPCClient]
+    /// Work the edge does on its own: finishing the purges of deleted accounts.
+    public let background: [any Service]
     public let application: any Service
     private let listening: ListeningPort
 
-    public var lifecycle: [any Service] { clients + [application] }
+    public var lifecycle: [any Service] { clients + background + [application] }
 
     /// The bound HTTP port, once the server listens.
     public func port() async -> Int { await listening.value() }
@@ -93,10 +97,17 @@ public struct EdgeServer: Sendable {
                                           sessions: sessions)
         router.get(RouterPath(SandboxCheckoutPage.path)) { _, context in try await sandbox.show(context) }
         router.post(RouterPath(SandboxCheckoutPage.path)) { request, context in try await sandbox.choose(request, context) }
+        let authClient = byName[.auth]!  // '!' is fine: every ServiceName has a client.
+        let auth = Atelier_Auth_V1_AuthService.Client(wrapping: authClient.client)
+        let purgeSweep = Duration.seconds(try configuration.int("edge.purge-sweep-seconds", default: 60, range: 1...3600))
+        let purger = AccountPurger(
+            auth: auth, authClient: authClient, catalog: catalog, catalogClient: catalogClient, commerce: commerce,
+            commerceClient: commerceClient, blobs: blobs.store, servicePrincipal: servicePrincipal, retryPause: purgeSweep,
+            logger: logger)
         let account = AccountData(
-            auth: Atelier_Auth_V1_AuthService.Client(wrapping: byName[.auth]!.client), authClient: byName[.auth]!,
-            catalog: catalog, catalogClient: catalogClient, commerce: commerce, commerceClient: commerceClient, blobs: blobs.store,
-            sessions: sessions, servicePrincipal: servicePrincipal, shaper: transcoder.shaper, logger: logger)  // '!' is fine: every ServiceName has a client.
+            auth: auth, authClient: authClient, catalog: catalog, catalogClient: catalogClient, commerce: commerce,
+            commerceClient: commerceClient, purger: purger, sessions: sessions, servicePrincipal: servicePrincipal,
+            shaper: transcoder.shaper)
         router.get(RouterPath(AccountData.exportPath)) { request, _ in try await account.export(request) }
         router.post(RouterPath(FileRoutes.uploadPath)) { request, context in
             try await files.upload(request, client: clientAddress.of(request, context: context))
@@ -127,7 +138,8 @@ public struct EdgeServer: Sendable {
                 serverName: "atelier"),
             onServerRunning: { channel in await listening.set(channel.localAddress?.port ?? 0) },
             logger: logger)
-        return EdgeServer(clients: Array(clients.values), application: app, listening: listening)
+        let sweep = PeriodicWork(every: purgeSweep, after: {}) { await purger.sweep() }
+        return EdgeServer(clients: Array(clients.values), background: [sweep], application: app, listening: listening)
     }
 }
 

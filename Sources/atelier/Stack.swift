@@ -28,8 +28,12 @@ enum Stack {
         }
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let signer = PrincipalSigner.generate()
-        FileManager.default.createFile(atPath: path, contents: Data(signer.base64PrivateKey.utf8),
-                                       attributes: [.posixPermissions: 0o600])
+        // Without the saved key, the next start would sign with a new one and every
+        // principal and file link of this one would stop verifying: fail now instead.
+        guard FileManager.default.createFile(atPath: path, contents: Data(signer.base64PrivateKey.utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw ConfigurationError.invalid(key: "data-dir", value: dataDirectory, expected: "a writable directory for principal.key")
+        }
         return signer
     }
 

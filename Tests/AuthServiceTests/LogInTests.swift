@@ -38,10 +38,10 @@ struct LogInTests {
             var wrong: [Duration] = []
             var unknown: [Duration] = []
             for index in 0..<5 {
-                wrong.append(try await clock.measure {
+                wrong.append(await clock.measure {
                     _ = await failure { try await auth.logIn("ada@example.com", password: "Wrong-Password-\(index)") }
                 })
-                unknown.append(try await clock.measure {
+                unknown.append(await clock.measure {
                     _ = await failure { try await auth.logIn("nobody\(index)@example.com", password: "Wrong-Password-1") }
                 })
             }

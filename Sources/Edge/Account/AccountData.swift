@@ -10,8 +10,7 @@ import SwiftProtobuf
 /// A user's data across services, which no single RPC holds: `GET /api/user/export` gathers the
 /// account from auth, everything from the catalog, and the wallet, ledger, subscription and
 /// payments from commerce; deleting the account (auth's DeleteAccount, transcoded as usual) is
-/// followed by the catalog's purge of the user's rows, the removal of the files the user uploaded,
-/// and commerce's closing of the wallet and subscription.
+/// followed by the purge of the user's data in the other services (`AccountPurger`).
 struct AccountData: Sendable {
     static let exportPath = "/api/user/export"
 
@@ -21,11 +20,10 @@ struct AccountData: Sendable {
     let catalogClient: RPCClient
     let commerce: Atelier_Commerce_V1_CommerceService.Client<HTTP2ClientTransport.Posix>
     let commerceClient: RPCClient
-    let blobs: any BlobStore
+    let purger: AccountPurger
     let sessions: SessionResolver
     let servicePrincipal: ServicePrincipal
     let shaper: JSONShaper
-    let logger: Logger
 
     func export(_ request: Request) async throws -> Response {
         guard let token = Transcoder.bearerToken(request) else { throw EdgeError.unauthenticated }
@@ -68,72 +66,15 @@ struct AccountData: Sendable {
         ])
     }
 
-    /// Runs the account deletion route, then purges the catalog and commerce. The purges run only
-    /// after auth accepted the deletion (password checked); if one still fails after `retrying`,
-    /// its rows are unreachable (no account can name them) and the failure is logged for an
-    /// operator's `PurgeUser`.
+    /// Runs the account deletion route, then the purge of what other services hold. Auth
+    /// records the deleted account in the same step, so a purge that cannot finish now is
+    /// finished by a later sweep (`AccountPurger`); the person's reply does not wait on it twice.
     func deleteAccount(_ request: Request, then transcoded: () async throws -> Response) async throws -> Response {
         guard let token = Transcoder.bearerToken(request) else { throw EdgeError.unauthenticated }
         let session = try await sessions.resolve(token: token)
         let response = try await transcoded()
-        // The two services hold nothing of each other's: their purges run side by side.
-        async let catalogPurged: Void = purgeCatalog(user: session.userID)
-        async let commerceClosed: Void = closeCommerce(user: session.userID)
-        _ = await (catalogPurged, commerceClosed)
+        await purger.purge(user: session.userID)
         return response
-    }
-
-    /// The catalog's rows of a deleted account, then the files it uploaded.
-    private func purgeCatalog(user: String) async {
-        do {
-            let purged = try await Self.retrying {
-                try await catalog.purgeUser(.with { $0.userID = user }, metadata: try servicePrincipal.metadata(),
-                                            options: catalogClient.callOptions)
-            }
-            logger.info("purged catalog rows of a deleted account", metadata: ["user": "\(user)", "rows": "\(purged.deleted)"])
-            for key in purged.storageKeys {
-                do {
-                    try await blobs.delete(key: key)
-                } catch {
-                    logger.warning("could not remove a deleted account's file", metadata: ["key": "\(key)", "error": "\(error)"])
-                }
-            }
-        } catch {
-            logger.warning("catalog purge after account deletion failed; run PurgeUser again",
-                           metadata: ["user": "\(user)", "error": "\(error)"])
-        }
-    }
-
-    /// Commerce's closing of a deleted account: billing stops, the wallet goes.
-    private func closeCommerce(user: String) async {
-        do {
-            let closed = try await Self.retrying {
-                try await commerce.purgeUser(.with { $0.userID = user }, metadata: try servicePrincipal.metadata(),
-                                             options: commerceClient.callOptions)
-            }
-            logger.info("closed commerce records of a deleted account", metadata: [
-                "user": "\(user)", "rows": "\(closed.deleted)", "subscriptionCanceled": "\(closed.subscriptionCanceled)"])
-        } catch {
-            logger.warning("commerce purge after account deletion failed; run commerce's PurgeUser again",
-                           metadata: ["user": "\(user)", "error": "\(error)"])
-        }
-    }
-
-    /// Runs a purge again while it fails as Unavailable (a dropped connection, the payment
-    /// provider's brief outage), three times in all with growing pauses: a purge is safe to
-    /// repeat, and one given up on leaves a deleted account's rows, or a subscription still
-    /// billing, until an operator steps in. A call that ran out its deadline is not repeated: it
-    /// already waited that long for its service (`waitForReady`), and the person is waiting too.
-    static func retrying<T>(attempts: Int = 3, pause: Duration = .milliseconds(300), _ body: () async throws -> T) async throws -> T {
-        var attempt = 1
-        while true {
-            do {
-                return try await body()
-            } catch let error as RPCError where attempt < attempts && error.code == .unavailable {
-                try await Task.sleep(for: pause * attempt)
-                attempt += 1
-            }
-        }
     }
 
     /// Every item of a paged list: pages from offset 0 until the list's total is reached.

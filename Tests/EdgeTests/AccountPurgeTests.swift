@@ -6,11 +6,11 @@ import Synchronization
 import Testing
 
 @Suite("Purges after account deletion")
-struct PurgeRetryTests {
+struct AccountPurgeTests {
     @Test("a purge is asked again while it fails as unavailable, three times in all, and never for other failures")
     func retries() async throws {
         let calls = Atomic(0)
-        let value = try await AccountData.retrying(pause: .milliseconds(1)) {
+        let value = try await AccountPurger.retrying(pause: .milliseconds(1)) {
             if calls.add(1, ordering: .relaxed).newValue < 3 { throw RPCError(code: .unavailable, message: "provider down") }
             return "purged"
         }
@@ -18,7 +18,7 @@ struct PurgeRetryTests {
 
         calls.store(0, ordering: .relaxed)
         await #expect(throws: RPCError.self) {
-            try await AccountData.retrying(pause: .milliseconds(1)) {
+            try await AccountPurger.retrying(pause: .milliseconds(1)) {
                 calls.add(1, ordering: .relaxed)
                 throw RPCError(code: .unavailable, message: "down")
             }
@@ -28,7 +28,7 @@ struct PurgeRetryTests {
         for code in [RPCError.Code.invalidArgument, .deadlineExceeded] {
             calls.store(0, ordering: .relaxed)
             await #expect(throws: RPCError.self) {
-                try await AccountData.retrying(pause: .milliseconds(1)) {
+                try await AccountPurger.retrying(pause: .milliseconds(1)) {
                     calls.add(1, ordering: .relaxed)
                     throw RPCError(code: code, message: "no")
                 }
@@ -52,6 +52,32 @@ struct PurgeRetryTests {
             #expect(deleted.status == 200, "\(deleted.text)")
             #expect(try await stack.database(.catalog).count("SELECT COUNT(*) AS n FROM heroes WHERE user_id = $1", [.text(userID)]) == 0)
             #expect(try await stack.http("GET", "/api/heroes", token: token).status == 401)
+        }
+    }
+
+    @Test("a purge cut short by a service that was down is finished by the sweep once it is back", arguments: TestBackend.available)
+    func sweepFinishes(backend: TestBackend) async throws {
+        let commercePort = try await TestStack.unusedPort()
+        try await TestStack.with(backend, services: [.auth, .catalog], edge: true, overrides: [
+            "commerce.port": String(commercePort), "edge.call-timeout-seconds": "5", "edge.purge-sweep-seconds": "1",
+        ]) { stack in
+            let (token, userID) = try await stack.signUp("leaving@example.com")
+            let deleted = try await stack.http("DELETE", "/api/user/account", json: ["password": "Quiet-River-42"], token: token)
+            #expect(deleted.status == 200, "\(deleted.text)")
+            let awaiting = "SELECT COUNT(*) AS n FROM account_purges WHERE user_id = $1"
+            #expect(try await stack.database(.auth).count(awaiting, [.text(userID)]) == 1, "commerce could not be purged yet")
+
+            try await stack.withLateService(.commerce, port: commercePort) { commerce in
+                // The sweep runs every second and pauses 1, 2, 4 ... seconds between tries.
+                let clock = ContinuousClock()
+                let deadline = clock.now + .seconds(90)
+                while try await stack.database(.auth).count(awaiting, [.text(userID)]) > 0, clock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                #expect(try await stack.database(.auth).count(awaiting, [.text(userID)]) == 0, "the sweep finished the purge")
+                #expect(try await commerce.database.count("SELECT COUNT(*) AS n FROM closed_accounts WHERE user_id = $1",
+                                                          [.text(userID)]) == 1, "commerce closed the account")
+            }
         }
     }
 }

@@ -1,0 +1,132 @@
+import AtelierProtos
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceKit
+
+/// Removes a deleted account's data from the services that hold it: the catalog's rows and the
+/// files the user uploaded, and commerce's wallet and subscription (billing stops).
+///
+/// Auth records every deleted account until its purge is complete. The deleting edge purges at
+/// once; `sweep`, run every `edge.purge-sweep-seconds`, claims the accounts whose purge did not
+/// finish (a service was down, the edge stopped halfway) and tries them again with growing
+/// pauses, so none is forgotten. Every purge is safe to repeat.
+struct AccountPurger: Sendable {
+    let auth: Atelier_Auth_V1_AuthService.Client<HTTP2ClientTransport.Posix>
+    let authClient: RPCClient
+    let catalog: Atelier_Catalog_V1_CatalogService.Client<HTTP2ClientTransport.Posix>
+    let catalogClient: RPCClient
+    let commerce: Atelier_Commerce_V1_CommerceService.Client<HTTP2ClientTransport.Posix>
+    let commerceClient: RPCClient
+    let blobs: any BlobStore
+    let servicePrincipal: ServicePrincipal
+    /// The first pause before a claimed account is due again; auth doubles it per attempt.
+    let retryPause: Duration
+    let logger: Logger
+
+    /// Purges every service and, when all succeeded, tells auth the account is done.
+    /// Returns whether it is.
+    @discardableResult
+    func purge(user: String) async -> Bool {
+        // The two services hold nothing of each other's: their purges run side by side.
+        async let catalogPurged = purgeCatalog(user: user)
+        async let commerceClosed = closeCommerce(user: user)
+        guard await (catalogPurged, commerceClosed) == (true, true) else { return false }
+        do {
+            _ = try await auth.completeAccountPurge(.with { $0.userID = user }, metadata: try servicePrincipal.metadata(),
+                                                    options: authClient.callOptions)
+            return true
+        } catch {
+            // The purge is done; the next sweep repeats it harmlessly and completes it then.
+            logger.warning("could not mark a deleted account's purge complete", metadata: ["user": "\(user)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    /// One pass over the deleted accounts whose purge is due, as many batches as are due.
+    func sweep() async {
+        let batch = 20
+        while !Task.isCancelled {
+            let due: [Atelier_Auth_V1_AccountPurge]
+            do {
+                due = try await auth.claimAccountPurges(
+                    .with {
+                        $0.limit = Int32(batch)
+                        $0.retryAfterSeconds = Int32(clamping: max(retryPause.components.seconds, 1))
+                    },
+                    metadata: try servicePrincipal.metadata(), options: authClient.callOptions
+                ).purges
+            } catch {
+                logger.warning("could not ask auth for deleted accounts awaiting their purge", metadata: ["error": "\(error)"])
+                return
+            }
+            for account in due {
+                if await purge(user: account.userID) {
+                    logger.info("finished the purge of a deleted account", metadata: [
+                        "user": "\(account.userID)", "attempt": "\(account.attempts + 1)"])
+                } else {
+                    logger.warning("the purge of a deleted account is still unfinished; it will be tried again",
+                                   metadata: ["user": "\(account.userID)", "attempt": "\(account.attempts + 1)"])
+                }
+            }
+            // Claimed accounts are pushed back, so a full batch means more may be due, never the same ones.
+            if due.count < batch { return }
+        }
+    }
+
+    /// The catalog's rows of a deleted account, then the files it uploaded.
+    private func purgeCatalog(user: String) async -> Bool {
+        do {
+            let purged = try await Self.retrying {
+                try await catalog.purgeUser(.with { $0.userID = user }, metadata: try servicePrincipal.metadata(),
+                                            options: catalogClient.callOptions)
+            }
+            logger.info("purged catalog rows of a deleted account", metadata: ["user": "\(user)", "rows": "\(purged.deleted)"])
+            for key in purged.storageKeys {
+                do {
+                    try await blobs.delete(key: key)
+                } catch {
+                    logger.warning("could not remove a deleted account's file", metadata: ["key": "\(key)", "error": "\(error)"])
+                }
+            }
+            return true
+        } catch {
+            logger.warning("catalog purge after account deletion failed", metadata: ["user": "\(user)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Commerce's closing of a deleted account: billing stops, the wallet goes.
+    private func closeCommerce(user: String) async -> Bool {
+        do {
+            let closed = try await Self.retrying {
+                try await commerce.purgeUser(.with { $0.userID = user }, metadata: try servicePrincipal.metadata(),
+                                             options: commerceClient.callOptions)
+            }
+            logger.info("closed commerce records of a deleted account", metadata: [
+                "user": "\(user)", "rows": "\(closed.deleted)", "subscriptionCanceled": "\(closed.subscriptionCanceled)"])
+            return true
+        } catch {
+            logger.warning("commerce purge after account deletion failed", metadata: ["user": "\(user)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Runs a purge again while it fails as Unavailable (a dropped connection, the payment
+    /// provider's brief outage), three times in all with growing pauses, so a brief outage is
+    /// ridden out now rather than at the next sweep. A call that ran out its deadline is not
+    /// repeated: it already waited that long for its service (`waitForReady`), and the person
+    /// is waiting too.
+    static func retrying<T>(attempts: Int = 3, pause: Duration = .milliseconds(300), _ body: () async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await body()
+            } catch let error as RPCError where attempt < attempts && error.code == .unavailable {
+                try await Task.sleep(for: pause * attempt)
+                attempt += 1
+            }
+        }
+    }
+}
