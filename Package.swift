@@ -136,6 +136,8 @@ let package = Package(
                 "Edge", "ServiceKit", "AtelierTestSupport", "AtelierProtos",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .testTarget(
             name: "CatalogServiceTests",

@@ -1557,7 +1557,8 @@ extension Atelier_Catalog_V1_CatalogService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Deletes everything the catalog holds for a user. Services only (account deletion).
+        /// > Deletes everything the catalog holds for a user but the records of files still in the blob
+        /// > store, which go once the caller reports them removed. Services only (account deletion).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Atelier_Catalog_V1_PurgeUserRequest` messages.
@@ -2383,7 +2384,8 @@ extension Atelier_Catalog_V1_CatalogService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Deletes everything the catalog holds for a user. Services only (account deletion).
+        /// > Deletes everything the catalog holds for a user but the records of files still in the blob
+        /// > store, which go once the caller reports them removed. Services only (account deletion).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Catalog_V1_PurgeUserRequest` message.
@@ -3207,7 +3209,8 @@ extension Atelier_Catalog_V1_CatalogService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Deletes everything the catalog holds for a user. Services only (account deletion).
+        /// > Deletes everything the catalog holds for a user but the records of files still in the blob
+        /// > store, which go once the caller reports them removed. Services only (account deletion).
         ///
         /// - Parameters:
         ///   - request: A `Atelier_Catalog_V1_PurgeUserRequest` message.
@@ -6045,7 +6048,8 @@ extension Atelier_Catalog_V1_CatalogService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Deletes everything the catalog holds for a user. Services only (account deletion).
+        /// > Deletes everything the catalog holds for a user but the records of files still in the blob
+        /// > store, which go once the caller reports them removed. Services only (account deletion).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Catalog_V1_PurgeUserRequest` message.
@@ -7668,7 +7672,8 @@ extension Atelier_Catalog_V1_CatalogService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Deletes everything the catalog holds for a user. Services only (account deletion).
+        /// > Deletes everything the catalog holds for a user but the records of files still in the blob
+        /// > store, which go once the caller reports them removed. Services only (account deletion).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Catalog_V1_PurgeUserRequest` message.
@@ -9045,7 +9050,8 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Deletes everything the catalog holds for a user. Services only (account deletion).
+    /// > Deletes everything the catalog holds for a user but the records of files still in the blob
+    /// > store, which go once the caller reports them removed. Services only (account deletion).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Atelier_Catalog_V1_PurgeUserRequest` message.
@@ -10612,7 +10618,8 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Deletes everything the catalog holds for a user. Services only (account deletion).
+    /// > Deletes everything the catalog holds for a user but the records of files still in the blob
+    /// > store, which go once the caller reports them removed. Services only (account deletion).
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -167,6 +167,11 @@ public nonisolated struct Atelier_Catalog_V1_PurgeUserRequest: Sendable {
 
   public var userID: String = String()
 
+  /// Storage keys of the user's files the caller has removed from the blob store since the last
+  /// call; their records go. Files not yet removed stay recorded, so a purge repeated after a
+  /// blob store outage still names them (at most 1000).
+  public var removedStorageKeys: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -183,7 +188,8 @@ public nonisolated struct Atelier_Catalog_V1_PurgeUserResponse: Sendable {
   /// Links the deleted rows held (media, avatars, audio, ...), for the record.
   public var blobUrls: [String] = []
 
-  /// The user's uploaded files: the caller removes them from the blob store.
+  /// The user's uploaded files still recorded: the caller removes them from the blob store and
+  /// names them in `removed_storage_keys` of another call. The purge is complete when this is empty.
   public var storageKeys: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -469,7 +475,7 @@ nonisolated extension Atelier_Catalog_V1_ExportUserResponse: SwiftProtobuf.Messa
 
 nonisolated extension Atelier_Catalog_V1_PurgeUserRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PurgeUserRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}removed_storage_keys\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -478,6 +484,7 @@ nonisolated extension Atelier_Catalog_V1_PurgeUserRequest: SwiftProtobuf.Message
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.removedStorageKeys) }()
       default: break
       }
     }
@@ -487,11 +494,15 @@ nonisolated extension Atelier_Catalog_V1_PurgeUserRequest: SwiftProtobuf.Message
     if !self.userID.isEmpty {
       try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
     }
+    if !self.removedStorageKeys.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.removedStorageKeys, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Atelier_Catalog_V1_PurgeUserRequest, rhs: Atelier_Catalog_V1_PurgeUserRequest) -> Bool {
     if lhs.userID != rhs.userID {return false}
+    if lhs.removedStorageKeys != rhs.removedStorageKeys {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

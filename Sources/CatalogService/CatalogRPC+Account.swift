@@ -5,10 +5,11 @@ import ServiceKit
 
 /// A user's whole catalog: exported for GET /api/user/export, purged when the account goes.
 extension CatalogRPC {
-    /// Tables holding a user's rows, children before parents.
+    /// Tables holding a user's rows, children before parents. `file_uploads` is apart: its rows
+    /// go only once the caller has removed the files (`PurgeUser`).
     static let userTables = [
         "illustrations", "stories", "custom_events", "heroes", "collection_characters", "collections", "media", "variants",
-        "themes", "character_tags", "characters", "owners", "file_uploads",
+        "themes", "character_tags", "characters", "owners",
     ]
     static let uploadColumns = "storage_key, file_name, mime_type, file_size, category, created_at"
 
@@ -81,8 +82,14 @@ extension CatalogRPC {
 
     public func purgeUser(request: Atelier_Catalog_V1_PurgeUserRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_PurgeUserResponse {
         let userID = try serviceSubject(request.userID)
+        let removed = try Rules.list(request.removedStorageKeys, field: "removedStorageKeys", maxItems: 1000, maxLength: 200)
         return try await database.transaction { tx in
             let user = SQLValue.text(userID)
+            var deleted: Int64 = 0
+            for key in removed {
+                deleted += Int64(try await tx.query(
+                    "DELETE FROM file_uploads WHERE storage_key = $1 AND user_id = $2 RETURNING user_id", .text(key), user).count)
+            }
             // The files the rows point to, for the caller's blob store.
             var urls: [String] = []
             for (table, column) in [("media", "url"), ("media", "thumbnail_url"), ("variants", "image_url"), ("variants", "thumbnail_url"),
@@ -97,8 +104,7 @@ extension CatalogRPC {
             var deltas: [String: Int64] = [:]
             for row in published { deltas[try row.string("style_type")] = -(try row.int("n")) }
             try await PublicCounts.adjust(tx, by: deltas)
-            let keys = try await tx.query("SELECT storage_key FROM file_uploads WHERE user_id = $1", user).map { try $0.string("storage_key") }
-            var deleted: Int64 = 0
+            let keys = try await tx.query("SELECT storage_key FROM file_uploads WHERE user_id = $1 ORDER BY storage_key", user).map { try $0.string("storage_key") }
             for table in Self.userTables {
                 deleted += Int64(try await tx.query("DELETE FROM \(table) WHERE user_id = $1 RETURNING user_id", user).count)
             }

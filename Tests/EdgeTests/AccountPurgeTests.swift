@@ -50,7 +50,6 @@ struct AccountPurgeTests {
             #expect(hero.status == 201, "\(hero.text)")
             let deleted = try await stack.http("DELETE", "/api/user/account", json: ["password": "Quiet-River-42"], token: token)
             #expect(deleted.status == 200, "\(deleted.text)")
-            #expect(try await stack.database(.catalog).count("SELECT COUNT(*) AS n FROM heroes WHERE user_id = $1", [.text(userID)]) == 0)
             #expect(try await stack.http("GET", "/api/heroes", token: token).status == 401)
         }
     }
@@ -78,6 +77,48 @@ struct AccountPurgeTests {
                 #expect(try await commerce.database.count("SELECT COUNT(*) AS n FROM closed_accounts WHERE user_id = $1",
                                                           [.text(userID)]) == 1, "commerce closed the account")
             }
+        }
+    }
+
+    @Test("a file the blob store could not remove stays recorded, and the sweep removes it once the store is back",
+          arguments: [TestBackend.sqlite])
+    func sweepRemovesFiles(backend: TestBackend) async throws {
+        let store = try await FlakyBucket.start(bucket: "purges")
+        do {
+            try await sweepRemovesFiles(backend: backend, store: store)
+            await store.stop()
+        } catch {
+            await store.stop()
+            throw error
+        }
+    }
+
+    private func sweepRemovesFiles(backend: TestBackend, store: FlakyBucket) async throws {
+        try await TestStack.with(backend, edge: true, overrides: [
+            "blobs.store": "s3", "blobs.s3.endpoint": "http://127.0.0.1:\(store.port)", "blobs.s3.bucket": "purges",
+            "blobs.s3.access-key": "test", "blobs.s3.secret-key": "test-secret", "edge.purge-sweep-seconds": "1",
+        ]) { stack in
+            let (token, userID) = try await stack.signUp("leaving@example.com")
+            let upload = try await stack.http("POST", "/api/files/upload", json: [
+                "fileName": "p.webp", "mimeType": "image/webp", "fileSize": 300, "category": "pictogram",
+            ], token: token)
+            let key = try #require(upload.json["storageKey"] as? String, "\(upload.text)")
+            let deleted = try await stack.http("DELETE", "/api/user/account", json: ["password": "Quiet-River-42"], token: token)
+            #expect(deleted.status == 200, "\(deleted.text)")
+            let recorded = "SELECT COUNT(*) AS n FROM file_uploads WHERE user_id = $1"
+            let awaiting = "SELECT COUNT(*) AS n FROM account_purges WHERE user_id = $1"
+            #expect(try await stack.database(.catalog).count(recorded, [.text(userID)]) == 1, "the file is still named")
+            #expect(try await stack.database(.auth).count(awaiting, [.text(userID)]) == 1, "the purge is not complete")
+
+            store.down.store(false, ordering: .relaxed)
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(60)
+            while try await stack.database(.auth).count(awaiting, [.text(userID)]) > 0, clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(try await stack.database(.auth).count(awaiting, [.text(userID)]) == 0, "the sweep finished the purge")
+            #expect(try await stack.database(.catalog).count(recorded, [.text(userID)]) == 0)
+            #expect(store.deleted.contains(key), "\(store.deleted)")
         }
     }
 }

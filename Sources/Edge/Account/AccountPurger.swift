@@ -75,20 +75,31 @@ struct AccountPurger: Sendable {
         }
     }
 
-    /// The catalog's rows of a deleted account, then the files it uploaded.
+    /// The catalog's rows of a deleted account, then the files it uploaded. The catalog keeps
+    /// the record of each file until it is reported removed, so files the blob store could not
+    /// remove now are named again by the next sweep's purge.
     private func purgeCatalog(user: String) async -> Bool {
         do {
-            let purged = try await Self.retrying {
-                try await catalog.purgeUser(.with { $0.userID = user }, metadata: try servicePrincipal.metadata(),
-                                            options: catalogClient.callOptions)
-            }
-            logger.info("purged catalog rows of a deleted account", metadata: ["user": "\(user)", "rows": "\(purged.deleted)"])
-            for key in purged.storageKeys {
-                do {
-                    try await blobs.delete(key: key)
-                } catch {
-                    logger.warning("could not remove a deleted account's file", metadata: ["key": "\(key)", "error": "\(error)"])
+            let purge = { (removed: [String]) in
+                try await Self.retrying {
+                    try await catalog.purgeUser(.with { $0.userID = user; $0.removedStorageKeys = removed },
+                                                metadata: try servicePrincipal.metadata(), options: catalogClient.callOptions)
                 }
+            }
+            var purged = try await purge([])
+            logger.info("purged catalog rows of a deleted account", metadata: ["user": "\(user)", "rows": "\(purged.deleted)"])
+            while !purged.storageKeys.isEmpty {
+                var removed: [String] = []
+                for key in purged.storageKeys.prefix(1000) {
+                    do {
+                        try await blobs.delete(key: key)
+                        removed.append(key)
+                    } catch {
+                        logger.warning("could not remove a deleted account's file", metadata: ["key": "\(key)", "error": "\(error)"])
+                    }
+                }
+                if removed.isEmpty { return false }
+                purged = try await purge(removed)
             }
             return true
         } catch {
