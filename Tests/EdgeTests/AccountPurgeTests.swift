@@ -50,6 +50,7 @@ struct AccountPurgeTests {
             #expect(hero.status == 201, "\(hero.text)")
             let deleted = try await stack.http("DELETE", "/api/user/account", json: ["password": "Quiet-River-42"], token: token)
             #expect(deleted.status == 200, "\(deleted.text)")
+            #expect(try await stack.database(.catalog).count("SELECT COUNT(*) AS n FROM heroes WHERE user_id = $1", [.text(userID)]) == 0)
             #expect(try await stack.http("GET", "/api/heroes", token: token).status == 401)
         }
     }
