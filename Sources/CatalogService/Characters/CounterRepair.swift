@@ -29,7 +29,9 @@ struct CounterRepair: Sendable {
             // Creates, deletes and visibility changes take row locks on these tables inside
             // their own transactions, so holding them exclusively makes the count and the
             // write one step: no change lands between them. Plain reads (explore) go on.
-            // SQLite runs one write transaction at a time, which gives the same.
+            // SQLite runs one write transaction at a time, which gives the same. At a million
+            // characters the two counts take about 0.2 s on PostgreSQL here, so creates wait
+            // that long once an hour.
             if tx.dialect == .postgres {
                 try await tx.query("LOCK TABLE public_counts, owners IN EXCLUSIVE MODE")
             }
