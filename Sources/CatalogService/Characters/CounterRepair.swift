@@ -40,41 +40,33 @@ struct CounterRepair: Sendable {
     }
 
     private static func publicCounts(_ tx: any SQLExecutor) async throws -> Int {
-        var actual: [String: Int64] = [:]
-        for row in try await tx.query("SELECT style_type, COUNT(*) AS n FROM characters WHERE is_public = TRUE GROUP BY style_type") {
-            actual[try row.string("style_type")] = try row.int("n")
-        }
+        var actual = try await counts(tx, "SELECT style_type AS k, COUNT(*) AS n FROM characters WHERE is_public = TRUE GROUP BY style_type")
         actual[""] = actual.values.reduce(0, +)
-        var kept: [String: Int64] = [:]
-        for row in try await tx.query("SELECT style_type, count FROM public_counts") {
-            kept[try row.string("style_type")] = try row.int("count")
-        }
-        var mended = 0
-        for style in Set(actual.keys).union(kept.keys).sorted() where actual[style, default: 0] != kept[style, default: 0] {
-            try await tx.query("""
-                INSERT INTO public_counts (style_type, count) VALUES ($1, $2)
-                ON CONFLICT (style_type) DO UPDATE SET count = excluded.count
-                """, .text(style), .int(actual[style, default: 0]))
-            mended += 1
-        }
-        return mended
+        return try await mend(tx, table: "public_counts", key: "style_type", counter: "count", to: actual)
     }
 
     private static func owners(_ tx: any SQLExecutor) async throws -> Int {
-        var actual: [String: Int64] = [:]
-        for row in try await tx.query("SELECT user_id, COUNT(*) AS n FROM characters GROUP BY user_id") {
-            actual[try row.string("user_id")] = try row.int("n")
-        }
-        var kept: [String: Int64] = [:]
-        for row in try await tx.query("SELECT user_id, characters FROM owners") {
-            kept[try row.string("user_id")] = try row.int("characters")
-        }
+        let actual = try await counts(tx, "SELECT user_id AS k, COUNT(*) AS n FROM characters GROUP BY user_id")
+        return try await mend(tx, table: "owners", key: "user_id", counter: "characters", to: actual)
+    }
+
+    /// A grouped count (`k`, `n`) as a map.
+    private static func counts(_ tx: any SQLExecutor, _ sql: String) async throws -> [String: Int64] {
+        var counts: [String: Int64] = [:]
+        for row in try await tx.query(sql) { counts[try row.string("k")] = try row.int("n") }
+        return counts
+    }
+
+    /// Sets `table`'s `counter` to `actual` wherever the two differ (a key missing on either
+    /// side counts as 0); returns how many it set.
+    private static func mend(_ tx: any SQLExecutor, table: String, key: String, counter: String, to actual: [String: Int64]) async throws -> Int {
+        let kept = try await counts(tx, "SELECT \(key) AS k, \(counter) AS n FROM \(table)")
         var mended = 0
-        for user in Set(actual.keys).union(kept.keys).sorted() where actual[user, default: 0] != kept[user, default: 0] {
+        for name in Set(actual.keys).union(kept.keys).sorted() where actual[name, default: 0] != kept[name, default: 0] {
             try await tx.query("""
-                INSERT INTO owners (user_id, characters) VALUES ($1, $2)
-                ON CONFLICT (user_id) DO UPDATE SET characters = excluded.characters
-                """, .text(user), .int(actual[user, default: 0]))
+                INSERT INTO \(table) (\(key), \(counter)) VALUES ($1, $2)
+                ON CONFLICT (\(key)) DO UPDATE SET \(counter) = excluded.\(counter)
+                """, .text(name), .int(actual[name, default: 0]))
             mended += 1
         }
         return mended
