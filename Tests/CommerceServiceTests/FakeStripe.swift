@@ -1,8 +1,8 @@
+import AtelierTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import ServiceLifecycle
 import Synchronization
 
 /// A local stand-in for api.stripe.com that checks what Stripe checks (method, path, bearer
@@ -23,9 +23,7 @@ final class FakeStripe: Sendable {
 
     static let secretKey = "sk_test_fake_4eC39HqLyjWDarjtT1zdp7dc"
     private let log: CallLog
-    private let group: ServiceGroup
-    private let task: Task<Void, any Error>
-    let port: Int
+    private let server: LocalHTTPServer
 
     var calls: [Call] { log.calls.withLock { $0 } }
 
@@ -37,27 +35,17 @@ final class FakeStripe: Sendable {
         router.post("/v1/subscriptions/{id}") { request, context in
             try await handle(request, "/v1/subscriptions/\(context.parameters.get("id") ?? "")", recorded)
         }
-        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: Logger(label: "fake-stripe"))
-        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "fake-stripe")))
-        let task = Task { try await group.run() }
-        var iterator = stream.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
-        return FakeStripe(log: recorded, group: group, task: task, port: port)
+        return FakeStripe(log: recorded, server: await LocalHTTPServer.start(router, label: "fake-stripe"))
     }
 
-    private init(log: CallLog, group: ServiceGroup, task: Task<Void, any Error>, port: Int) {
+    private init(log: CallLog, server: LocalHTTPServer) {
         self.log = log
-        self.group = group
-        self.task = task
-        self.port = port
+        self.server = server
     }
 
-    func stop() async {
-        await group.triggerGracefulShutdown()
-        _ = try? await task.value
-    }
+    var port: Int { server.port }
+
+    func stop() async { await server.stop() }
 
     private static func handle(_ request: Request, _ path: String, _ recorded: CallLog) async throws -> Response {
         guard request.headers[.authorization] == "Bearer \(secretKey)" else {

@@ -84,7 +84,7 @@ struct AccountPurgeTests {
     @Test("a file the blob store could not remove stays recorded, and the sweep removes it once the store is back",
           arguments: [TestBackend.sqlite])
     func sweepRemovesFiles(backend: TestBackend) async throws {
-        let store = try await FlakyBucket.start(bucket: "purges")
+        let store = await FlakyBucket.start(bucket: "purges")
         do {
             try await sweepRemovesFiles(backend: backend, store: store)
             await store.stop()
@@ -111,7 +111,7 @@ struct AccountPurgeTests {
             #expect(try await stack.database(.catalog).count(recorded, [.text(userID)]) == 1, "the file is still named")
             #expect(try await stack.database(.auth).count(awaiting, [.text(userID)]) == 1, "the purge is not complete")
 
-            store.down.store(false, ordering: .relaxed)
+            store.recover()
             let clock = ContinuousClock()
             let deadline = clock.now + .seconds(60)
             while try await stack.database(.auth).count(awaiting, [.text(userID)]) > 0, clock.now < deadline {
