@@ -98,11 +98,14 @@ extension CatalogRPC {
                 urls += try await tx.query("SELECT \(column) AS url FROM \(table) WHERE user_id = $1 AND \(column) IS NOT NULL", user)
                     .compactMap { try $0.optionalString("url") }
             }
-            // Public characters leave explore's totals.
-            let published = try await tx.query(
-                "SELECT style_type, COUNT(*) AS n FROM characters WHERE user_id = $1 AND is_public = TRUE GROUP BY style_type", user)
+            // Public characters leave explore's totals. Their rows are locked as they are read, so
+            // a concurrent delete, visibility change or second purge of the same character either
+            // finished first (and the row is gone or private here) or waits: none is counted twice.
+            let lock = tx.dialect == .postgres ? " FOR UPDATE" : ""
             var deltas: [String: Int64] = [:]
-            for row in published { deltas[try row.string("style_type")] = -(try row.int("n")) }
+            for row in try await tx.query("SELECT style_type FROM characters WHERE user_id = $1 AND is_public = TRUE\(lock)", user) {
+                deltas[try row.string("style_type"), default: 0] -= 1
+            }
             try await PublicCounts.adjust(tx, by: deltas)
             let keys = try await tx.query("SELECT storage_key FROM file_uploads WHERE user_id = $1 ORDER BY storage_key", user).map { try $0.string("storage_key") }
             for table in Self.userTables {

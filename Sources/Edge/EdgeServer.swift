@@ -103,7 +103,7 @@ public struct EdgeServer: Sendable {
         let purger = AccountPurger(
             auth: auth, authClient: authClient, catalog: catalog, catalogClient: catalogClient, commerce: commerce,
             commerceClient: commerceClient, blobs: blobs.store, servicePrincipal: servicePrincipal, retryPause: purgeSweep,
-            logger: logger)
+            settle: sessions.principalLifetime, logger: logger)
         let account = AccountData(
             auth: auth, authClient: authClient, catalog: catalog, catalogClient: catalogClient, commerce: commerce,
             commerceClient: commerceClient, purger: purger, sessions: sessions, servicePrincipal: servicePrincipal,

@@ -1,3 +1,4 @@
+import AtelierProtos
 import AtelierTestSupport
 @testable import Edge
 import Foundation
@@ -59,22 +60,16 @@ struct AccountPurgeTests {
     func sweepFinishes(backend: TestBackend) async throws {
         let commercePort = try await TestStack.unusedPort()
         try await TestStack.with(backend, services: [.auth, .catalog], edge: true, overrides: [
-            "commerce.port": String(commercePort), "edge.call-timeout-seconds": "5", "edge.purge-sweep-seconds": "1",
-        ]) { stack in
+            "commerce.port": String(commercePort), "edge.call-timeout-seconds": "5",
+        ].merging(Self.quickSweeps) { $1 }) { stack in
             let (token, userID) = try await stack.signUp("leaving@example.com")
             let deleted = try await stack.http("DELETE", "/api/user/account", json: ["password": "Quiet-River-42"], token: token)
             #expect(deleted.status == 200, "\(deleted.text)")
             let awaiting = "SELECT COUNT(*) AS n FROM account_purges WHERE user_id = $1"
             #expect(try await stack.database(.auth).count(awaiting, [.text(userID)]) == 1, "commerce could not be purged yet")
 
-            try await stack.withLateService(.commerce, port: commercePort) { commerce in
-                // The sweep runs every second and pauses 1, 2, 4 ... seconds between tries.
-                let clock = ContinuousClock()
-                let deadline = clock.now + .seconds(90)
-                while try await stack.database(.auth).count(awaiting, [.text(userID)]) > 0, clock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(200))
-                }
-                #expect(try await stack.database(.auth).count(awaiting, [.text(userID)]) == 0, "the sweep finished the purge")
+            try await stack.withLateService(.commerce, port: commercePort) { commerce async throws in
+                #expect(try await Self.purgeCompletes(stack, userID), "the sweep finished the purge")
                 #expect(try await commerce.database.count("SELECT COUNT(*) AS n FROM closed_accounts WHERE user_id = $1",
                                                           [.text(userID)]) == 1, "commerce closed the account")
             }
@@ -97,8 +92,8 @@ struct AccountPurgeTests {
     private func sweepRemovesFiles(backend: TestBackend, store: FlakyBucket) async throws {
         try await TestStack.with(backend, edge: true, overrides: [
             "blobs.store": "s3", "blobs.s3.endpoint": "http://127.0.0.1:\(store.port)", "blobs.s3.bucket": "purges",
-            "blobs.s3.access-key": "test", "blobs.s3.secret-key": "test-secret", "edge.purge-sweep-seconds": "1",
-        ]) { stack in
+            "blobs.s3.access-key": "test", "blobs.s3.secret-key": "test-secret",
+        ].merging(Self.quickSweeps) { $1 }) { stack in
             let (token, userID) = try await stack.signUp("leaving@example.com")
             let upload = try await stack.http("POST", "/api/files/upload", json: [
                 "fileName": "p.webp", "mimeType": "image/webp", "fileSize": 300, "category": "pictogram",
@@ -112,14 +107,47 @@ struct AccountPurgeTests {
             #expect(try await stack.database(.auth).count(awaiting, [.text(userID)]) == 1, "the purge is not complete")
 
             store.recover()
-            let clock = ContinuousClock()
-            let deadline = clock.now + .seconds(60)
-            while try await stack.database(.auth).count(awaiting, [.text(userID)]) > 0, clock.now < deadline {
-                try await Task.sleep(for: .milliseconds(200))
-            }
-            #expect(try await stack.database(.auth).count(awaiting, [.text(userID)]) == 0, "the sweep finished the purge")
+            #expect(try await Self.purgeCompletes(stack, userID), "the sweep finished the purge")
             #expect(try await stack.database(.catalog).count(recorded, [.text(userID)]) == 0)
             #expect(store.deleted.contains(key), "\(store.deleted)")
         }
+    }
+
+    @Test("a write signed before the deletion that lands after the first purge is removed by the purge that completes it",
+          arguments: TestBackend.available)
+    func lateWrite(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true, overrides: Self.quickSweeps) { stack in
+            let (token, userID) = try await stack.signUp("leaving@example.com")
+            let deleted = try await stack.http("DELETE", "/api/user/account", json: ["password": "Quiet-River-42"], token: token)
+            #expect(deleted.status == 200, "\(deleted.text)")
+            // A principal signed before the deletion, still valid: a request in flight, or one
+            // through another edge that had the session cached.
+            try await stack.withClient(.catalog) { grpc in
+                _ = try await Atelier_Catalog_V1_CatalogService.Client(wrapping: grpc).createCharacter(
+                    .with { $0.character = .with { $0.name = "Late"; $0.isPublic = true } },
+                    metadata: try stack.userMetadata(id: userID, sessionID: "before-deletion"))
+            }
+            let kept = "SELECT COUNT(*) AS n FROM characters WHERE user_id = $1"
+            #expect(try await stack.database(.catalog).count(kept, [.text(userID)]) == 1)
+            #expect(try await Self.purgeCompletes(stack, userID))
+            #expect(try await stack.database(.catalog).count(kept, [.text(userID)]) == 0, "the late character went too")
+            #expect(try await stack.http("GET", "/api/explore").list("characters").isEmpty, "and left explore")
+        }
+    }
+
+    /// Sweeps every second, and principals (so the wait before a purge completes) of 30 s, the
+    /// shortest the edge allows: its session cache is off.
+    static let quickSweeps = ["edge.purge-sweep-seconds": "1", "edge.session-cache-seconds": "0", "edge.principal-seconds": "10"]
+
+    /// Waits, up to two minutes, until auth no longer holds the deleted account; whether it did.
+    static func purgeCompletes(_ stack: TestStack, _ userID: String) async throws -> Bool {
+        let awaiting = "SELECT COUNT(*) AS n FROM account_purges WHERE user_id = $1"
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(120)
+        while clock.now < deadline {
+            if try await stack.database(.auth).count(awaiting, [.text(userID)]) == 0 { return true }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        return false
     }
 }

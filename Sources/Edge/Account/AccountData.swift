@@ -73,7 +73,7 @@ struct AccountData: Sendable {
         guard let token = Transcoder.bearerToken(request) else { throw EdgeError.unauthenticated }
         let session = try await sessions.resolve(token: token)
         let response = try await transcoded()
-        await purger.purge(user: session.userID)
+        await purger.purge(user: session.userID, deletedAt: Date())
         return response
     }
 

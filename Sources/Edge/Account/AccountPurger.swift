@@ -12,6 +12,10 @@ import ServiceKit
 /// once; `sweep`, run every `edge.purge-sweep-seconds`, claims the accounts whose purge did not
 /// finish (a service was down, the edge stopped halfway) and tries them again with growing
 /// pauses, so none is forgotten. Every purge is safe to repeat.
+///
+/// A purge counts as complete only once `settle` (the principal lifetime) has passed since the
+/// deletion: until then a request signed before it, in flight or through another edge's session
+/// cache, could still write, so the sweep purges once more after that.
 struct AccountPurger: Sendable {
     let auth: Atelier_Auth_V1_AuthService.Client<HTTP2ClientTransport.Posix>
     let authClient: RPCClient
@@ -23,24 +27,36 @@ struct AccountPurger: Sendable {
     let servicePrincipal: ServicePrincipal
     /// The first pause before a claimed account is due again; auth doubles it per attempt.
     let retryPause: Duration
+    /// How long after a deletion a write signed for the account may still arrive.
+    let settle: Duration
     let logger: Logger
 
-    /// Purges every service and, when all succeeded, tells auth the account is done.
-    /// Returns whether it is.
+    enum Outcome: Equatable {
+        /// A service could not be purged; the sweep tries again.
+        case unfinished
+        /// Purged, but a late write could still come; the sweep purges once more.
+        case unsettled
+        /// Purged after the last principal expired; auth no longer holds the account.
+        case complete
+    }
+
+    /// Purges every service and, when all succeeded and the deletion has settled, tells auth
+    /// the account is done.
     @discardableResult
-    func purge(user: String) async -> Bool {
+    func purge(user: String, deletedAt: Date) async -> Outcome {
         // The two services hold nothing of each other's: their purges run side by side.
         async let catalogPurged = purgeCatalog(user: user)
         async let commerceClosed = closeCommerce(user: user)
-        guard await (catalogPurged, commerceClosed) == (true, true) else { return false }
+        guard await (catalogPurged, commerceClosed) == (true, true) else { return .unfinished }
+        guard Date().timeIntervalSince(deletedAt) >= TimeInterval(settle.components.seconds) else { return .unsettled }
         do {
             _ = try await auth.completeAccountPurge(.with { $0.userID = user }, metadata: try servicePrincipal.metadata(),
                                                     options: authClient.callOptions)
-            return true
+            return .complete
         } catch {
             // The purge is done; the next sweep repeats it harmlessly and completes it then.
             logger.warning("could not mark a deleted account's purge complete", metadata: ["user": "\(user)", "error": "\(error)"])
-            return false
+            return .unfinished
         }
     }
 
@@ -62,12 +78,11 @@ struct AccountPurger: Sendable {
                 return
             }
             for account in due {
-                if await purge(user: account.userID) {
-                    logger.info("finished the purge of a deleted account", metadata: [
-                        "user": "\(account.userID)", "attempt": "\(account.attempts + 1)"])
-                } else {
-                    logger.warning("the purge of a deleted account is still unfinished; it will be tried again",
-                                   metadata: ["user": "\(account.userID)", "attempt": "\(account.attempts + 1)"])
+                let metadata: Logger.Metadata = ["user": "\(account.userID)", "attempt": "\(account.attempts + 1)"]
+                switch await purge(user: account.userID, deletedAt: account.deletedAt.date) {
+                case .complete: logger.info("finished the purge of a deleted account", metadata: metadata)
+                case .unsettled: logger.debug("purged a deleted account; once more after its last principals expire", metadata: metadata)
+                case .unfinished: logger.warning("the purge of a deleted account is still unfinished; it will be tried again", metadata: metadata)
                 }
             }
             // Claimed accounts are pushed back, so a full batch means more may be due, never the same ones.

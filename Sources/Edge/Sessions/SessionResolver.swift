@@ -55,7 +55,9 @@ final class SessionResolver: Sendable {
     private let signer: PrincipalSigner
     private let servicePrincipal: ServicePrincipal
     private let cacheLifetime: Duration
-    private let principalLifetime: Duration
+    /// How long a principal this edge signs stays valid: after it, nothing signed for a
+    /// deleted account can still be used.
+    let principalLifetime: Duration
     private let maxEntries: Int
 
     init(authClient: RPCClient, commerceClient: RPCClient, signer: PrincipalSigner, servicePrincipal: ServicePrincipal,
