@@ -38,6 +38,7 @@ public let atelierMessageTypes: [any SwiftProtobuf.Message.Type] = [
     Atelier_Catalog_V1_AddIllustrationRequest.self,
     Atelier_Catalog_V1_AddVariantRequest.self,
     Atelier_Catalog_V1_AttachMediaRequest.self,
+    Atelier_Catalog_V1_CatalogExport.self,
     Atelier_Catalog_V1_Character.self,
     Atelier_Catalog_V1_CharacterInput.self,
     Atelier_Catalog_V1_CharacterResponse.self,

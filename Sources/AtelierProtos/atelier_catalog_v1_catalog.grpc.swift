@@ -1539,7 +1539,10 @@ extension Atelier_Catalog_V1_CatalogService {
         /// > Source IDL Documentation:
         /// >
         /// > ------------------------------------------------------------ account data
-        /// > Everything the catalog holds for a user. Services only (the edge, for GET /api/user/export).
+        /// > Everything the catalog holds for a user, a page at a time: about 1 MiB each, so a user with
+        /// > years of stories never meets the 4 MiB message limit. Kinds come in the order of
+        /// > CatalogExport's fields, each oldest first; ask again with next_page_token until it is empty.
+        /// > Services only (the edge, for GET /api/user/export).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Atelier_Catalog_V1_ExportUserRequest` messages.
@@ -2366,7 +2369,10 @@ extension Atelier_Catalog_V1_CatalogService {
         /// > Source IDL Documentation:
         /// >
         /// > ------------------------------------------------------------ account data
-        /// > Everything the catalog holds for a user. Services only (the edge, for GET /api/user/export).
+        /// > Everything the catalog holds for a user, a page at a time: about 1 MiB each, so a user with
+        /// > years of stories never meets the 4 MiB message limit. Kinds come in the order of
+        /// > CatalogExport's fields, each oldest first; ask again with next_page_token until it is empty.
+        /// > Services only (the edge, for GET /api/user/export).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Catalog_V1_ExportUserRequest` message.
@@ -3191,7 +3197,10 @@ extension Atelier_Catalog_V1_CatalogService {
         /// > Source IDL Documentation:
         /// >
         /// > ------------------------------------------------------------ account data
-        /// > Everything the catalog holds for a user. Services only (the edge, for GET /api/user/export).
+        /// > Everything the catalog holds for a user, a page at a time: about 1 MiB each, so a user with
+        /// > years of stories never meets the 4 MiB message limit. Kinds come in the order of
+        /// > CatalogExport's fields, each oldest first; ask again with next_page_token until it is empty.
+        /// > Services only (the edge, for GET /api/user/export).
         ///
         /// - Parameters:
         ///   - request: A `Atelier_Catalog_V1_ExportUserRequest` message.
@@ -6025,7 +6034,10 @@ extension Atelier_Catalog_V1_CatalogService {
         /// > Source IDL Documentation:
         /// >
         /// > ------------------------------------------------------------ account data
-        /// > Everything the catalog holds for a user. Services only (the edge, for GET /api/user/export).
+        /// > Everything the catalog holds for a user, a page at a time: about 1 MiB each, so a user with
+        /// > years of stories never meets the 4 MiB message limit. Kinds come in the order of
+        /// > CatalogExport's fields, each oldest first; ask again with next_page_token until it is empty.
+        /// > Services only (the edge, for GET /api/user/export).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Catalog_V1_ExportUserRequest` message.
@@ -7638,7 +7650,10 @@ extension Atelier_Catalog_V1_CatalogService {
         /// > Source IDL Documentation:
         /// >
         /// > ------------------------------------------------------------ account data
-        /// > Everything the catalog holds for a user. Services only (the edge, for GET /api/user/export).
+        /// > Everything the catalog holds for a user, a page at a time: about 1 MiB each, so a user with
+        /// > years of stories never meets the 4 MiB message limit. Kinds come in the order of
+        /// > CatalogExport's fields, each oldest first; ask again with next_page_token until it is empty.
+        /// > Services only (the edge, for GET /api/user/export).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Catalog_V1_ExportUserRequest` message.
@@ -9021,7 +9036,10 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > ------------------------------------------------------------ account data
-    /// > Everything the catalog holds for a user. Services only (the edge, for GET /api/user/export).
+    /// > Everything the catalog holds for a user, a page at a time: about 1 MiB each, so a user with
+    /// > years of stories never meets the 4 MiB message limit. Kinds come in the order of
+    /// > CatalogExport's fields, each oldest first; ask again with next_page_token until it is empty.
+    /// > Services only (the edge, for GET /api/user/export).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Atelier_Catalog_V1_ExportUserRequest` message.
@@ -10585,7 +10603,10 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > ------------------------------------------------------------ account data
-    /// > Everything the catalog holds for a user. Services only (the edge, for GET /api/user/export).
+    /// > Everything the catalog holds for a user, a page at a time: about 1 MiB each, so a user with
+    /// > years of stories never meets the 4 MiB message limit. Kinds come in the order of
+    /// > CatalogExport's fields, each oldest first; ask again with next_page_token until it is empty.
+    /// > Services only (the edge, for GET /api/user/export).
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -110,6 +110,9 @@ public nonisolated struct Atelier_Catalog_V1_ExportUserRequest: Sendable {
 
   public var userID: String = String()
 
+  /// Empty for the first page; then the previous page's next_page_token.
+  public var pageToken: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -130,6 +133,32 @@ public nonisolated struct Atelier_Catalog_V1_CollectionMembership: Sendable {
 }
 
 public nonisolated struct Atelier_Catalog_V1_ExportUserResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// This page's share of the user's catalog; the pages merged make the whole.
+  public var items: Atelier_Catalog_V1_CatalogExport {
+    get {_items ?? Atelier_Catalog_V1_CatalogExport()}
+    set {_items = newValue}
+  }
+  /// Returns true if `items` has been explicitly set.
+  public var hasItems: Bool {self._items != nil}
+  /// Clears the value of `items`. Subsequent reads from it will return its default value.
+  public mutating func clearItems() {self._items = nil}
+
+  /// Where the next page starts; empty after the last.
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _items: Atelier_Catalog_V1_CatalogExport? = nil
+}
+
+/// A user's whole catalog, or a page of it.
+public nonisolated struct Atelier_Catalog_V1_CatalogExport: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -335,7 +364,7 @@ nonisolated extension Atelier_Catalog_V1_RecordUploadResponse: SwiftProtobuf.Mes
 
 nonisolated extension Atelier_Catalog_V1_ExportUserRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ExportUserRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}page_token\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -344,6 +373,7 @@ nonisolated extension Atelier_Catalog_V1_ExportUserRequest: SwiftProtobuf.Messag
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
       default: break
       }
     }
@@ -353,11 +383,15 @@ nonisolated extension Atelier_Catalog_V1_ExportUserRequest: SwiftProtobuf.Messag
     if !self.userID.isEmpty {
       try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
     }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Atelier_Catalog_V1_ExportUserRequest, rhs: Atelier_Catalog_V1_ExportUserRequest) -> Bool {
     if lhs.userID != rhs.userID {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -400,6 +434,45 @@ nonisolated extension Atelier_Catalog_V1_CollectionMembership: SwiftProtobuf.Mes
 
 nonisolated extension Atelier_Catalog_V1_ExportUserResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ExportUserResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}items\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._items) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._items {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Catalog_V1_ExportUserResponse, rhs: Atelier_Catalog_V1_ExportUserResponse) -> Bool {
+    if lhs._items != rhs._items {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Catalog_V1_CatalogExport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CatalogExport"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}characters\0\u{1}themes\0\u{1}variants\0\u{1}collections\0\u{3}collection_characters\0\u{1}media\0\u{1}heroes\0\u{1}stories\0\u{3}custom_events\0\u{1}files\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -457,7 +530,7 @@ nonisolated extension Atelier_Catalog_V1_ExportUserResponse: SwiftProtobuf.Messa
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Atelier_Catalog_V1_ExportUserResponse, rhs: Atelier_Catalog_V1_ExportUserResponse) -> Bool {
+  public static func ==(lhs: Atelier_Catalog_V1_CatalogExport, rhs: Atelier_Catalog_V1_CatalogExport) -> Bool {
     if lhs.characters != rhs.characters {return false}
     if lhs.themes != rhs.themes {return false}
     if lhs.variants != rhs.variants {return false}

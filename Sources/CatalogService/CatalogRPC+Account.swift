@@ -3,7 +3,8 @@ import Foundation
 import GRPCCore
 import ServiceKit
 
-/// A user's whole catalog: exported for GET /api/user/export, purged when the account goes.
+/// A user's files and whole catalog: recorded uploads, and the purge when the account goes
+/// (the export is `CatalogRPC+Export`).
 extension CatalogRPC {
     /// Tables holding a user's rows, children before parents. `file_uploads` is apart: its rows
     /// go only once the caller has removed the files (`PurgeUser`).
@@ -42,42 +43,6 @@ extension CatalogRPC {
         file.category = try row.string("category")
         file.createdAt = try row.timestamp("created_at")
         return file
-    }
-
-    public func exportUser(request: Atelier_Catalog_V1_ExportUserRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_ExportUserResponse {
-        let userID = try serviceSubject(request.userID)
-        let db = database
-        let user = SQLValue.text(userID)
-        var export = Atelier_Catalog_V1_ExportUserResponse()
-        export.characters = try await db.query("SELECT \(CharacterRecord.columns) FROM characters WHERE user_id = $1 ORDER BY created_at, id", user)
-            .map(CharacterRecord.character)
-        export.themes = try await db.query("SELECT \(Self.themeColumns) FROM themes WHERE user_id = $1 ORDER BY created_at, id", user).map(Self.theme)
-        export.variants = try await db.query("SELECT \(Self.variantColumns) FROM variants WHERE user_id = $1 ORDER BY created_at, id", user)
-            .map(Self.variant)
-        export.collections = try await db.query("SELECT \(Self.collectionColumns) FROM collections WHERE user_id = $1 ORDER BY created_at, id", user)
-            .map(Self.collection)
-        export.collectionCharacters = try await db.query(
-            "SELECT collection_id, character_id FROM collection_characters WHERE user_id = $1 ORDER BY added_at", user
-        ).map { row in
-            var membership = Atelier_Catalog_V1_CollectionMembership()
-            membership.collectionID = try row.string("collection_id")
-            membership.characterID = try row.string("character_id")
-            return membership
-        }
-        export.media = try await db.query("SELECT \(Self.mediaColumns) FROM media WHERE user_id = $1 ORDER BY created_at, id", user).map(Self.media)
-        export.heroes = try await db.query("SELECT \(Self.heroColumns) FROM heroes WHERE user_id = $1 ORDER BY created_at, id", user).map(Self.hero)
-        var stories = try await db.query("SELECT \(Self.storyColumns) FROM \(Self.storyFrom) WHERE s.user_id = $1 ORDER BY s.created_at, s.id", user)
-            .map(Self.story)
-        let illustrations = try await db.query(
-            "SELECT \(Self.illustrationColumns) FROM illustrations WHERE user_id = $1 ORDER BY story_id, display_order", user
-        ).map(Self.illustration)
-        let byStory = Dictionary(grouping: illustrations, by: \.storyID)
-        for index in stories.indices { stories[index].illustrations = byStory[stories[index].id] ?? [] }
-        export.stories = stories
-        export.customEvents = try await db.query("SELECT \(Self.customEventColumns) FROM custom_events WHERE user_id = $1 ORDER BY created_at, id", user)
-            .map(Self.customEvent)
-        export.files = try await db.query("SELECT \(Self.uploadColumns) FROM file_uploads WHERE user_id = $1 ORDER BY created_at", user).map(Self.upload)
-        return export
     }
 
     public func purgeUser(request: Atelier_Catalog_V1_PurgeUserRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_PurgeUserResponse {

@@ -72,6 +72,43 @@ struct AccountDataTests {
         }
     }
 
+    @Test("the export is read in pages: stories past a message's 4 MiB limit all arrive, once each, in order", arguments: TestBackend.available)
+    func pagedExport(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true) { stack in
+            let (token, userID) = try await stack.signUp("writer@example.com")
+            let hero = try #require(try await CatalogFixture.hero(stack, token: token, name: "Alice")["id"] as? String)
+            // 100 stories of 50,000 characters: 5 MB, more than one gRPC message may carry.
+            let text = String(repeating: "The moon hummed softly. ", count: 2_084).prefix(50_000)
+            var made: [String] = []
+            for index in 0..<100 {
+                made.append(try await CatalogFixture.createStory(stack, user: userID, hero: hero, title: "Night \(index)", content: String(text)).id)
+            }
+            _ = try await CatalogFixture.addIllustration(stack, user: userID, story: made[99], at: 3)
+
+            // Straight from the catalog: several pages, each well under the limit.
+            var pages = 0
+            var pageToken = ""
+            try await CatalogFixture.asService(stack) { catalog, metadata in
+                repeat {
+                    let page = try await catalog.exportUser(.with { $0.userID = userID; $0.pageToken = pageToken }, metadata: metadata)
+                    #expect(try (page.serializedBytes() as [UInt8]).count < 2 << 20)
+                    pageToken = page.nextPageToken
+                    pages += 1
+                } while !pageToken.isEmpty
+                let bad = await failure { try await catalog.exportUser(.with { $0.userID = userID; $0.pageToken = "9:x:y" }, metadata: metadata) }
+                #expect(bad?.field == "pageToken")
+            }
+            #expect(pages >= 3, "5 MB in pages of at most 2 MiB")
+
+            let export = try await stack.http("GET", "/api/user/export", token: token)
+            #expect(export.status == 200, "\(export.text.prefix(300))")
+            let stories = try #require((export.json["catalog"] as? [String: Any])?["stories"] as? [[String: Any]])
+            #expect(stories.compactMap { $0["id"] as? String } == made, "every story once, oldest first")
+            #expect((stories.last?["illustrations"] as? [Any])?.count == 1)
+            #expect((stories.first?["content"] as? String)?.count == 50_000)
+        }
+    }
+
     @Test("a purge keeps the record of each uploaded file until the caller reports the file removed", arguments: TestBackend.available)
     func purgeKeepsFileRecords(backend: TestBackend) async throws {
         try await TestStack.with(backend, services: [.catalog]) { stack in

@@ -31,17 +31,30 @@ struct AccountData: Sendable {
         var asUser = Metadata()
         asUser.addString(session.principal, forKey: PrincipalInterceptor.metadataKey)
         async let account = auth.getProfile(.init(), metadata: asUser, options: authClient.callOptions)
-        async let items = catalog.exportUser(.with { $0.userID = session.userID }, metadata: try servicePrincipal.metadata(),
-                                             options: catalogClient.callOptions)
+        async let items = catalogExport(user: session.userID)
         async let money = commerceJSON(asUser)
         let accountJSON = try shaped(try await account, as: "atelier.auth.v1.UserResponse")
-        let catalogJSON = try shaped(try await items, as: "atelier.catalog.v1.ExportUserResponse")
+        let catalogJSON = try shaped(try await items, as: "atelier.catalog.v1.CatalogExport")
         return Transcoder.json(.object([
             ("exportedAt", .string(ISO8601DateFormatter().string(from: Date()))),
             ("account", accountJSON),
             ("catalog", catalogJSON),
             ("commerce", try await money),
         ]), status: 200)
+    }
+
+    /// The user's whole catalog, merged from its pages (each well below a message's size limit).
+    private func catalogExport(user: String) async throws -> Atelier_Catalog_V1_CatalogExport {
+        var whole = Atelier_Catalog_V1_CatalogExport()
+        var token = ""
+        repeat {
+            let page = try await catalog.exportUser(.with { $0.userID = user; $0.pageToken = token },
+                                                    metadata: try servicePrincipal.metadata(), options: catalogClient.callOptions)
+            // Merging appends every repeated field: each kind's rows, in the order they came.
+            try whole.merge(serializedBytes: try page.items.serializedBytes() as [UInt8])
+            token = page.nextPageToken
+        } while !token.isEmpty
+        return whole
     }
 
     /// The caller's wallet, subscription, whole ledger and whole billing history, read through

@@ -21,6 +21,18 @@ public struct SQLRow: Sendable {
         Dictionary(zip(columns.names, cells), uniquingKeysWith: { first, _ in first })
     }
 
+    /// Roughly how many bytes the row's values take: text and blobs by length, the rest as 8.
+    /// For sizing pages of rows, not for storage.
+    public var approximateByteCount: Int {
+        cells.reduce(0) { total, cell in
+            switch cell {
+            case .text(let text): total + text.utf8.count
+            case .blob(let bytes): total + bytes.count
+            case .null, .int, .double, .bool: total + 8
+            }
+        }
+    }
+
     public func value(_ column: String) throws -> SQLValue {
         guard let position = columns.positions[column], position < cells.count else { throw DatabaseError.missingColumn(column) }
         return cells[position]
