@@ -72,7 +72,8 @@ struct AccountDataTests {
         }
     }
 
-    @Test("the export is read in pages: stories past a message's 4 MiB limit all arrive, once each, in order", arguments: TestBackend.available)
+    @Test("stories past a message's 4 MiB limit: the export reads them in pages, once each, in order; the list's largest page arrives",
+          arguments: TestBackend.available)
     func pagedExport(backend: TestBackend) async throws {
         try await TestStack.with(backend, edge: true) { stack in
             let (token, userID) = try await stack.signUp("writer@example.com")
@@ -106,6 +107,10 @@ struct AccountDataTests {
             #expect(stories.compactMap { $0["id"] as? String } == made, "every story once, oldest first")
             #expect((stories.last?["illustrations"] as? [Any])?.count == 1)
             #expect((stories.first?["content"] as? String)?.count == 50_000)
+
+            // The largest page of the list (100 such stories, 5 MB) reaches the edge too.
+            let listed = try await stack.http("GET", "/api/stories?limit=100", token: token)
+            #expect(listed.status == 200 && listed.list("stories").count == 100, "\(listed.status) \(listed.text.prefix(300))")
         }
     }
 

@@ -20,11 +20,18 @@ public final class RPCClient: Service, Sendable {
                 target: .dns(host: host, port: port), transportSecurity: .plaintext, config: config))
     }
 
+    /// The largest reply a call accepts. The largest the services give is a full page of stories
+    /// (100 of 50,000 characters, about 5 MB), above gRPC's usual 4 MiB.
+    public static let maxReplyBytes = 16 << 20
+
     /// Call options with this client's deadline; `waitForReady` rides out a service that is still starting.
     public var callOptions: CallOptions {
         var options = CallOptions.defaults
         options.timeout = timeout
         options.waitForReady = true
+        // grpc-swift-nio-transport sizes the decoder of a call's replies by this option.
+        options.maxRequestMessageBytes = Self.maxReplyBytes
+        options.maxResponseMessageBytes = Self.maxReplyBytes
         return options
     }
 
