@@ -2,10 +2,12 @@ import Logging
 import ServiceKit
 
 /// Recounts the catalog's kept counters from the rows they count, and mends any that drifted:
-/// explore's public characters per style (`public_counts`) and each owner's characters against
-/// the plan's cap (`owners`). Every write in the service keeps them in step, so a drift means a
-/// row was changed by hand or restored from a backup; without a recount explore's total would
-/// stay wrong, or a user would be refused a character they have room for.
+/// explore's public characters per style (`public_counts`), each owner's characters against
+/// the plan's cap (`owners`), and the counts objects carry (`RowCounter.all`: a character's images
+/// and videos, a theme's variants, a hero's stories, a story's illustrations, a collection's
+/// characters). Every write in the service keeps them in step, so a drift means a row was changed
+/// by hand or restored from a backup; without a recount explore's total would stay wrong, a user
+/// would be refused a character they have room for, or a gallery would show the wrong count.
 ///
 /// CatalogServer runs a pass at start-up and every `catalog.recount-minutes` (60).
 struct CounterRepair: Sendable {
@@ -25,6 +27,12 @@ struct CounterRepair: Sendable {
     /// One pass; returns how many counters were wrong and are now right.
     @discardableResult
     func repair() async throws -> Int {
+        var mended = try await repairTotals()
+        for counter in RowCounter.all { mended += try await counter.mend(database) }
+        return mended
+    }
+
+    private func repairTotals() async throws -> Int {
         try await database.transaction { tx in
             // Creates, deletes and visibility changes take row locks on these tables inside
             // their own transactions, so holding them exclusively makes the count and the
@@ -68,6 +76,51 @@ struct CounterRepair: Sendable {
                 ON CONFLICT (\(key)) DO UPDATE SET \(counter) = excluded.\(counter)
                 """, .text(name), .int(actual[name, default: 0]))
             mended += 1
+        }
+        return mended
+    }
+}
+
+/// A count an object keeps of its children, such as a theme's `variant_count` of its variants.
+struct RowCounter: Sendable {
+    let table: String
+    let counter: String
+    let children: String
+    /// The children's column naming the object.
+    let parent: String
+    /// Which children count (`type = 'image'`); TRUE for all.
+    let filter: String
+
+    static let all = [
+        RowCounter(table: "characters", counter: "image_count", children: "media", parent: "character_id", filter: "type = 'image'"),
+        RowCounter(table: "characters", counter: "video_count", children: "media", parent: "character_id", filter: "type = 'video'"),
+        RowCounter(table: "themes", counter: "variant_count", children: "variants", parent: "theme_id", filter: "TRUE"),
+        RowCounter(table: "heroes", counter: "story_count", children: "stories", parent: "hero_id", filter: "TRUE"),
+        RowCounter(table: "stories", counter: "illustration_count", children: "illustrations", parent: "story_id", filter: "TRUE"),
+        RowCounter(table: "collections", counter: "character_count", children: "collection_characters", parent: "collection_id", filter: "TRUE"),
+    ]
+
+    /// Finds the objects whose count differs, without locks (one scan, however many objects),
+    /// then mends each in a transaction of its own that locks the object's row before counting:
+    /// a write that changes the count holds that row too, so it either finished first and is
+    /// counted, or waits and adds its own step to the mended count. Returns how many it mended.
+    func mend(_ database: any Database) async throws -> Int {
+        let drifted = try await database.query("""
+            SELECT t.id FROM \(table) t
+            LEFT JOIN (SELECT \(parent) AS parent, COUNT(*) AS n FROM \(children) WHERE \(filter) GROUP BY \(parent)) k ON k.parent = t.id
+            WHERE t.\(counter) <> COALESCE(k.n, 0)
+            """)
+        var mended = 0
+        for row in drifted {
+            let id = try row.string("id")
+            mended += try await database.transaction { tx in
+                let lock = tx.dialect == .postgres ? " FOR UPDATE" : ""
+                guard let kept = try await tx.first("SELECT \(counter) AS n FROM \(table) WHERE id = $1\(lock)", .text(id)) else { return 0 }
+                let actual = try await tx.count("SELECT COUNT(*) AS n FROM \(children) WHERE \(parent) = $1 AND \(filter)", [.text(id)])
+                guard try kept.int("n") != actual else { return 0 }
+                try await tx.query("UPDATE \(table) SET \(counter) = $2 WHERE id = $1", .text(id), .int(actual))
+                return 1
+            }
         }
         return mended
     }
