@@ -80,9 +80,16 @@ struct AccountDataTests {
             let hero = try #require(try await CatalogFixture.hero(stack, token: token, name: "Alice")["id"] as? String)
             // 100 stories of 50,000 characters: 5 MB, more than one gRPC message may carry.
             let text = String(repeating: "The moon hummed softly. ", count: 2_084).prefix(50_000)
-            var made: [String] = []
-            for index in 0..<100 {
-                made.append(try await CatalogFixture.createStory(stack, user: userID, hero: hero, title: "Night \(index)", content: String(text)).id)
+            // One connection for all of them, as generation would hold.
+            let made = try await CatalogFixture.asService(stack) { catalog, metadata in
+                var made: [String] = []
+                for index in 0..<100 {
+                    made.append(try await catalog.createStory(.with {
+                        $0.userID = userID; $0.heroID = hero; $0.title = "Night \(index)"; $0.content = String(text); $0.eventType = "bedtime"
+                        $0.language = "en"
+                    }, metadata: metadata).story.id)
+                }
+                return made
             }
             _ = try await CatalogFixture.addIllustration(stack, user: userID, story: made[99], at: 3)
 

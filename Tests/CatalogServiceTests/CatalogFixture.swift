@@ -18,13 +18,13 @@ enum CatalogFixture {
     }
 
     static func createStory(_ stack: TestStack, user: String, hero: String, title: String, eventType: String = "bedtime",
-                            language: String = "en", key: String = "", content: String? = nil) async throws -> Atelier_Catalog_V1_Story {
+                            language: String = "en", key: String = "") async throws -> Atelier_Catalog_V1_Story {
         try await asService(stack) { client, metadata in
             try await client.createStory(.with {
                 $0.userID = user
                 $0.heroID = hero
                 $0.title = title
-                $0.content = content ?? "Once upon a time, \(title)."
+                $0.content = "Once upon a time, \(title)."
                 $0.eventType = eventType
                 $0.language = language
                 $0.idempotencyKey = key

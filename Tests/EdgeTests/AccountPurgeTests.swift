@@ -40,11 +40,8 @@ struct AccountPurgeTests {
 
     @Test("with commerce down, deleting the account still succeeds and the catalog is purged", arguments: [TestBackend.sqlite])
     func commerceDown(backend: TestBackend) async throws {
-        // Every call to the missing commerce waits out the deadline (the edge waits for a service
-        // that may be starting), so it is short; but not so short that a sign-up's password hash,
-        // on a machine busy with the other tests, runs past it.
         try await TestStack.with(backend, services: [.auth, .catalog], edge: true,
-                                 overrides: ["commerce.port": "1", "edge.call-timeout-seconds": "5"]) { stack in
+                                 overrides: ["commerce.port": "1", "edge.call-timeout-seconds": Self.commerceDownDeadline]) { stack in
             let (token, userID) = try await stack.signUp("leaving@example.com")
             let hero = try await stack.http("POST", "/api/heroes", json: ["name": "Alice", "age": 7, "traits": ["brave"], "appearance": "x"],
                                             token: token)
@@ -60,7 +57,7 @@ struct AccountPurgeTests {
     func sweepFinishes(backend: TestBackend) async throws {
         let commercePort = try await TestStack.unusedPort()
         try await TestStack.with(backend, services: [.auth, .catalog], edge: true, overrides: [
-            "commerce.port": String(commercePort), "edge.call-timeout-seconds": "5",
+            "commerce.port": String(commercePort), "edge.call-timeout-seconds": Self.commerceDownDeadline,
         ].merging(Self.quickSweeps) { $1 }) { stack in
             let (token, userID) = try await stack.signUp("leaving@example.com")
             let deleted = try await stack.http("DELETE", "/api/user/account", json: ["password": "Quiet-River-42"], token: token)
@@ -135,6 +132,11 @@ struct AccountPurgeTests {
             #expect(try await stack.http("GET", "/api/explore").list("characters").isEmpty, "and left explore")
         }
     }
+
+    /// Every call to a missing commerce waits out the deadline (the edge waits for a service that
+    /// may be starting), so it is shorter than the usual 10 s; but a busy machine running every
+    /// suite at once has stalled other calls (a sign-up, to auth) past 5 s.
+    static let commerceDownDeadline = "15"
 
     /// Sweeps every second, and principals (so the wait before a purge completes) of 30 s, the
     /// shortest the edge allows: its session cache is off.
