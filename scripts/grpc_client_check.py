@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A gRPC client built from proto/ alone (grpcio + grpcio-tools), as a back-office caller in
 another language would build one. Against a running `atelier dev`, it signs up, logs in and
-validates the session, and checks that a call without a credential is refused.
+validates the session, checks that a call without a credential is refused, and reads the
+standard google.rpc.Status details of errors (grpcio-status): ErrorInfo's reason, BadRequest's field.
 
-Usage: grpc_client_check.py --auth 127.0.0.1:8081 --credential "$(atelier credential --name check)"
+Usage: grpc_client_check.py --auth 127.0.0.1:8081 --credential "$(atelier credential --name check --roles edge)"
 """
 import argparse
 import importlib
@@ -13,6 +14,8 @@ import tempfile
 import uuid
 
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from grpc_tools import protoc
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -27,6 +30,22 @@ def generate(out: pathlib.Path):
     if code != 0:
         sys.exit(f"protoc failed with {code}")
     sys.path.insert(0, str(out))
+
+
+def details(error):
+    """The reason of the error's ErrorInfo and the field of its BadRequest, from grpc-status-details-bin."""
+    status = rpc_status.from_call(error)
+    reason, field = None, None
+    for detail in (status.details if status else []):
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason = info.reason
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            field = bad.field_violations[0].field if bad.field_violations else None
+    return reason, field
 
 
 def main():
@@ -71,9 +90,19 @@ def main():
         stub.LogIn(auth_pb2.LogInRequest(email=email, password="Wrong-Password-1"), metadata=credential, timeout=30)
         check("a wrong password is refused", False, "it was accepted")
     except grpc.RpcError as error:
-        reason = dict(error.trailing_metadata() or []).get("atelier-error-reason")
-        check("a wrong password is refused", error.code() == grpc.StatusCode.UNAUTHENTICATED and reason == "INVALID_CREDENTIALS",
-              f"{error.code()} {reason}")
+        reason, _ = details(error)
+        check("a wrong password is refused, ErrorInfo says why", error.code() == grpc.StatusCode.UNAUTHENTICATED
+              and reason == "INVALID_CREDENTIALS", f"{error.code()} {reason}")
+
+    try:
+        stub.SignUp(auth_pb2.SignUpRequest(email=f"py-{uuid.uuid4().hex[:12]}@example.com", password="short"),
+                    metadata=credential, timeout=30)
+        check("a weak password is refused", False, "it was accepted")
+    except grpc.RpcError as error:
+        reason, field = details(error)
+        check("a validation error names its reason and field in the standard details",
+              error.code() == grpc.StatusCode.INVALID_ARGUMENT and reason == "VALIDATION_FAILED" and field == "password",
+              f"{error.code()} {reason} {field}")
 
     failed = sum(1 for _, ok in checks if not ok)
     print(f"grpc-client: {len(checks) - failed} passed, {failed} failed")

@@ -159,6 +159,24 @@ public nonisolated struct Atelier_Api_V1_RouteOptions: Sendable {
   fileprivate var _rateLimit: Atelier_Api_V1_RateLimit? = nil
 }
 
+/// The service roles that may call an RPC. A service principal (the edge, generation, a
+/// back-office credential from `atelier credential --roles`) must hold one of them, or the call is
+/// PermissionDenied before it reaches the handler. An RPC without an HTTP rule is for services
+/// only; an RPC with a rule and roles may also be called by those services for a user they name.
+/// Roles in use: "edge" (the REST edge), "generation" (the generation service), "admin"
+/// (operators: grants, purges, exports), "reporting" (read-only back office: exports, wallets).
+public nonisolated struct Atelier_Api_V1_ServiceAccess: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var roles: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Extension support defined in options.proto.
 
 // MARK: - Extension Properties
@@ -185,6 +203,21 @@ nonisolated extension SwiftProtobuf.Google_Protobuf_MethodOptions {
     clearExtensionValue(ext: Atelier_Api_V1_Extensions_route)
   }
 
+  public var Atelier_Api_V1_services: Atelier_Api_V1_ServiceAccess {
+    get {return getExtensionValue(ext: Atelier_Api_V1_Extensions_services) ?? Atelier_Api_V1_ServiceAccess()}
+    set {setExtensionValue(ext: Atelier_Api_V1_Extensions_services, value: newValue)}
+  }
+  /// Returns true if extension `Atelier_Api_V1_Extensions_services`
+  /// has been explicitly set.
+  public var hasAtelier_Api_V1_services: Bool {
+    return hasExtensionValue(ext: Atelier_Api_V1_Extensions_services)
+  }
+  /// Clears the value of extension `Atelier_Api_V1_Extensions_services`.
+  /// Subsequent reads from it will return its default value.
+  public mutating func clearAtelier_Api_V1_services() {
+    clearExtensionValue(ext: Atelier_Api_V1_Extensions_services)
+  }
+
 }
 
 // MARK: - File's ExtensionMap: Atelier_Api_V1_Options_Extensions
@@ -194,7 +227,8 @@ nonisolated extension SwiftProtobuf.Google_Protobuf_MethodOptions {
 /// in parsing, or it can be combined with other `SwiftProtobuf.SimpleExtensionMap`s to create
 /// a larger `SwiftProtobuf.SimpleExtensionMap`.
 public nonisolated let Atelier_Api_V1_Options_Extensions: SwiftProtobuf.SimpleExtensionMap = [
-  Atelier_Api_V1_Extensions_route
+  Atelier_Api_V1_Extensions_route,
+  Atelier_Api_V1_Extensions_services
 ]
 
 // Extension Objects - The only reason these might be needed is when manually
@@ -204,6 +238,11 @@ public nonisolated let Atelier_Api_V1_Options_Extensions: SwiftProtobuf.SimpleEx
 public nonisolated let Atelier_Api_V1_Extensions_route = SwiftProtobuf.MessageExtension<SwiftProtobuf.OptionalMessageExtensionField<Atelier_Api_V1_RouteOptions>, SwiftProtobuf.Google_Protobuf_MethodOptions>(
   _protobuf_fieldNumber: 51001,
   fieldName: "atelier.api.v1.route"
+)
+
+public nonisolated let Atelier_Api_V1_Extensions_services = SwiftProtobuf.MessageExtension<SwiftProtobuf.OptionalMessageExtensionField<Atelier_Api_V1_ServiceAccess>, SwiftProtobuf.Google_Protobuf_MethodOptions>(
+  _protobuf_fieldNumber: 51002,
+  fieldName: "atelier.api.v1.services"
 )
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -302,6 +341,36 @@ nonisolated extension Atelier_Api_V1_RouteOptions: SwiftProtobuf.Message, SwiftP
     if lhs.sessionEffect != rhs.sessionEffect {return false}
     if lhs.answeredFromSession != rhs.answeredFromSession {return false}
     if lhs._rateLimit != rhs._rateLimit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Api_V1_ServiceAccess: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ServiceAccess"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}roles\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.roles) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.roles.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.roles, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Api_V1_ServiceAccess, rhs: Atelier_Api_V1_ServiceAccess) -> Bool {
+    if lhs.roles != rhs.roles {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -232,6 +232,19 @@ public enum Atelier_Auth_V1_AuthService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CheckCredential" metadata.
+        public enum CheckCredential: Sendable {
+            /// Request type for "CheckCredential".
+            public typealias Input = Atelier_Auth_V1_CheckCredentialRequest
+            /// Response type for "CheckCredential".
+            public typealias Output = Atelier_Auth_V1_CheckCredentialResponse
+            /// Descriptor for "CheckCredential".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.auth.v1.AuthService"),
+                method: "CheckCredential",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atelier.auth.v1.AuthService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             SignUp.descriptor,
@@ -249,7 +262,8 @@ public enum Atelier_Auth_V1_AuthService: Sendable {
             UpdateProfile.descriptor,
             DeleteAccount.descriptor,
             ClaimAccountPurges.descriptor,
-            CompleteAccountPurge.descriptor
+            CompleteAccountPurge.descriptor,
+            CheckCredential.descriptor
         ]
     }
 }
@@ -564,6 +578,27 @@ extension Atelier_Auth_V1_AuthService {
             request: GRPCCore.StreamingServerRequest<Atelier_Auth_V1_CompleteAccountPurgeRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Auth_V1_SuccessResponse>
+
+        /// Handle the "CheckCredential" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Whether the caller's own service credential is still in force: recorded when it was issued,
+        /// > not revoked (`atelier credential revoke`), not expired. Every service asks it, forwarding the
+        /// > credential it was called with, before it trusts a back-office credential, and keeps the
+        /// > answer for a short while. Any service role may ask about itself.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Auth_V1_CheckCredentialRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Auth_V1_CheckCredentialResponse` messages.
+        func checkCredential(
+            request: GRPCCore.StreamingServerRequest<Atelier_Auth_V1_CheckCredentialRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Auth_V1_CheckCredentialResponse>
     }
 
     /// Service protocol for the "atelier.auth.v1.AuthService" service.
@@ -862,6 +897,27 @@ extension Atelier_Auth_V1_AuthService {
             request: GRPCCore.ServerRequest<Atelier_Auth_V1_CompleteAccountPurgeRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atelier_Auth_V1_SuccessResponse>
+
+        /// Handle the "CheckCredential" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Whether the caller's own service credential is still in force: recorded when it was issued,
+        /// > not revoked (`atelier credential revoke`), not expired. Every service asks it, forwarding the
+        /// > credential it was called with, before it trusts a back-office credential, and keeps the
+        /// > answer for a short while. Any service role may ask about itself.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Auth_V1_CheckCredentialRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Auth_V1_CheckCredentialResponse` message.
+        func checkCredential(
+            request: GRPCCore.ServerRequest<Atelier_Auth_V1_CheckCredentialRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Auth_V1_CheckCredentialResponse>
     }
 
     /// Simple service protocol for the "atelier.auth.v1.AuthService" service.
@@ -1158,6 +1214,27 @@ extension Atelier_Auth_V1_AuthService {
             request: Atelier_Auth_V1_CompleteAccountPurgeRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atelier_Auth_V1_SuccessResponse
+
+        /// Handle the "CheckCredential" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Whether the caller's own service credential is still in force: recorded when it was issued,
+        /// > not revoked (`atelier credential revoke`), not expired. Every service asks it, forwarding the
+        /// > credential it was called with, before it trusts a back-office credential, and keeps the
+        /// > answer for a short while. Any service role may ask about itself.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Auth_V1_CheckCredentialRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Auth_V1_CheckCredentialResponse` to respond with.
+        func checkCredential(
+            request: Atelier_Auth_V1_CheckCredentialRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Auth_V1_CheckCredentialResponse
     }
 }
 
@@ -1341,6 +1418,17 @@ extension Atelier_Auth_V1_AuthService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Atelier_Auth_V1_AuthService.Method.CheckCredential.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Auth_V1_CheckCredentialRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Auth_V1_CheckCredentialResponse>(),
+            handler: { request, context in
+                try await self.checkCredential(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1517,6 +1605,17 @@ extension Atelier_Auth_V1_AuthService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Auth_V1_SuccessResponse> {
         let response = try await self.completeAccountPurge(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func checkCredential(
+        request: GRPCCore.StreamingServerRequest<Atelier_Auth_V1_CheckCredentialRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Auth_V1_CheckCredentialResponse> {
+        let response = try await self.checkCredential(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1728,6 +1827,19 @@ extension Atelier_Auth_V1_AuthService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atelier_Auth_V1_SuccessResponse> {
         return GRPCCore.ServerResponse<Atelier_Auth_V1_SuccessResponse>(
             message: try await self.completeAccountPurge(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func checkCredential(
+        request: GRPCCore.ServerRequest<Atelier_Auth_V1_CheckCredentialRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Auth_V1_CheckCredentialResponse> {
+        return GRPCCore.ServerResponse<Atelier_Auth_V1_CheckCredentialResponse>(
+            message: try await self.checkCredential(
                 request: request.message,
                 context: context
             ),
@@ -2112,6 +2224,32 @@ extension Atelier_Auth_V1_AuthService {
             deserializer: some GRPCCore.MessageDeserializer<Atelier_Auth_V1_SuccessResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_SuccessResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CheckCredential" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Whether the caller's own service credential is still in force: recorded when it was issued,
+        /// > not revoked (`atelier credential revoke`), not expired. Every service asks it, forwarding the
+        /// > credential it was called with, before it trusts a back-office credential, and keeps the
+        /// > answer for a short while. Any service role may ask about itself.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Auth_V1_CheckCredentialRequest` message.
+        ///   - serializer: A serializer for `Atelier_Auth_V1_CheckCredentialRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Auth_V1_CheckCredentialResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func checkCredential<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Auth_V1_CheckCredentialRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Auth_V1_CheckCredentialRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Auth_V1_CheckCredentialResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_CheckCredentialResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2675,6 +2813,43 @@ extension Atelier_Auth_V1_AuthService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "CheckCredential" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Whether the caller's own service credential is still in force: recorded when it was issued,
+        /// > not revoked (`atelier credential revoke`), not expired. Every service asks it, forwarding the
+        /// > credential it was called with, before it trusts a back-office credential, and keeps the
+        /// > answer for a short while. Any service role may ask about itself.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Auth_V1_CheckCredentialRequest` message.
+        ///   - serializer: A serializer for `Atelier_Auth_V1_CheckCredentialRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Auth_V1_CheckCredentialResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func checkCredential<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Auth_V1_CheckCredentialRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Auth_V1_CheckCredentialRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Auth_V1_CheckCredentialResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_CheckCredentialResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Auth_V1_AuthService.Method.CheckCredential.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -3141,6 +3316,38 @@ extension Atelier_Auth_V1_AuthService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Auth_V1_CompleteAccountPurgeRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Auth_V1_SuccessResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CheckCredential" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Whether the caller's own service credential is still in force: recorded when it was issued,
+    /// > not revoked (`atelier credential revoke`), not expired. Every service asks it, forwarding the
+    /// > credential it was called with, before it trusts a back-office credential, and keeps the
+    /// > answer for a short while. Any service role may ask about itself.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Auth_V1_CheckCredentialRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func checkCredential<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Auth_V1_CheckCredentialRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_CheckCredentialResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.checkCredential(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Auth_V1_CheckCredentialRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Auth_V1_CheckCredentialResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3673,6 +3880,42 @@ extension Atelier_Auth_V1_AuthService.ClientProtocol {
             metadata: metadata
         )
         return try await self.completeAccountPurge(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CheckCredential" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Whether the caller's own service credential is still in force: recorded when it was issued,
+    /// > not revoked (`atelier credential revoke`), not expired. Every service asks it, forwarding the
+    /// > credential it was called with, before it trusts a back-office credential, and keeps the
+    /// > answer for a short while. Any service role may ask about itself.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func checkCredential<Result>(
+        _ message: Atelier_Auth_V1_CheckCredentialRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_CheckCredentialResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Auth_V1_CheckCredentialRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.checkCredential(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -650,6 +650,19 @@ public enum Atelier_Catalog_V1_CatalogService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetUpload" metadata.
+        public enum GetUpload: Sendable {
+            /// Request type for "GetUpload".
+            public typealias Input = Atelier_Catalog_V1_GetUploadRequest
+            /// Response type for "GetUpload".
+            public typealias Output = Atelier_Catalog_V1_GetUploadResponse
+            /// Descriptor for "GetUpload".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "GetUpload",
+                type: .unary
+            )
+        }
         /// Namespace for "ExportUser" metadata.
         public enum ExportUser: Sendable {
             /// Request type for "ExportUser".
@@ -726,6 +739,7 @@ public enum Atelier_Catalog_V1_CatalogService: Sendable {
             UpdateCustomEvent.descriptor,
             DeleteCustomEvent.descriptor,
             RecordUpload.descriptor,
+            GetUpload.descriptor,
             ExportUser.descriptor,
             PurgeUser.descriptor
         ]
@@ -1533,6 +1547,25 @@ extension Atelier_Catalog_V1_CatalogService {
             request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_RecordUploadRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_RecordUploadResponse>
+
+        /// Handle the "GetUpload" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The record of an upload whose account still exists, or NotFound: the edge asks before it
+        /// > stores a file through a local upload link, so a deleted account's links are refused.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_GetUploadRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_GetUploadResponse` messages.
+        func getUpload(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetUploadRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_GetUploadResponse>
 
         /// Handle the "ExportUser" method.
         ///
@@ -2364,6 +2397,25 @@ extension Atelier_Catalog_V1_CatalogService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_RecordUploadResponse>
 
+        /// Handle the "GetUpload" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The record of an upload whose account still exists, or NotFound: the edge asks before it
+        /// > stores a file through a local upload link, so a deleted account's links are refused.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetUploadRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_GetUploadResponse` message.
+        func getUpload(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetUploadRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_GetUploadResponse>
+
         /// Handle the "ExportUser" method.
         ///
         /// > Source IDL Documentation:
@@ -3192,6 +3244,25 @@ extension Atelier_Catalog_V1_CatalogService {
             context: GRPCCore.ServerContext
         ) async throws -> Atelier_Catalog_V1_RecordUploadResponse
 
+        /// Handle the "GetUpload" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The record of an upload whose account still exists, or NotFound: the edge asks before it
+        /// > stores a file through a local upload link, so a deleted account's links are refused.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_GetUploadRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_GetUploadResponse` to respond with.
+        func getUpload(
+            request: Atelier_Catalog_V1_GetUploadRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_GetUploadResponse
+
         /// Handle the "ExportUser" method.
         ///
         /// > Source IDL Documentation:
@@ -3768,6 +3839,17 @@ extension Atelier_Catalog_V1_CatalogService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.GetUpload.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_GetUploadRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_GetUploadResponse>(),
+            handler: { request, context in
+                try await self.getUpload(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Atelier_Catalog_V1_CatalogService.Method.ExportUser.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ExportUserRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ExportUserResponse>(),
@@ -4317,6 +4399,17 @@ extension Atelier_Catalog_V1_CatalogService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_RecordUploadResponse> {
         let response = try await self.recordUpload(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getUpload(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetUploadRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_GetUploadResponse> {
+        let response = try await self.getUpload(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -4966,6 +5059,19 @@ extension Atelier_Catalog_V1_CatalogService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_RecordUploadResponse> {
         return GRPCCore.ServerResponse<Atelier_Catalog_V1_RecordUploadResponse>(
             message: try await self.recordUpload(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getUpload(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetUploadRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_GetUploadResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_GetUploadResponse>(
+            message: try await self.getUpload(
                 request: request.message,
                 context: context
             ),
@@ -6027,6 +6133,30 @@ extension Atelier_Catalog_V1_CatalogService {
             deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_RecordUploadResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_RecordUploadResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetUpload" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The record of an upload whose account still exists, or NotFound: the edge asks before it
+        /// > stores a file through a local upload link, so a deleted account's links are refused.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetUploadRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetUploadRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_GetUploadResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getUpload<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetUploadRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetUploadRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_GetUploadResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_GetUploadResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ExportUser" method.
@@ -7645,6 +7775,41 @@ extension Atelier_Catalog_V1_CatalogService {
             )
         }
 
+        /// Call the "GetUpload" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The record of an upload whose account still exists, or NotFound: the edge asks before it
+        /// > stores a file through a local upload link, so a deleted account's links are refused.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetUploadRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetUploadRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_GetUploadResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getUpload<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetUploadRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetUploadRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_GetUploadResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_GetUploadResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.GetUpload.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ExportUser" method.
         ///
         /// > Source IDL Documentation:
@@ -9026,6 +9191,36 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_RecordUploadRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_RecordUploadResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetUpload" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The record of an upload whose account still exists, or NotFound: the edge asks before it
+    /// > stores a file through a local upload link, so a deleted account's links are refused.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_GetUploadRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getUpload<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetUploadRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_GetUploadResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getUpload(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_GetUploadRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_GetUploadResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -10592,6 +10787,40 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
             metadata: metadata
         )
         return try await self.recordUpload(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetUpload" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The record of an upload whose account still exists, or NotFound: the edge asks before it
+    /// > stores a file through a local upload link, so a deleted account's links are refused.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getUpload<Result>(
+        _ message: Atelier_Catalog_V1_GetUploadRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_GetUploadResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_GetUploadRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getUpload(
             request: request,
             options: options,
             onResponse: handleResponse

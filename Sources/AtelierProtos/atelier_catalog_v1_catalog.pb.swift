@@ -52,11 +52,23 @@ public nonisolated struct Atelier_Catalog_V1_FileUpload: Sendable {
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
   public mutating func clearCreatedAt() {self._createdAt = nil}
 
+  /// When the upload link issued for it stops working: until then a file may still land under
+  /// the key, so a deleted account's record is kept until this has passed.
+  public var linkExpiresAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_linkExpiresAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_linkExpiresAt = newValue}
+  }
+  /// Returns true if `linkExpiresAt` has been explicitly set.
+  public var hasLinkExpiresAt: Bool {self._linkExpiresAt != nil}
+  /// Clears the value of `linkExpiresAt`. Subsequent reads from it will return its default value.
+  public mutating func clearLinkExpiresAt() {self._linkExpiresAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _linkExpiresAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Atelier_Catalog_V1_RecordUploadRequest: Sendable {
@@ -83,6 +95,39 @@ public nonisolated struct Atelier_Catalog_V1_RecordUploadRequest: Sendable {
 }
 
 public nonisolated struct Atelier_Catalog_V1_RecordUploadResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var file: Atelier_Catalog_V1_FileUpload {
+    get {_file ?? Atelier_Catalog_V1_FileUpload()}
+    set {_file = newValue}
+  }
+  /// Returns true if `file` has been explicitly set.
+  public var hasFile: Bool {self._file != nil}
+  /// Clears the value of `file`. Subsequent reads from it will return its default value.
+  public mutating func clearFile() {self._file = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _file: Atelier_Catalog_V1_FileUpload? = nil
+}
+
+public nonisolated struct Atelier_Catalog_V1_GetUploadRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var storageKey: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atelier_Catalog_V1_GetUploadResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -221,9 +266,25 @@ public nonisolated struct Atelier_Catalog_V1_PurgeUserResponse: Sendable {
   /// names them in `removed_storage_keys` of another call. The purge is complete when this is empty.
   public var storageKeys: [String] = []
 
+  /// Of `storage_keys`, how many have an upload link that still works: a file may yet land under
+  /// them, so their records stay even once reported removed, and the caller purges again after
+  /// `links_expire_at`.
+  public var awaitingLinkExpiry: Int64 = 0
+
+  public var linksExpireAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_linksExpireAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_linksExpireAt = newValue}
+  }
+  /// Returns true if `linksExpireAt` has been explicitly set.
+  public var hasLinksExpireAt: Bool {self._linksExpireAt != nil}
+  /// Clears the value of `linksExpireAt`. Subsequent reads from it will return its default value.
+  public mutating func clearLinksExpireAt() {self._linksExpireAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _linksExpireAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -232,7 +293,7 @@ fileprivate nonisolated let _protobuf_package = "atelier.catalog.v1"
 
 nonisolated extension Atelier_Catalog_V1_FileUpload: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FileUpload"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}storage_key\0\u{3}file_name\0\u{3}mime_type\0\u{3}file_size\0\u{1}category\0\u{3}created_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}storage_key\0\u{3}file_name\0\u{3}mime_type\0\u{3}file_size\0\u{1}category\0\u{3}created_at\0\u{3}link_expires_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -246,6 +307,7 @@ nonisolated extension Atelier_Catalog_V1_FileUpload: SwiftProtobuf.Message, Swif
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.fileSize) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.category) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._linkExpiresAt) }()
       default: break
       }
     }
@@ -274,6 +336,9 @@ nonisolated extension Atelier_Catalog_V1_FileUpload: SwiftProtobuf.Message, Swif
     try { if let v = self._createdAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     } }()
+    try { if let v = self._linkExpiresAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -284,6 +349,7 @@ nonisolated extension Atelier_Catalog_V1_FileUpload: SwiftProtobuf.Message, Swif
     if lhs.fileSize != rhs.fileSize {return false}
     if lhs.category != rhs.category {return false}
     if lhs._createdAt != rhs._createdAt {return false}
+    if lhs._linkExpiresAt != rhs._linkExpiresAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -356,6 +422,70 @@ nonisolated extension Atelier_Catalog_V1_RecordUploadResponse: SwiftProtobuf.Mes
   }
 
   public static func ==(lhs: Atelier_Catalog_V1_RecordUploadResponse, rhs: Atelier_Catalog_V1_RecordUploadResponse) -> Bool {
+    if lhs._file != rhs._file {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Catalog_V1_GetUploadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetUploadRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}storage_key\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.storageKey) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.storageKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.storageKey, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Catalog_V1_GetUploadRequest, rhs: Atelier_Catalog_V1_GetUploadRequest) -> Bool {
+    if lhs.storageKey != rhs.storageKey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Catalog_V1_GetUploadResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetUploadResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}file\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._file) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._file {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Catalog_V1_GetUploadResponse, rhs: Atelier_Catalog_V1_GetUploadResponse) -> Bool {
     if lhs._file != rhs._file {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -583,7 +713,7 @@ nonisolated extension Atelier_Catalog_V1_PurgeUserRequest: SwiftProtobuf.Message
 
 nonisolated extension Atelier_Catalog_V1_PurgeUserResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PurgeUserResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}deleted\0\u{3}blob_urls\0\u{3}storage_keys\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}deleted\0\u{3}blob_urls\0\u{3}storage_keys\0\u{3}awaiting_link_expiry\0\u{3}links_expire_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -594,12 +724,18 @@ nonisolated extension Atelier_Catalog_V1_PurgeUserResponse: SwiftProtobuf.Messag
       case 1: try { try decoder.decodeSingularInt64Field(value: &self.deleted) }()
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.blobUrls) }()
       case 3: try { try decoder.decodeRepeatedStringField(value: &self.storageKeys) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.awaitingLinkExpiry) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._linksExpireAt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.deleted != 0 {
       try visitor.visitSingularInt64Field(value: self.deleted, fieldNumber: 1)
     }
@@ -609,6 +745,12 @@ nonisolated extension Atelier_Catalog_V1_PurgeUserResponse: SwiftProtobuf.Messag
     if !self.storageKeys.isEmpty {
       try visitor.visitRepeatedStringField(value: self.storageKeys, fieldNumber: 3)
     }
+    if self.awaitingLinkExpiry != 0 {
+      try visitor.visitSingularInt64Field(value: self.awaitingLinkExpiry, fieldNumber: 4)
+    }
+    try { if let v = self._linksExpireAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -616,6 +758,8 @@ nonisolated extension Atelier_Catalog_V1_PurgeUserResponse: SwiftProtobuf.Messag
     if lhs.deleted != rhs.deleted {return false}
     if lhs.blobUrls != rhs.blobUrls {return false}
     if lhs.storageKeys != rhs.storageKeys {return false}
+    if lhs.awaitingLinkExpiry != rhs.awaitingLinkExpiry {return false}
+    if lhs._linksExpireAt != rhs._linksExpireAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

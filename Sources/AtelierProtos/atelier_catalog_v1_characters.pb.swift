@@ -25,23 +25,6 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-/// Where a page of a list starts, how long it is, and how many items match in all.
-public nonisolated struct Atelier_Catalog_V1_Pagination: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var total: Int64 = 0
-
-  public var limit: Int32 = 0
-
-  public var offset: Int32 = 0
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-}
-
 public nonisolated struct Atelier_Catalog_V1_SuccessResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -658,8 +641,8 @@ public nonisolated struct Atelier_Catalog_V1_ListCharactersResponse: Sendable {
 
   public var characters: [Atelier_Catalog_V1_Character] = []
 
-  public var pagination: Atelier_Catalog_V1_Pagination {
-    get {_pagination ?? Atelier_Catalog_V1_Pagination()}
+  public var pagination: Atelier_Api_V1_Pagination {
+    get {_pagination ?? Atelier_Api_V1_Pagination()}
     set {_pagination = newValue}
   }
   /// Returns true if `pagination` has been explicitly set.
@@ -671,7 +654,7 @@ public nonisolated struct Atelier_Catalog_V1_ListCharactersResponse: Sendable {
 
   public init() {}
 
-  fileprivate var _pagination: Atelier_Catalog_V1_Pagination? = nil
+  fileprivate var _pagination: Atelier_Api_V1_Pagination? = nil
 }
 
 public nonisolated struct Atelier_Catalog_V1_ExploreCharactersRequest: Sendable {
@@ -870,8 +853,8 @@ public nonisolated struct Atelier_Catalog_V1_ListThemesResponse: Sendable {
 
   public var themes: [Atelier_Catalog_V1_Theme] = []
 
-  public var pagination: Atelier_Catalog_V1_Pagination {
-    get {_pagination ?? Atelier_Catalog_V1_Pagination()}
+  public var pagination: Atelier_Api_V1_Pagination {
+    get {_pagination ?? Atelier_Api_V1_Pagination()}
     set {_pagination = newValue}
   }
   /// Returns true if `pagination` has been explicitly set.
@@ -883,7 +866,7 @@ public nonisolated struct Atelier_Catalog_V1_ListThemesResponse: Sendable {
 
   public init() {}
 
-  fileprivate var _pagination: Atelier_Catalog_V1_Pagination? = nil
+  fileprivate var _pagination: Atelier_Api_V1_Pagination? = nil
 }
 
 public nonisolated struct Atelier_Catalog_V1_Variant: Sendable {
@@ -961,8 +944,8 @@ public nonisolated struct Atelier_Catalog_V1_ListVariantsResponse: Sendable {
 
   public var variants: [Atelier_Catalog_V1_Variant] = []
 
-  public var pagination: Atelier_Catalog_V1_Pagination {
-    get {_pagination ?? Atelier_Catalog_V1_Pagination()}
+  public var pagination: Atelier_Api_V1_Pagination {
+    get {_pagination ?? Atelier_Api_V1_Pagination()}
     set {_pagination = newValue}
   }
   /// Returns true if `pagination` has been explicitly set.
@@ -974,7 +957,7 @@ public nonisolated struct Atelier_Catalog_V1_ListVariantsResponse: Sendable {
 
   public init() {}
 
-  fileprivate var _pagination: Atelier_Catalog_V1_Pagination? = nil
+  fileprivate var _pagination: Atelier_Api_V1_Pagination? = nil
 }
 
 public nonisolated struct Atelier_Catalog_V1_DeleteVariantRequest: Sendable {
@@ -1269,8 +1252,8 @@ public nonisolated struct Atelier_Catalog_V1_ListCollectionsResponse: Sendable {
 
   public var collections: [Atelier_Catalog_V1_Collection] = []
 
-  public var pagination: Atelier_Catalog_V1_Pagination {
-    get {_pagination ?? Atelier_Catalog_V1_Pagination()}
+  public var pagination: Atelier_Api_V1_Pagination {
+    get {_pagination ?? Atelier_Api_V1_Pagination()}
     set {_pagination = newValue}
   }
   /// Returns true if `pagination` has been explicitly set.
@@ -1282,7 +1265,7 @@ public nonisolated struct Atelier_Catalog_V1_ListCollectionsResponse: Sendable {
 
   public init() {}
 
-  fileprivate var _pagination: Atelier_Catalog_V1_Pagination? = nil
+  fileprivate var _pagination: Atelier_Api_V1_Pagination? = nil
 }
 
 public nonisolated struct Atelier_Catalog_V1_AddCollectionCharacterRequest: Sendable {
@@ -1417,8 +1400,8 @@ public nonisolated struct Atelier_Catalog_V1_ListMediaResponse: Sendable {
 
   public var media: [Atelier_Catalog_V1_Media] = []
 
-  public var pagination: Atelier_Catalog_V1_Pagination {
-    get {_pagination ?? Atelier_Catalog_V1_Pagination()}
+  public var pagination: Atelier_Api_V1_Pagination {
+    get {_pagination ?? Atelier_Api_V1_Pagination()}
     set {_pagination = newValue}
   }
   /// Returns true if `pagination` has been explicitly set.
@@ -1430,7 +1413,7 @@ public nonisolated struct Atelier_Catalog_V1_ListMediaResponse: Sendable {
 
   public init() {}
 
-  fileprivate var _pagination: Atelier_Catalog_V1_Pagination? = nil
+  fileprivate var _pagination: Atelier_Api_V1_Pagination? = nil
 }
 
 public nonisolated struct Atelier_Catalog_V1_GetMediaRequest: Sendable {
@@ -1537,46 +1520,6 @@ public nonisolated struct Atelier_Catalog_V1_AttachMediaRequest: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "atelier.catalog.v1"
-
-nonisolated extension Atelier_Catalog_V1_Pagination: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Pagination"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}total\0\u{1}limit\0\u{1}offset\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularInt64Field(value: &self.total) }()
-      case 2: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
-      case 3: try { try decoder.decodeSingularInt32Field(value: &self.offset) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.total != 0 {
-      try visitor.visitSingularInt64Field(value: self.total, fieldNumber: 1)
-    }
-    if self.limit != 0 {
-      try visitor.visitSingularInt32Field(value: self.limit, fieldNumber: 2)
-    }
-    if self.offset != 0 {
-      try visitor.visitSingularInt32Field(value: self.offset, fieldNumber: 3)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Atelier_Catalog_V1_Pagination, rhs: Atelier_Catalog_V1_Pagination) -> Bool {
-    if lhs.total != rhs.total {return false}
-    if lhs.limit != rhs.limit {return false}
-    if lhs.offset != rhs.offset {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
 
 nonisolated extension Atelier_Catalog_V1_SuccessResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SuccessResponse"

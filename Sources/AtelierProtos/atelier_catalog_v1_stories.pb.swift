@@ -325,8 +325,8 @@ public nonisolated struct Atelier_Catalog_V1_ListHeroesResponse: Sendable {
 
   public var heroes: [Atelier_Catalog_V1_Hero] = []
 
-  public var pagination: Atelier_Catalog_V1_Pagination {
-    get {_pagination ?? Atelier_Catalog_V1_Pagination()}
+  public var pagination: Atelier_Api_V1_Pagination {
+    get {_pagination ?? Atelier_Api_V1_Pagination()}
     set {_pagination = newValue}
   }
   /// Returns true if `pagination` has been explicitly set.
@@ -338,7 +338,7 @@ public nonisolated struct Atelier_Catalog_V1_ListHeroesResponse: Sendable {
 
   public init() {}
 
-  fileprivate var _pagination: Atelier_Catalog_V1_Pagination? = nil
+  fileprivate var _pagination: Atelier_Api_V1_Pagination? = nil
 }
 
 public nonisolated struct Atelier_Catalog_V1_GetHeroRequest: Sendable {
@@ -797,8 +797,8 @@ public nonisolated struct Atelier_Catalog_V1_ListStoriesResponse: Sendable {
 
   public var stories: [Atelier_Catalog_V1_Story] = []
 
-  public var pagination: Atelier_Catalog_V1_Pagination {
-    get {_pagination ?? Atelier_Catalog_V1_Pagination()}
+  public var pagination: Atelier_Api_V1_Pagination {
+    get {_pagination ?? Atelier_Api_V1_Pagination()}
     set {_pagination = newValue}
   }
   /// Returns true if `pagination` has been explicitly set.
@@ -810,7 +810,7 @@ public nonisolated struct Atelier_Catalog_V1_ListStoriesResponse: Sendable {
 
   public init() {}
 
-  fileprivate var _pagination: Atelier_Catalog_V1_Pagination? = nil
+  fileprivate var _pagination: Atelier_Api_V1_Pagination? = nil
 }
 
 public nonisolated struct Atelier_Catalog_V1_GetStoryRequest: Sendable {
@@ -1454,8 +1454,8 @@ public nonisolated struct Atelier_Catalog_V1_ListCustomEventsResponse: Sendable 
 
   public var events: [Atelier_Catalog_V1_CustomStoryEvent] = []
 
-  public var pagination: Atelier_Catalog_V1_Pagination {
-    get {_pagination ?? Atelier_Catalog_V1_Pagination()}
+  public var pagination: Atelier_Api_V1_Pagination {
+    get {_pagination ?? Atelier_Api_V1_Pagination()}
     set {_pagination = newValue}
   }
   /// Returns true if `pagination` has been explicitly set.
@@ -1467,7 +1467,7 @@ public nonisolated struct Atelier_Catalog_V1_ListCustomEventsResponse: Sendable 
 
   public init() {}
 
-  fileprivate var _pagination: Atelier_Catalog_V1_Pagination? = nil
+  fileprivate var _pagination: Atelier_Api_V1_Pagination? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.

@@ -501,7 +501,12 @@ public nonisolated struct Atelier_Commerce_V1_ListLedgerEntriesRequest: Sendable
   /// 50 when unset, at most 100.
   public var limit: Int32 = 0
 
+  /// At most 100,000; past that, read on with page_token.
   public var offset: Int32 = 0
+
+  /// Where the previous page ended (its next_page_token): the page after it, however deep. With
+  /// a token, offset must be 0.
+  public var pageToken: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -515,15 +520,23 @@ public nonisolated struct Atelier_Commerce_V1_ListLedgerEntriesResponse: Sendabl
 
   public var entries: [Atelier_Commerce_V1_LedgerEntry] = []
 
-  public var total: Int32 = 0
+  public var pagination: Atelier_Api_V1_Pagination {
+    get {_pagination ?? Atelier_Api_V1_Pagination()}
+    set {_pagination = newValue}
+  }
+  /// Returns true if `pagination` has been explicitly set.
+  public var hasPagination: Bool {self._pagination != nil}
+  /// Clears the value of `pagination`. Subsequent reads from it will return its default value.
+  public mutating func clearPagination() {self._pagination = nil}
 
-  public var limit: Int32 = 0
-
-  public var offset: Int32 = 0
+  /// Where this page ends, for the next one; empty on the last page.
+  public var nextPageToken: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _pagination: Atelier_Api_V1_Pagination? = nil
 }
 
 public nonisolated struct Atelier_Commerce_V1_CreateSubscriptionRequest: Sendable {
@@ -624,7 +637,11 @@ public nonisolated struct Atelier_Commerce_V1_ListBillingHistoryRequest: Sendabl
 
   public var limit: Int32 = 0
 
+  /// At most 100,000; past that, read on with page_token.
   public var offset: Int32 = 0
+
+  /// Where the previous page ended (its next_page_token). With a token, offset must be 0.
+  public var pageToken: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -638,15 +655,23 @@ public nonisolated struct Atelier_Commerce_V1_ListBillingHistoryResponse: Sendab
 
   public var payments: [Atelier_Commerce_V1_Payment] = []
 
-  public var total: Int32 = 0
+  public var pagination: Atelier_Api_V1_Pagination {
+    get {_pagination ?? Atelier_Api_V1_Pagination()}
+    set {_pagination = newValue}
+  }
+  /// Returns true if `pagination` has been explicitly set.
+  public var hasPagination: Bool {self._pagination != nil}
+  /// Clears the value of `pagination`. Subsequent reads from it will return its default value.
+  public mutating func clearPagination() {self._pagination = nil}
 
-  public var limit: Int32 = 0
-
-  public var offset: Int32 = 0
+  /// Where this page ends, for the next one; empty on the last page.
+  public var nextPageToken: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _pagination: Atelier_Api_V1_Pagination? = nil
 }
 
 public nonisolated struct Atelier_Commerce_V1_GetEntitlementsRequest: Sendable {
@@ -1835,7 +1860,7 @@ nonisolated extension Atelier_Commerce_V1_LedgerEntry: SwiftProtobuf.Message, Sw
 
 nonisolated extension Atelier_Commerce_V1_ListLedgerEntriesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListLedgerEntriesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}asset\0\u{1}limit\0\u{1}offset\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}asset\0\u{1}limit\0\u{1}offset\0\u{3}page_token\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1847,6 +1872,7 @@ nonisolated extension Atelier_Commerce_V1_ListLedgerEntriesRequest: SwiftProtobu
       case 2: try { try decoder.decodeSingularStringField(value: &self.asset) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
       case 4: try { try decoder.decodeSingularInt32Field(value: &self.offset) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
       default: break
       }
     }
@@ -1865,6 +1891,9 @@ nonisolated extension Atelier_Commerce_V1_ListLedgerEntriesRequest: SwiftProtobu
     if self.offset != 0 {
       try visitor.visitSingularInt32Field(value: self.offset, fieldNumber: 4)
     }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1873,6 +1902,7 @@ nonisolated extension Atelier_Commerce_V1_ListLedgerEntriesRequest: SwiftProtobu
     if lhs.asset != rhs.asset {return false}
     if lhs.limit != rhs.limit {return false}
     if lhs.offset != rhs.offset {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1880,7 +1910,7 @@ nonisolated extension Atelier_Commerce_V1_ListLedgerEntriesRequest: SwiftProtobu
 
 nonisolated extension Atelier_Commerce_V1_ListLedgerEntriesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListLedgerEntriesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entries\0\u{1}total\0\u{1}limit\0\u{1}offset\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entries\0\u{2}\u{4}pagination\0\u{3}next_page_token\0\u{b}total\0\u{b}limit\0\u{b}offset\0\u{c}\u{2}\u{1}\u{c}\u{3}\u{1}\u{c}\u{4}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1889,35 +1919,34 @@ nonisolated extension Atelier_Commerce_V1_ListLedgerEntriesResponse: SwiftProtob
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.entries) }()
-      case 2: try { try decoder.decodeSingularInt32Field(value: &self.total) }()
-      case 3: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
-      case 4: try { try decoder.decodeSingularInt32Field(value: &self.offset) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._pagination) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.entries.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.entries, fieldNumber: 1)
     }
-    if self.total != 0 {
-      try visitor.visitSingularInt32Field(value: self.total, fieldNumber: 2)
-    }
-    if self.limit != 0 {
-      try visitor.visitSingularInt32Field(value: self.limit, fieldNumber: 3)
-    }
-    if self.offset != 0 {
-      try visitor.visitSingularInt32Field(value: self.offset, fieldNumber: 4)
+    try { if let v = self._pagination {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 6)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Atelier_Commerce_V1_ListLedgerEntriesResponse, rhs: Atelier_Commerce_V1_ListLedgerEntriesResponse) -> Bool {
     if lhs.entries != rhs.entries {return false}
-    if lhs.total != rhs.total {return false}
-    if lhs.limit != rhs.limit {return false}
-    if lhs.offset != rhs.offset {return false}
+    if lhs._pagination != rhs._pagination {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2113,7 +2142,7 @@ nonisolated extension Atelier_Commerce_V1_Payment: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Atelier_Commerce_V1_ListBillingHistoryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListBillingHistoryRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}limit\0\u{1}offset\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}limit\0\u{1}offset\0\u{3}page_token\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2123,6 +2152,7 @@ nonisolated extension Atelier_Commerce_V1_ListBillingHistoryRequest: SwiftProtob
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.offset) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
       default: break
       }
     }
@@ -2135,12 +2165,16 @@ nonisolated extension Atelier_Commerce_V1_ListBillingHistoryRequest: SwiftProtob
     if self.offset != 0 {
       try visitor.visitSingularInt32Field(value: self.offset, fieldNumber: 2)
     }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Atelier_Commerce_V1_ListBillingHistoryRequest, rhs: Atelier_Commerce_V1_ListBillingHistoryRequest) -> Bool {
     if lhs.limit != rhs.limit {return false}
     if lhs.offset != rhs.offset {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2148,7 +2182,7 @@ nonisolated extension Atelier_Commerce_V1_ListBillingHistoryRequest: SwiftProtob
 
 nonisolated extension Atelier_Commerce_V1_ListBillingHistoryResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListBillingHistoryResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}payments\0\u{1}total\0\u{1}limit\0\u{1}offset\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}payments\0\u{2}\u{4}pagination\0\u{3}next_page_token\0\u{b}total\0\u{b}limit\0\u{b}offset\0\u{c}\u{2}\u{1}\u{c}\u{3}\u{1}\u{c}\u{4}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2157,35 +2191,34 @@ nonisolated extension Atelier_Commerce_V1_ListBillingHistoryResponse: SwiftProto
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.payments) }()
-      case 2: try { try decoder.decodeSingularInt32Field(value: &self.total) }()
-      case 3: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
-      case 4: try { try decoder.decodeSingularInt32Field(value: &self.offset) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._pagination) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.payments.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.payments, fieldNumber: 1)
     }
-    if self.total != 0 {
-      try visitor.visitSingularInt32Field(value: self.total, fieldNumber: 2)
-    }
-    if self.limit != 0 {
-      try visitor.visitSingularInt32Field(value: self.limit, fieldNumber: 3)
-    }
-    if self.offset != 0 {
-      try visitor.visitSingularInt32Field(value: self.offset, fieldNumber: 4)
+    try { if let v = self._pagination {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 6)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Atelier_Commerce_V1_ListBillingHistoryResponse, rhs: Atelier_Commerce_V1_ListBillingHistoryResponse) -> Bool {
     if lhs.payments != rhs.payments {return false}
-    if lhs.total != rhs.total {return false}
-    if lhs.limit != rhs.limit {return false}
-    if lhs.offset != rhs.offset {return false}
+    if lhs._pagination != rhs._pagination {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -19,9 +19,9 @@ struct AccountPurges: Sendable {
     /// Records a deleted account, due at once.
     func record(userID: String, now: Date, on tx: any SQLExecutor) async throws {
         try await tx.query("""
-            INSERT INTO account_purges (user_id, deleted_at, attempts, next_attempt_at) VALUES ($1, $2, 0, $2)
+            INSERT INTO account_purges (user_id, deleted_at, attempts, next_attempt_at) VALUES (\(userID), \(now), 0, \(now))
             ON CONFLICT (user_id) DO NOTHING
-            """, .text(userID), .time(now))
+            """)
     }
 
     /// Up to `limit` accounts due now, longest-waiting first, each pushed back by `pause`
@@ -29,18 +29,17 @@ struct AccountPurges: Sendable {
     /// On PostgreSQL rows another sweeper is claiming are skipped rather than waited for.
     func claim(limit: Int, pause: TimeInterval, now: Date) async throws -> [Due] {
         try await database.transaction { tx in
-            let skipLocked = tx.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+            let skipLocked = SQL.dialect(postgres: " FOR UPDATE SKIP LOCKED", sqlite: "")
             let rows = try await tx.query("""
-                SELECT user_id, deleted_at, attempts FROM account_purges WHERE next_attempt_at <= $1
-                ORDER BY next_attempt_at, user_id LIMIT $2\(skipLocked)
-                """, .time(now), .int(Int64(limit)))
+                SELECT user_id, deleted_at, attempts FROM account_purges WHERE next_attempt_at <= \(now)
+                ORDER BY next_attempt_at, user_id LIMIT \(limit)\(skipLocked)
+                """)
             var due: [Due] = []
             for row in rows {
                 let claimed = Due(userID: try row.string("user_id"), deletedAt: try row.date("deleted_at"),
                                   attempts: Int(try row.int("attempts")))
                 let next = now.addingTimeInterval(Self.pause(pause, attempts: claimed.attempts))
-                try await tx.query("UPDATE account_purges SET attempts = attempts + 1, next_attempt_at = $2 WHERE user_id = $1",
-                                   .text(claimed.userID), .time(next))
+                try await tx.query("UPDATE account_purges SET attempts = attempts + 1, next_attempt_at = \(next) WHERE user_id = \(claimed.userID)")
                 due.append(claimed)
             }
             return due
@@ -49,7 +48,7 @@ struct AccountPurges: Sendable {
 
     /// The account's data is gone everywhere. Completing an unknown or completed account is fine.
     func complete(userID: String) async throws {
-        try await database.query("DELETE FROM account_purges WHERE user_id = $1", .text(userID))
+        try await database.query("DELETE FROM account_purges WHERE user_id = \(userID)")
     }
 
     static func pause(_ base: TimeInterval, attempts: Int) -> TimeInterval {

@@ -89,6 +89,16 @@ enum AuthMigrations {
             """,
             "CREATE INDEX account_purges_due ON account_purges (next_attempt_at, user_id)",
         ]),
+        // Login failures count per account and address, per address and per account
+        // (`LoginThrottle`); the rows keyed by email alone mean nothing now. Service credentials
+        // can be revoked before they expire.
+        Migration(version: 3, name: "login throttle per account and address, revocable credentials", statements: [
+            "DELETE FROM login_throttle",
+            "ALTER TABLE login_throttle RENAME COLUMN email_key TO throttle_key",
+            "ALTER TABLE login_throttle ADD COLUMN account_key TEXT",
+            "CREATE INDEX login_throttle_account ON login_throttle (account_key)",
+            "ALTER TABLE service_credentials ADD COLUMN revoked_at BIGINT",
+        ]),
     ]
 
     static var migrator: Migrator { Migrator(service: "auth", migrations: all) }

@@ -32,8 +32,8 @@ extension AuthRPC {
         }
         try await users.database.transaction { tx in
             _ = try await self.sessions.deleteAll(userID: user.id, on: tx)
-            try await tx.query("DELETE FROM one_time_tokens WHERE user_id = $1", .text(user.id))
-            try await tx.query("DELETE FROM mail_outbox WHERE recipient = $1", .text(user.email))
+            try await tx.query("DELETE FROM one_time_tokens WHERE user_id = \(user.id)")
+            try await tx.query("DELETE FROM mail_outbox WHERE recipient = \(user.email)")
             try await self.users.delete(userID: user.id, on: tx)
             try await self.purges.record(userID: user.id, now: Date.databaseNow, on: tx)
         }

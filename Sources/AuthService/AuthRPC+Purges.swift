@@ -32,3 +32,17 @@ extension AuthRPC {
         return .with { $0.success = true }
     }
 }
+
+/// Whether a back-office credential is still in force, for the services it calls.
+extension AuthRPC {
+    public func checkCredential(request: Atelier_Auth_V1_CheckCredentialRequest, context: ServerContext) async throws -> Atelier_Auth_V1_CheckCredentialResponse {
+        let principal = try Caller.service()
+        // Principals a service signs for itself (the edge's) carry no record: they live minutes.
+        let active = try principal.credentialID.isEmpty
+            ? true : await ServiceCredentials.isActive(users.database, id: principal.credentialID, now: Date.databaseNow)
+        return .with {
+            $0.credentialID = principal.credentialID
+            $0.active = active
+        }
+    }
+}

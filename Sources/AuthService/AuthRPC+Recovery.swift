@@ -65,7 +65,22 @@ extension AuthRPC {
     }
 
     /// Sets the new password and ends every session: whoever knew the old password is signed out.
+    /// The reply names the user in `SessionsEnded` metadata, so the edge that carried it forgets
+    /// the sessions it holds at once instead of honouring them until they leave its cache.
+    public func resetPassword(request: ServerRequest<Atelier_Auth_V1_ResetPasswordRequest>, context: ServerContext) async throws -> ServerResponse<Atelier_Auth_V1_SuccessResponse> {
+        let userID = try await resetPassword(request.message)
+        var metadata = Metadata()
+        metadata.addString(userID, forKey: SessionsEnded.metadataKey)
+        return ServerResponse(message: .with { $0.success = true }, metadata: metadata)
+    }
+
     public func resetPassword(request: Atelier_Auth_V1_ResetPasswordRequest, context: ServerContext) async throws -> Atelier_Auth_V1_SuccessResponse {
+        _ = try await resetPassword(request)
+        return .with { $0.success = true }
+    }
+
+    /// Returns whose password it set.
+    private func resetPassword(_ request: Atelier_Auth_V1_ResetPasswordRequest) async throws -> String {
         try requireAnyCaller()
         guard !request.token.isEmpty else { throw ServiceError.invalid("token", "token is required") }
         try policy.check(request.password)
@@ -85,6 +100,6 @@ extension AuthRPC {
             throw ServiceError(.invalidArgument, reason: "TOKEN_INVALID", "the link is invalid, used or expired", field: "token")
         }
         if let user = try await users.find(id: userID) { try await throttle.reset(email: user.email) }
-        return .with { $0.success = true }
+        return userID
     }
 }

@@ -64,7 +64,7 @@ extension AuthRPC {
 
     /// The user whose email and password these are. Unknown email and wrong password take the
     /// same path, the same time (one scrypt each) and the same error; failures count toward the
-    /// address's throttle either way.
+    /// throttle either way (`LoginThrottle`).
     func checkPassword(email rawEmail: String, password: String) async throws -> UserRecord {
         let email = EmailAddress.normalise(rawEmail)
         guard !email.isEmpty else { throw ServiceError.invalid("email", "email is required") }
@@ -73,14 +73,16 @@ extension AuthRPC {
             throw ServiceError.invalid("password", "password must be at most \(PasswordPolicy.maximumLength) characters")
         }
         let now = Date.databaseNow
-        try await throttle.checkAllowed(email: email, now: now)
+        // Direct gRPC callers (back office) name no address; they share one.
+        let address = Caller.clientAddress ?? "unknown"
+        try await throttle.checkAllowed(email: email, address: address, now: now)
         let user = try await users.find(email: email)
         let matches = try await hasher.verify(password, against: user?.passwordHash ?? decoyHash)
         guard let user, matches else {
-            try await throttle.recordFailure(email: email, now: now)
+            try await throttle.recordFailure(email: email, address: address, now: now)
             throw ServiceError(.unauthenticated, reason: "INVALID_CREDENTIALS", "invalid email or password")
         }
-        try await throttle.reset(email: email)
+        try await throttle.succeeded(email: email, address: address)
         return user
     }
 

@@ -18,23 +18,27 @@ public final class AuthRPC: Atelier_Auth_V1_AuthService.SimpleServiceProtocol, S
     let templates: MailTemplates
     let hasher: PasswordHasher
     let policy: PasswordPolicy
+    let mailBell: MailBell
     let logger: Logger
     /// A hash of a random password made with the current parameters. Logins for unknown
     /// addresses verify against it, so they cost the same time as a wrong password.
     let decoyHash: String
 
-    public init(database: any Database, settings: AuthSettings, hashPool: BoundedWorkPool, logger: Logger) async throws {
+    init(database: any Database, settings: AuthSettings, hashPool: BoundedWorkPool, mailBell: MailBell, logger: Logger) async throws {
         self.settings = settings
         self.users = UserStore(database: database)
         self.sessions = SessionStore(database: database, lifetime: settings.sessionLifetime, refreshInterval: settings.sessionRefreshInterval)
         self.tokens = OneTimeTokenStore(database: database)
         self.throttle = LoginThrottle(database: database, maxFailures: settings.loginMaxFailures,
-                                      window: settings.loginWindow, lockout: settings.loginLockout)
-        self.outbox = MailOutbox(database: database)
+                                      addressMaxFailures: settings.loginAddressMaxFailures,
+                                      accountSlowdownFailures: settings.loginAccountSlowdownFailures,
+                                      window: settings.loginWindow, lockout: settings.loginLockout, slowdown: .seconds(1))
+        self.outbox = MailOutbox(database: database, deliversToLog: settings.smtp == nil)
         self.purges = AccountPurges(database: database)
         self.templates = MailTemplates(appURL: settings.appURL)
         self.hasher = PasswordHasher(parameters: settings.scrypt, pool: hashPool)
         self.policy = try PasswordPolicy.bundled()
+        self.mailBell = mailBell
         self.logger = logger
         self.decoyHash = try await hasher.hash(SecureRandom.hex(16))
     }
@@ -57,13 +61,14 @@ public final class AuthRPC: Atelier_Auth_V1_AuthService.SimpleServiceProtocol, S
     }
 
     /// Without SMTP the log is where a developer reads the message, link included; with SMTP
-    /// the link goes only to the recipient.
+    /// the link goes only to the recipient, and the delivery is woken to send it now.
     func logMail(_ message: MailOutbox.Message) {
         var metadata: Logger.Metadata = [
             "mailID": "\(message.id)", "kind": "\(message.kind)", "to": "\(message.recipient)", "subject": "\(message.subject)",
         ]
         if settings.smtp == nil { metadata["body"] = "\(message.body)" }
         logger.info("mail queued", metadata: metadata)
+        mailBell.ring()
     }
 }
 

@@ -7,7 +7,12 @@ import ServiceKit
 /// - auth.session-refresh-hours (int, default 24): how often a used session's expiry slides forward
 /// - auth.scrypt-log-n / auth.scrypt-r / auth.scrypt-p (int, default 17 / 8 / 1): scrypt cost (OWASP)
 /// - auth.hash-threads (int, default cores - 1, at least 1): concurrent password hashes
-/// - auth.login-max-failures (int, default 5): failed logins before a lockout
+/// - auth.login-max-failures (int, default 5): failed logins of one account from one address
+///   before that address is locked out of the account
+/// - auth.login-address-max-failures (int, default 50): failed logins from one address, any
+///   accounts, before the address is locked out
+/// - auth.login-account-slowdown-failures (int, default 20): failed logins of one account, any
+///   addresses, after which each attempt is answered a second later (never refused for it)
 /// - auth.login-window-seconds (int, default 900): window in which failures count
 /// - auth.login-lockout-seconds (int, default 900): lockout length
 /// - auth.require-verified-email (bool, default false): refuse login (403) until the email is verified
@@ -21,6 +26,8 @@ public struct AuthSettings: Sendable {
     public var scrypt = ScryptParameters.owasp
     public var hashThreads = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
     public var loginMaxFailures = 5
+    public var loginAddressMaxFailures = 50
+    public var loginAccountSlowdownFailures = 20
     public var loginWindow: TimeInterval = 900
     public var loginLockout: TimeInterval = 900
     public var requireVerifiedEmail = false
@@ -42,6 +49,8 @@ public struct AuthSettings: Sendable {
             p: try c.int("auth.scrypt-p", default: 1, range: 1...16))
         hashThreads = try c.int("auth.hash-threads", default: hashThreads, range: 1...64)
         loginMaxFailures = try c.int("auth.login-max-failures", default: 5, range: 1...1000)
+        loginAddressMaxFailures = try c.int("auth.login-address-max-failures", default: 50, range: 1...100_000)
+        loginAccountSlowdownFailures = try c.int("auth.login-account-slowdown-failures", default: 20, range: 1...100_000)
         loginWindow = TimeInterval(try c.int("auth.login-window-seconds", default: 900, range: 1...86_400))
         loginLockout = TimeInterval(try c.int("auth.login-lockout-seconds", default: 900, range: 1...86_400))
         requireVerifiedEmail = try c.bool("auth.require-verified-email", default: false)

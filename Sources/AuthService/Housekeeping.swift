@@ -26,16 +26,15 @@ struct Housekeeping: Sendable {
         let dayAgo = now.addingTimeInterval(-86_400)
         var removed = 0
         removed += try await database.query(
-            "DELETE FROM sessions WHERE expires_at < $1 RETURNING id", .time(dayAgo)).count
+            "DELETE FROM sessions WHERE expires_at < \(dayAgo) RETURNING id").count
         removed += try await database.query(
-            "DELETE FROM one_time_tokens WHERE COALESCE(used_at, expires_at) < $1 RETURNING token_hash", .time(dayAgo)).count
+            "DELETE FROM one_time_tokens WHERE COALESCE(used_at, expires_at) < \(dayAgo) RETURNING token_hash").count
         removed += try await database.query("""
-            DELETE FROM login_throttle WHERE window_started_at < $1 AND (locked_until IS NULL OR locked_until < $2)
-            RETURNING email_key
-            """, .time(now.addingTimeInterval(-throttleWindow)), .time(now)).count
+            DELETE FROM login_throttle WHERE window_started_at < \(now.addingTimeInterval(-throttleWindow)) AND (locked_until IS NULL OR locked_until < \(now))
+            RETURNING throttle_key
+            """).count
         removed += try await database.query(
-            "DELETE FROM mail_outbox WHERE sent_at IS NOT NULL AND sent_at < $1 RETURNING id",
-            .time(now.addingTimeInterval(-7 * 86_400))).count
+            "DELETE FROM mail_outbox WHERE sent_at IS NOT NULL AND sent_at < \(now.addingTimeInterval(-7 * 86_400)) RETURNING id").count
         return removed
     }
 }

@@ -4,34 +4,35 @@ import ServiceKit
 
 /// Messages to users are written to `mail_outbox` in the same transaction as the change that
 /// caused them, so a message is never sent for a change that did not happen, nor lost for one
-/// that did. A `MailSender` delivers them afterwards; without SMTP configured they stay in the
-/// table and in the log, where a developer reads them.
+/// that did. A `MailDelivery` sends them over SMTP afterwards and then clears the body, which
+/// holds a one-time link. Without SMTP the log is the delivery (`AuthRPC.logMail` writes the
+/// message there): the row is recorded as delivered with its body already cleared, so no
+/// working link is ever kept at rest.
 struct MailOutbox: Sendable {
     struct Message: Sendable {
-        let id: String
-        let kind: String
-        let recipient: String
-        let subject: String
-        let body: String
+        let id, kind, recipient, subject, body: String
     }
 
     let database: any Database
+    /// No SMTP server: messages go to the log only.
+    let deliversToLog: Bool
 
     @discardableResult
     func enqueue(kind: String, to recipient: String, subject: String, body: String, now: Date,
                  on executor: any SQLExecutor) async throws -> Message {
         let message = Message(id: SecureRandom.id(prefix: "mail"), kind: kind, recipient: recipient, subject: subject, body: body)
         try await executor.query("""
-            INSERT INTO mail_outbox (id, kind, recipient, subject, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-            """, .text(message.id), .text(kind), .text(recipient), .text(subject), .text(body), .time(now))
+            INSERT INTO mail_outbox (id, kind, recipient, subject, body, created_at, sent_at)
+            VALUES (\(message.id), \(kind), \(recipient), \(subject), \(deliversToLog ? "" : body), \(now), \(deliversToLog ? now : nil))
+            """)
         return message
     }
 
     func pending(limit: Int) async throws -> [Message] {
         try await database.query("""
             SELECT id, kind, recipient, subject, body FROM mail_outbox
-            WHERE sent_at IS NULL AND attempts < 10 ORDER BY created_at LIMIT $1
-            """, .int(Int64(limit))).map { row in
+            WHERE sent_at IS NULL AND attempts < 10 ORDER BY created_at LIMIT \(limit)
+            """).map { row in
             Message(id: try row.string("id"), kind: try row.string("kind"), recipient: try row.string("recipient"),
                     subject: try row.string("subject"), body: try row.string("body"))
         }
@@ -41,13 +42,12 @@ struct MailOutbox: Sendable {
     /// stays in its own table, and the outbox need not keep a working link around.
     func markSent(id: String, now: Date) async throws {
         try await database.query(
-            "UPDATE mail_outbox SET sent_at = $2, attempts = attempts + 1, body = '', last_error = NULL WHERE id = $1",
-            .text(id), .time(now))
+            "UPDATE mail_outbox SET sent_at = \(now), attempts = attempts + 1, body = '', last_error = NULL WHERE id = \(id)")
     }
 
     func markFailed(id: String, error: String) async throws {
         try await database.query(
-            "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1", .text(id), .text(error))
+            "UPDATE mail_outbox SET attempts = attempts + 1, last_error = \(error) WHERE id = \(id)")
     }
 }
 

@@ -21,9 +21,8 @@ struct OneTimeTokenStore: Sendable {
         let token = SecureRandom.hex(32)
         try await executor.query("""
             INSERT INTO one_time_tokens (token_hash, purpose, user_id, email, created_at, expires_at)
-            VALUES ($1, $2, $3, $4, $5, $6)
-            """, .text(SessionStore.tokenHash(token)), .text(purpose.rawValue), .text(userID), .text(email),
-            .time(now), .time(now.addingTimeInterval(lifetime)))
+            VALUES (\(SessionStore.tokenHash(token)), \(purpose.rawValue), \(userID), \(email), \(now), \(now.addingTimeInterval(lifetime)))
+            """)
         return token
     }
 
@@ -31,10 +30,10 @@ struct OneTimeTokenStore: Sendable {
     /// another purpose. The conditional UPDATE makes two concurrent redemptions succeed once.
     func redeem(_ purpose: Purpose, token: String, now: Date, on executor: any SQLExecutor) async throws -> Redeemed? {
         let rows = try await executor.query("""
-            UPDATE one_time_tokens SET used_at = $3
-            WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
+            UPDATE one_time_tokens SET used_at = \(now)
+            WHERE token_hash = \(SessionStore.tokenHash(token)) AND purpose = \(purpose.rawValue) AND used_at IS NULL AND expires_at > \(now)
             RETURNING user_id, email
-            """, .text(SessionStore.tokenHash(token)), .text(purpose.rawValue), .time(now))
+            """)
         guard let row = rows.first else { return nil }
         return Redeemed(userID: try row.string("user_id"), email: try row.string("email"))
     }
@@ -42,7 +41,7 @@ struct OneTimeTokenStore: Sendable {
     /// Voids a user's outstanding tokens of one purpose, so only the newest link works.
     func revokeOutstanding(_ purpose: Purpose, userID: String, now: Date, on executor: any SQLExecutor) async throws {
         try await executor.query("""
-            UPDATE one_time_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL
-            """, .text(userID), .text(purpose.rawValue), .time(now))
+            UPDATE one_time_tokens SET used_at = \(now) WHERE user_id = \(userID) AND purpose = \(purpose.rawValue) AND used_at IS NULL
+            """)
     }
 }

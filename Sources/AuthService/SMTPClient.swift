@@ -25,8 +25,9 @@ public struct SMTPSettings: Sendable {
     }
 }
 
-/// A small SMTP client (RFC 5321): EHLO, optional AUTH PLAIN, MAIL FROM, RCPT TO, DATA, QUIT,
-/// over plain TCP or implicit TLS. The body is sent base64-encoded UTF-8, so any text is safe.
+/// A small SMTP client (RFC 5321): EHLO, STARTTLS when the server offers it (RFC 3207), optional
+/// AUTH PLAIN (never over a plain connection), MAIL FROM, RCPT TO, DATA, QUIT, over TCP or
+/// implicit TLS. The body is sent base64-encoded UTF-8, so any text is safe.
 struct SMTPClient: Sendable {
     let settings: SMTPSettings
 
@@ -40,26 +41,36 @@ struct SMTPClient: Sendable {
             .connectTimeout(.seconds(10))
             .connect(host: settings.host, port: settings.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if settings.useTLS {
-                        let context = try NIOSSLContext(configuration: .makeClientConfiguration())
-                        try channel.pipeline.syncOperations.addHandler(
-                            try NIOSSLClientHandler(context: context, serverHostname: settings.host))
-                    }
+                    if settings.useTLS { try channel.pipeline.syncOperations.addHandler(try Self.tls(settings.host)) }
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
         try await channel.executeThenClose { inbound, outbound in
             var replies = SMTPReplyReader(inbound.makeAsyncIterator())
-            func expect(_ codes: Set<Int>, after command: String?) async throws {
+            @discardableResult
+            func expect(_ codes: Set<Int>, after command: String?) async throws -> [String] {
                 if let command { try await outbound.write(ByteBuffer(string: command + "\r\n")) }
                 let reply = try await replies.next()
                 guard codes.contains(reply.code) else {
                     throw Failure(description: "SMTP server answered \(reply.code) \(reply.text) to \(command?.prefix(10) ?? "greeting")")
                 }
+                return reply.lines
             }
             try await expect([220], after: nil)
-            try await expect([250], after: "EHLO atelier")
+            var capabilities = try await expect([250], after: "EHLO atelier")
+            var encrypted = settings.useTLS
+            // Port 587's way: upgrade the plain connection when the server offers it.
+            if !encrypted, capabilities.contains(where: { $0.uppercased().hasPrefix("STARTTLS") }) {
+                try await expect([220], after: "STARTTLS")
+                try await channel.channel.pipeline.addHandler(try Self.tls(settings.host), position: .first).get()
+                encrypted = true
+                capabilities = try await expect([250], after: "EHLO atelier")
+            }
             if let username = settings.username, let password = settings.password {
+                guard encrypted else {
+                    throw Failure(description: "refusing to send SMTP credentials over a plain connection: the server offers no STARTTLS "
+                                  + "(set mail.smtp-tls for implicit TLS)")
+                }
                 let token = Data("\0\(username)\0\(password)".utf8).base64EncodedString()
                 try await expect([235], after: "AUTH PLAIN \(token)")
             }
@@ -68,8 +79,15 @@ struct SMTPClient: Sendable {
             try await expect([354], after: "DATA")
             let message = Self.message(from: settings.from, to: recipient, subject: subject, body: body, messageID: messageID)
             try await expect([250], after: message + "\r\n.")
-            try? await expect([221], after: "QUIT")
+            _ = try? await expect([221], after: "QUIT")
         }
+    }
+
+    private static func tls(_ host: String) throws -> NIOSSLClientHandler {
+        // Server Name Indication takes a name, never an address.
+        let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+        return try NIOSSLClientHandler(context: try NIOSSLContext(configuration: .makeClientConfiguration()),
+                                       serverHostname: isAddress ? nil : host)
     }
 
     /// Headers and a base64 body; no line starts with '.', so no dot-stuffing is needed.
@@ -93,7 +111,7 @@ struct SMTPReplyReader {
 
     init(_ iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) { self.iterator = iterator }
 
-    mutating func next() async throws -> (code: Int, text: String) {
+    mutating func next() async throws -> (code: Int, text: String, lines: [String]) {
         var lines: [String] = []
         while true {
             while let newline = pending.range(of: "\r\n") {
@@ -103,7 +121,8 @@ struct SMTPReplyReader {
                 let bytes = Array(line.utf8)
                 if bytes.count < 4 || bytes[3] == UInt8(ascii: " ") {
                     guard let code = Int(line.prefix(3)) else { throw SMTPClient.Failure(description: "bad SMTP reply '\(line)'") }
-                    return (code, lines.map { String($0.dropFirst(4)) }.joined(separator: " "))
+                    let texts = lines.map { String($0.dropFirst(4)) }
+                    return (code, texts.joined(separator: " "), texts)
                 }
             }
             guard let chunk = try await iterator.next() else { throw SMTPClient.Failure(description: "SMTP server closed the connection") }

@@ -4,20 +4,11 @@ import ServiceKit
 
 /// A session as stored: the token itself is never kept, only its SHA-256.
 struct SessionRecord: Sendable {
-    var id: String
-    var userID: String
-    var createdAt: Date
-    var expiresAt: Date
-    var refreshedAt: Date
+    var id, userID: String
+    var createdAt, expiresAt, refreshedAt: Date
+}
 
-    init(id: String, userID: String, createdAt: Date, expiresAt: Date, refreshedAt: Date) {
-        self.id = id
-        self.userID = userID
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
-        self.refreshedAt = refreshedAt
-    }
-
+extension SessionRecord {
     init(row: SQLRow) throws {
         id = try row.string("id")
         userID = try row.string("user_id")
@@ -44,20 +35,19 @@ struct SessionStore: Sendable {
         let expiresAt = now.addingTimeInterval(lifetime)
         try await executor.query("""
             INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, refreshed_at)
-            VALUES ($1, $2, $3, $4, $5, $4)
-            """, .text(id), .text(Self.tokenHash(token)), .text(userID), .time(now), .time(expiresAt))
+            VALUES (\(id), \(Self.tokenHash(token)), \(userID), \(now), \(expiresAt), \(now))
+            """)
         return (id, token, expiresAt)
     }
 
     /// The session and its user in one query: validating a token is the edge's hottest call.
     func findWithUser(token: String, now: Date) async throws -> (SessionRecord, UserRecord)? {
-        let userColumns = UserRecord.columns.split(separator: ",")
-            .map { "u." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
+        let userColumns = SQL.join(UserRecord.columns.map { "u.\($0)" }, separator: ", ")
         guard let row = try await database.first("""
             SELECT s.id AS session_id, s.user_id, s.created_at AS session_created_at, s.expires_at, s.refreshed_at, \(userColumns)
             FROM sessions s JOIN users u ON u.id = s.user_id
-            WHERE s.token_hash = $1 AND s.expires_at > $2
-            """, .text(Self.tokenHash(token)), .time(now))
+            WHERE s.token_hash = \(Self.tokenHash(token)) AND s.expires_at > \(now)
+            """)
         else { return nil }
         let session = SessionRecord(
             id: try row.string("session_id"), userID: try row.string("user_id"), createdAt: try row.date("session_created_at"),
@@ -68,8 +58,8 @@ struct SessionStore: Sendable {
     func find(id: String, userID: String, now: Date) async throws -> SessionRecord? {
         try await database.first("""
             SELECT id, user_id, created_at, expires_at, refreshed_at FROM sessions
-            WHERE id = $1 AND user_id = $2 AND expires_at > $3
-            """, .text(id), .text(userID), .time(now)).map(SessionRecord.init(row:))
+            WHERE id = \(id) AND user_id = \(userID) AND expires_at > \(now)
+            """).map(SessionRecord.init(row:))
     }
 
     /// Slides the expiry forward, at most once per refresh interval (a day), so validating a
@@ -80,19 +70,18 @@ struct SessionStore: Sendable {
         refreshed.expiresAt = now.addingTimeInterval(lifetime)
         refreshed.refreshedAt = now
         try await database.query(
-            "UPDATE sessions SET expires_at = $2, refreshed_at = $3 WHERE id = $1",
-            .text(session.id), .time(refreshed.expiresAt), .time(now))
+            "UPDATE sessions SET expires_at = \(refreshed.expiresAt), refreshed_at = \(now) WHERE id = \(session.id)")
         return (refreshed, true)
     }
 
     func delete(id: String) async throws {
-        try await database.query("DELETE FROM sessions WHERE id = $1", .text(id))
+        try await database.query("DELETE FROM sessions WHERE id = \(id)")
     }
 
     /// Ends every session of a user except `keeping`; returns how many ended.
     func deleteAll(userID: String, keeping: String? = nil, on executor: (any SQLExecutor)? = nil) async throws -> Int {
         let rows = try await (executor ?? database).query(
-            "DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id", .text(userID), .text(keeping ?? ""))
+            "DELETE FROM sessions WHERE user_id = \(userID) AND id <> \(keeping ?? "") RETURNING id")
         return rows.count
     }
 }

@@ -5,23 +5,17 @@ import SwiftProtobuf
 
 /// A row of `users`, as the auth service reads it.
 struct UserRecord: Sendable {
-    var id: String
-    var email: String
-    var passwordHash: String
+    var id, email, passwordHash: String
     var name: String?
     var emailVerifiedAt: Date?
-    var preferredLanguage: String
-    var themePreference: String
-    var contentFilterLevel: String
+    var preferredLanguage, themePreference, contentFilterLevel: String
     var roles: [String]
-    var createdAt: Date
-    var updatedAt: Date
-    var lastSeenAt: Date
+    var createdAt, updatedAt, lastSeenAt: Date
 
-    static let columns = """
-        id, email, password_hash, name, email_verified_at, preferred_language, theme_preference,
-        content_filter_level, roles, created_at, updated_at, last_seen_at
-        """
+    static let columns: [SQLIdentifier] = [
+        "id", "email", "password_hash", "name", "email_verified_at", "preferred_language", "theme_preference",
+        "content_filter_level", "roles", "created_at", "updated_at", "last_seen_at",
+    ]
 
     init(row: SQLRow) throws {
         id = try row.string("id")

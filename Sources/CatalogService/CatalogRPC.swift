@@ -36,18 +36,19 @@ public final class CatalogRPC: Atelier_Catalog_V1_CatalogService.SimpleServicePr
 /// - catalog.recount-minutes (int, default 60): how often kept counters are checked against
 ///   their rows (`CounterRepair`); the first check runs at start-up
 public enum CatalogServer {
-    public static func make(configuration: Configuration, verifier: PrincipalVerifier, logger: Logger) async throws -> HostedService {
+    public static func make(configuration: Configuration, verifier: PrincipalVerifier, logger: Logger,
+                            directory: ServiceDirectory? = nil) async throws -> HostedService {
         let rpcLogger = Logger(label: "atelier.catalog")
         let recountInterval = Duration.seconds(60 * (try configuration.int("catalog.recount-minutes", default: 60, range: 1...10_080)))
         let hosted = try await HostedService.make(
             .catalog, configuration: configuration, verifier: verifier, logger: logger,
-            migrations: CatalogMigrations.all,
+            migrations: CatalogMigrations.all, directory: directory,
             services: { database in [CatalogRPC(database: database, logger: rpcLogger)] })
         let server = hosted.server
         let repair = CounterRepair(database: hosted.database, logger: rpcLogger)
         let recount = PeriodicWork(every: recountInterval, after: { _ = try await server.listeningPort() }) {
             await repair.run()
         }
-        return HostedService(name: .catalog, database: hosted.database, server: server, background: [recount])
+        return HostedService(name: .catalog, database: hosted.database, server: server, background: hosted.background + [recount])
     }
 }

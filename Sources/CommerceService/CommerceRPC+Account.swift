@@ -5,9 +5,8 @@ import ServiceKit
 
 /// Closing a deleted account's commerce records (account deletion, through the edge).
 extension CommerceRPC {
-    /// The tables whose rows belong to one user and go with the account. `hold_parts` has no
-    /// user column and goes first, by its holds.
-    static let userTables = ["holds", "grants", "ledger_entries", "movements", "subscriptions", "customers", "wallets"]
+    /// The tables whose rows belong to one user and go with the account, children first.
+    static let userTables: [SQLIdentifier] = ["ledger_entries", "movements", "holds", "grants", "subscriptions", "customers", "wallets"]
 
     public func purgeUser(request: Atelier_Commerce_V1_PurgeUserRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_PurgeUserResponse {
         _ = try Caller.service()
@@ -24,21 +23,18 @@ extension CommerceRPC {
         }
         let now = Date.databaseNow
         let reply = try await database.transaction { tx in
-            let id = SQLValue.text(user)
             // The tombstone first: a movement that finds the wallet gone looks here before it
-            // would open a new one (`Wallets.open`), and so do webhooks.
-            try await tx.query("INSERT INTO closed_accounts (user_id, closed_at) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING",
-                               id, .time(now))
+            // would open a new one (`WalletUpkeep.open`), and so do webhooks.
+            try await tx.query("INSERT INTO closed_accounts (user_id, closed_at) VALUES (\(user), \(now)) ON CONFLICT (user_id) DO NOTHING")
             // Take the wallet's lock, so that no movement of this user is halfway through.
-            try await tx.query("UPDATE wallets SET version = version + 1 WHERE user_id = $1", id)
-            var deleted = Int64(try await tx.query(
-                "DELETE FROM hold_parts WHERE hold_id IN (SELECT id FROM holds WHERE user_id = $1) RETURNING hold_id", id).count)
+            try await tx.query("UPDATE wallets SET version = version + 1 WHERE user_id = \(user)")
+            var deleted: Int64 = 0
             for table in Self.userTables {
-                deleted += Int64(try await tx.query("DELETE FROM \(table) WHERE user_id = $1 RETURNING user_id", id).count)
+                deleted += Int64(try await tx.query("DELETE FROM \(table) WHERE user_id = \(user) RETURNING user_id").count)
             }
             // Payments are accounting records: they stay, found by the provider's reference, but
             // no longer name the person.
-            let anonymized = try await tx.query("UPDATE payments SET user_id = '' WHERE user_id = $1 RETURNING id", id).count
+            let anonymized = try await tx.query("UPDATE payments SET user_id = '' WHERE user_id = \(user) RETURNING id").count
             return Atelier_Commerce_V1_PurgeUserResponse.with {
                 $0.deleted = deleted
                 $0.anonymizedPayments = Int64(anonymized)

@@ -4,14 +4,10 @@ import GRPCCore
 import ServiceKit
 
 extension CommerceRPC {
+    /// The balances as of now, read without locking or writing (`WalletView`).
     public func getWallet(request: Atelier_Commerce_V1_GetWalletRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_WalletResponse {
         let user = try subject(request.userID)
-        // Opening the wallet expires what is due and grants today's allowance, so the figures are current.
-        let balances = try await database.transaction { tx in
-            let now = Date.databaseNow
-            try await wallets.open(tx, user: user, now: now)
-            return try await wallets.balances(tx, user: user, now: now)
-        }
+        let balances = try await WalletView.read(database, user: user, now: clock.now(), upkeep: upkeep).balances
         return .with {
             $0.userID = user
             $0.balances = balances
@@ -19,40 +15,38 @@ extension CommerceRPC {
         }
     }
 
+    /// The entries recorded so far, without locking or writing: an expiry that is due shows once
+    /// the wallet's next movement or sweep records it.
     public func listLedgerEntries(request: Atelier_Commerce_V1_ListLedgerEntriesRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_ListLedgerEntriesResponse {
         let user = try subject(request.userID)
-        let (limit, offset) = try Self.page(limit: request.limit, offset: request.offset)
+        let page = try Page(limit: request.limit, offset: request.offset)
         if !request.asset.isEmpty, !prices.assets.contains(request.asset) {
             throw ServiceError.invalid("asset", "asset must be one of \(prices.assets.sorted().joined(separator: ", "))")
         }
-        try await database.transaction { tx in try await wallets.open(tx, user: user, now: Date.databaseNow) }
-        let page = try await LedgerEntries.page(database, user: user, asset: request.asset.isEmpty ? nil : request.asset,
-                                                limit: limit, offset: offset)
+        let found = try await LedgerEntries.page(database, user: user, asset: request.asset.isEmpty ? nil : request.asset, page: page,
+                                                 after: try PageToken(request.pageToken))
         return .with {
-            $0.entries = page.entries
-            $0.total = Int32(page.total)
-            $0.limit = Int32(limit)
-            $0.offset = Int32(offset)
+            $0.entries = found.items.items
+            $0.pagination = found.items.pagination
+            $0.nextPageToken = found.next
         }
     }
 
+    // Movements are for services only: the principal interceptor admits the roles proto/ names.
+
     public func grant(request: Atelier_Commerce_V1_GrantRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_MovementResponse {
-        _ = try Caller.service()
-        return try await ledger.grant(request, user: try subject(request.userID))
+        try await ledger.grant(request, user: try subject(request.userID))
     }
 
     public func hold(request: Atelier_Commerce_V1_HoldRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_MovementResponse {
-        _ = try Caller.service()
-        return try await ledger.hold(request, user: try subject(request.userID))
+        try await ledger.hold(request, user: try subject(request.userID))
     }
 
     public func settle(request: Atelier_Commerce_V1_SettleRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_MovementResponse {
-        _ = try Caller.service()
-        return try await ledger.settle(request, user: try subject(request.userID))
+        try await ledger.settle(request, user: try subject(request.userID))
     }
 
     public func release(request: Atelier_Commerce_V1_ReleaseRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_MovementResponse {
-        _ = try Caller.service()
-        return try await ledger.release(request, user: try subject(request.userID))
+        try await ledger.release(request, user: try subject(request.userID))
     }
 }

@@ -8,7 +8,7 @@ extension CommerceRPC {
         let user = try Caller.user().id
         guard let plan = prices.plan(request.planID), plan.priceCents > 0 else {
             let paid = prices.document.plans.filter { $0.priceCents > 0 }.map(\.id)
-            throw ServiceError.invalid("plan_id", "plan_id must be one of \(paid.joined(separator: ", "))")
+            throw ServiceError.invalid("planId", "planId must be one of \(paid.joined(separator: ", "))")
         }
         if let current = try await subscriptions.find(database, user: user), current.entitles(at: Date.databaseNow) {
             throw ServiceError(.alreadyExists, reason: "ALREADY_SUBSCRIBED",
@@ -23,7 +23,7 @@ extension CommerceRPC {
     public func purchaseTokens(request: Atelier_Commerce_V1_PurchaseTokensRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_CheckoutResponse {
         let user = try Caller.user().id
         guard let pack = prices.pack(request.packID) else {
-            throw ServiceError.invalid("pack_id", "pack_id must be one of \(prices.document.tokenPacks.map(\.id).joined(separator: ", "))")
+            throw ServiceError.invalid("packId", "packId must be one of \(prices.document.tokenPacks.map(\.id).joined(separator: ", "))")
         }
         return try await checkout(.init(
             mode: .payment, userID: user, customerID: try await customer(for: user), itemID: pack.id, name: pack.name,
@@ -55,8 +55,13 @@ extension CommerceRPC {
 
     public func listBillingHistory(request: Atelier_Commerce_V1_ListBillingHistoryRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_ListBillingHistoryResponse {
         let user = try Caller.user().id
-        let (limit, offset) = try Self.page(limit: request.limit, offset: request.offset)
-        return try await PaymentRecords.page(database, user: user, limit: limit, offset: offset)
+        let found = try await PaymentRecords.page(database, user: user, page: try Page(limit: request.limit, offset: request.offset),
+                                                  after: try PageToken(request.pageToken))
+        return .with {
+            $0.payments = found.items.items
+            $0.pagination = found.items.pagination
+            $0.nextPageToken = found.next
+        }
     }
 
     public func handleWebhook(request: Atelier_Commerce_V1_HandleWebhookRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_HandleWebhookResponse {

@@ -8,26 +8,22 @@ import ServiceKit
 /// movements), `CommerceRPC+Payments` (checkouts, subscriptions, webhooks, the sandbox page),
 /// `CommerceRPC+Usage` (usage statistics).
 public final class CommerceRPC: Atelier_Commerce_V1_CommerceService.SimpleServiceProtocol, Sendable {
-    let database: any Database
-    let settings: CommerceSettings
-    let prices: PriceList
-    let subscriptions: SubscriptionStore
-    let wallets: Wallets
-    let ledger: Ledger
-    let webhooks: WebhookProcessor
-    let provider: any PaymentProvider
-    let sandbox: SandboxProvider?
+    let database: any Database, settings: CommerceSettings, prices: PriceList, clock: ServiceClock
+    let subscriptions: SubscriptionStore, upkeep: WalletUpkeep, ledger: Ledger, webhooks: WebhookProcessor
+    /// Who takes payments; the sandbox when it is the local one.
+    let provider: any PaymentProvider, sandbox: SandboxProvider?
     let logger: Logger
 
-    init(database: any Database, settings: CommerceSettings, prices: PriceList, logger: Logger) {
+    init(database: any Database, settings: CommerceSettings, prices: PriceList, clock: ServiceClock, logger: Logger) {
         self.database = database
         self.settings = settings
         self.prices = prices
+        self.clock = clock
         self.subscriptions = SubscriptionStore(prices: prices)
-        self.wallets = Wallets(prices: prices, subscriptions: subscriptions)
-        self.ledger = Ledger(database: database, prices: prices, wallets: wallets)
+        self.upkeep = WalletUpkeep(prices: prices, subscriptions: subscriptions)
+        self.ledger = Ledger(database: database, prices: prices, upkeep: upkeep, clock: clock)
         let webhooks = WebhookProcessor(
-            database: database, prices: prices, wallets: wallets, subscriptions: subscriptions,
+            database: database, prices: prices, upkeep: upkeep, subscriptions: subscriptions,
             secret: settings.webhookSecret, tolerance: settings.webhookTolerance, logger: logger)
         self.webhooks = webhooks
         switch settings.provider {
@@ -52,12 +48,12 @@ public final class CommerceRPC: Atelier_Commerce_V1_CommerceService.SimpleServic
 
     public func getEntitlements(request: Atelier_Commerce_V1_GetEntitlementsRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_GetEntitlementsResponse {
         let user = try subject(request.userID)
-        let plan = try await subscriptions.effectivePlan(database, user: user, now: Date.databaseNow)
+        let plan = try await subscriptions.effectivePlan(database, user: user, now: clock.now())
         return .with { $0.entitlements = plan.entitlements }
     }
 
     public func getSubscription(request: Atelier_Commerce_V1_GetSubscriptionRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_SubscriptionResponse {
-        try await subscriptions.view(database, user: try Caller.user().id, now: Date.databaseNow)
+        try await subscriptions.view(database, user: try Caller.user().id, now: clock.now())
     }
 
     /// Whose wallet a call is about: a user's own (asking for another's is a 404, as if it did
@@ -68,15 +64,8 @@ public final class CommerceRPC: Atelier_Commerce_V1_CommerceService.SimpleServic
             guard requested.isEmpty || requested == principal.subject else { throw ServiceError.notFound("wallet") }
             return principal.subject
         }
-        guard !requested.isEmpty else { throw ServiceError.invalid("user_id", "user_id is required") }
-        guard requested.count <= 100 else { throw ServiceError.invalid("user_id", "user_id is at most 100 characters") }
+        guard !requested.isEmpty else { throw ServiceError.invalid("userId", "userId is required") }
+        guard requested.count <= 100 else { throw ServiceError.invalid("userId", "userId is at most 100 characters") }
         return requested
-    }
-
-    /// limit (default 50, at most 100) and offset (at least 0) of a list request.
-    static func page(limit: Int32, offset: Int32) throws -> (limit: Int, offset: Int) {
-        guard limit >= 0, limit <= 100 else { throw ServiceError.invalid("limit", "limit must be 1 to 100") }
-        guard offset >= 0 else { throw ServiceError.invalid("offset", "offset must be 0 or more") }
-        return (limit == 0 ? 50 : Int(limit), Int(offset))
     }
 }

@@ -20,6 +20,8 @@ import ServiceLifecycle
 /// - edge.idempotency-seconds (int, default 86400): how long a reply to a POST with an Idempotency-Key is kept
 /// - edge.purge-sweep-seconds (int, default 60): how often deleted accounts whose purge did not
 ///   finish are looked for, and the first pause before one is tried again (doubling, up to an hour)
+/// - edge.idle-timeout-seconds, edge.header-timeout-seconds, edge.body-timeout-seconds: how long
+///   a client may take (`ClientTimeouts`)
 /// - blobs.* and public-url: where files are stored and how links to them read (`BlobSettings`)
 public struct EdgeServer: Sendable {
     public let clients: [RPCClient]
@@ -43,31 +45,30 @@ public struct EdgeServer: Sendable {
             byName[service] = client
         }
         let servicePrincipal = ServicePrincipal(signer: signer)
+        let upstreams = try Upstreams(connections: byName, edge: servicePrincipal)
         let sessions = SessionResolver(
-            authClient: byName[.auth]!, commerceClient: byName[.commerce]!,  // '!' is fine: every ServiceName has a client.
-            signer: signer, servicePrincipal: servicePrincipal,
+            upstreams: upstreams, signer: signer,
             cacheLifetime: .seconds(try configuration.int("edge.session-cache-seconds", default: 30, range: 0...3600)),
             principalLifetime: .seconds(try configuration.int("edge.principal-seconds", default: 120, range: 10...86_400)))
         let maxBodyBytes = try configuration.int("edge.max-body-bytes", default: 1 << 20, range: 1024...(64 << 20))
         let schema = try ProtoSchema.bundled()
         let rateLimiter = try configuration.bool("edge.rate-limits", default: true) ? RateLimiter() : nil
         let transcoder = Transcoder(
-            schema: schema, upstreams: clients, sessions: sessions, servicePrincipal: servicePrincipal,
+            codec: MessageCodec(schema: schema), upstreams: clients, sessions: sessions, servicePrincipal: servicePrincipal,
             maxBodyBytes: maxBodyBytes, rateLimiter: rateLimiter,
             idempotency: IdempotencyWindow(
                 lifetime: .seconds(try configuration.int("edge.idempotency-seconds", default: 86_400, range: 60...604_800))))
         let blobs = try BlobSettings(configuration, signer: signer)
-        let catalogClient = byName[.catalog]!  // '!' is fine: every ServiceName has a client.
-        let catalog = Atelier_Catalog_V1_CatalogService.Client(wrapping: catalogClient.client)
-        let files = FileRoutes(store: blobs.store, local: blobs.store as? LocalBlobStore, sessions: sessions, catalog: catalog,
-                               catalogClient: catalogClient, servicePrincipal: servicePrincipal, rateLimiter: rateLimiter,
+        let files = FileRoutes(upstreams: upstreams, store: blobs.store, local: blobs.store as? LocalBlobStore, sessions: sessions,
+                               rateLimiter: rateLimiter,
                                uploadLifetime: blobs.uploadLifetime, downloadLifetime: blobs.downloadLifetime,
                                publicBaseURL: blobs.publicBaseURL)
         let clientAddress = ClientAddress(trustedProxies: try configuration.int("edge.trusted-proxies", default: 0, range: 0...10))
         let routes = try RouteTable.routes(in: schema)
 
         let router = Router(context: EdgeRequestContext.self)
-        // Outermost first: headers and CORS apply to error responses too.
+        // Outermost first: the request id, headers and CORS apply to error responses too.
+        router.add(middleware: RequestIDMiddleware())
         router.add(middleware: SecurityHeadersMiddleware())
         let origins = configuration.string("edge.cors-origins", default: "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -85,35 +86,23 @@ public struct EdgeServer: Sendable {
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
         }
-        let commerceClient = byName[.commerce]!  // '!' is fine: every ServiceName has a client.
-        let commerce = Atelier_Commerce_V1_CommerceService.Client(wrapping: commerceClient.client)
-        let webhooks = WebhookIngress(
-            commerce: commerce, commerceClient: commerceClient, servicePrincipal: servicePrincipal, sessions: sessions,
-            maxBodyBytes: maxBodyBytes)
+        let webhooks = WebhookIngress(upstreams: upstreams, sessions: sessions, maxBodyBytes: maxBodyBytes)
         for path in WebhookIngress.paths {
             router.post(RouterPath(path)) { request, _ in try await webhooks.handle(request) }
         }
-        let sandbox = SandboxCheckoutPage(commerce: commerce, commerceClient: commerceClient, servicePrincipal: servicePrincipal,
-                                          sessions: sessions)
+        let sandbox = SandboxCheckoutPage(upstreams: upstreams, sessions: sessions)
         router.get(RouterPath(SandboxCheckoutPage.path)) { _, context in try await sandbox.show(context) }
         router.post(RouterPath(SandboxCheckoutPage.path)) { request, context in try await sandbox.choose(request, context) }
-        let authClient = byName[.auth]!  // '!' is fine: every ServiceName has a client.
-        let auth = Atelier_Auth_V1_AuthService.Client(wrapping: authClient.client)
         let purgeSweep = Duration.seconds(try configuration.int("edge.purge-sweep-seconds", default: 60, range: 1...3600))
-        let purger = AccountPurger(
-            auth: auth, authClient: authClient, catalog: catalog, catalogClient: catalogClient, commerce: commerce,
-            commerceClient: commerceClient, blobs: blobs.store, servicePrincipal: servicePrincipal, retryPause: purgeSweep,
-            settle: sessions.principalLifetime, logger: logger)
-        let account = AccountData(
-            auth: auth, authClient: authClient, catalog: catalog, catalogClient: catalogClient, commerce: commerce,
-            commerceClient: commerceClient, purger: purger, sessions: sessions, servicePrincipal: servicePrincipal,
-            shaper: transcoder.shaper)
+        let purger = AccountPurger(upstreams: upstreams, blobs: blobs.store, retryPause: purgeSweep,
+                                   settle: sessions.principalLifetime, logger: logger)
+        let account = AccountData(upstreams: upstreams, purger: purger, sessions: sessions, shaper: transcoder.shaper)
         router.get(RouterPath(AccountData.exportPath)) { request, _ in try await account.export(request) }
         router.post(RouterPath(FileRoutes.uploadPath)) { request, context in
             try await files.upload(request, client: clientAddress.of(request, context: context))
         }
-        let gallery = GalleryDownload(catalog: catalog, catalogClient: catalogClient, store: blobs.store, sessions: sessions,
-                                      pool: BoundedWorkPool(threads: 2, maxQueued: 64), logger: logger)
+        let galleryPool = BoundedWorkPool(threads: 2, maxQueued: 64)
+        let gallery = GalleryDownload(upstreams: upstreams, store: blobs.store, sessions: sessions, pool: galleryPool, logger: logger)
         router.get(RouterPath(GalleryDownload.path)) { request, context in try await gallery.download(request, context) }
         router.put(RouterPath(FileRoutes.filePath)) { request, context in try await files.put(request, context) }
         router.get(RouterPath(FileRoutes.filePath)) { request, context in try await files.get(request, context) }
@@ -132,6 +121,7 @@ public struct EdgeServer: Sendable {
         let listening = ListeningPort()
         let app = Application(
             router: router,
+            server: TimedHTTP1Channel.builder(try ClientTimeouts(configuration)),
             configuration: .init(
                 address: .hostname(configuration.string("edge.listen-host", default: "127.0.0.1"),
                                    port: try configuration.int("edge.port", default: 8080, range: 0...65535)),
@@ -139,7 +129,8 @@ public struct EdgeServer: Sendable {
             onServerRunning: { channel in await listening.set(channel.localAddress?.port ?? 0) },
             logger: logger)
         let sweep = PeriodicWork(every: purgeSweep, after: {}) { await purger.sweep() }
-        return EdgeServer(clients: Array(clients.values), background: [sweep], application: app, listening: listening)
+        let pools: [any Service] = [galleryPool] + (blobs.pool.map { [$0] } ?? [])
+        return EdgeServer(clients: Array(clients.values), background: pools + [sweep], application: app, listening: listening)
     }
 }
 

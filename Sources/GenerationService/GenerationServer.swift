@@ -11,9 +11,10 @@ public struct GenerationRPC: Atelier_Generation_V1_GenerationService.SimpleServi
 
 /// Builds the generation service from configuration.
 public enum GenerationServer {
-    public static func make(configuration: Configuration, verifier: PrincipalVerifier, logger: Logger) async throws -> HostedService {
+    public static func make(configuration: Configuration, verifier: PrincipalVerifier, logger: Logger,
+                            directory: ServiceDirectory? = nil) async throws -> HostedService {
         try await HostedService.make(
             .generation, configuration: configuration, verifier: verifier, logger: logger,
-            migrations: [], services: { _ in [GenerationRPC()] })
+            migrations: [], directory: directory, services: { _ in [GenerationRPC()] })
     }
 }

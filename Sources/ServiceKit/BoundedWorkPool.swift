@@ -1,4 +1,5 @@
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -6,8 +7,9 @@ import Glibc
 
 /// Runs CPU-heavy or blocking work (password hashing, file I/O) on threads of its own, never on an
 /// event loop. Concurrency is bounded by the thread count; work beyond `maxQueued` waiting jobs is
-/// refused at once so a flood of requests cannot pile up unbounded memory.
-public final class BoundedWorkPool: Sendable {
+/// refused at once so a flood of requests cannot pile up unbounded memory. A lifecycle service:
+/// its threads stop once the process shuts down, after the server that uses them.
+public final class BoundedWorkPool: Service, Sendable {
     private let pool: NIOThreadPool
     private let waiting = Mutex(0)
     public let threads: Int
@@ -57,5 +59,13 @@ public final class BoundedWorkPool: Sendable {
 
     public func shutdown() async throws {
         try await pool.shutdownGracefully()
+    }
+
+    /// Waits for shutdown, then lets the work in hand finish and stops the threads.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        // Stopping must happen even when shutdown came as cancellation: an unstructured task
+        // does not inherit it.
+        try await Task { try await self.shutdown() }.value
     }
 }

@@ -60,19 +60,50 @@ public struct HostedService: Sendable {
     public var lifecycle: [any Service] { [database] + background + [server] }
 
     /// Builds the usual shape: the service's database with its migrations applied before the
-    /// server accepts a call.
+    /// server accepts a call. Back-office credentials are checked with auth (`AuthCredentialCheck`)
+    /// unless the service brings its own check (auth, which holds the records).
+    ///
+    /// - credentials.cache-seconds (int, default 30): how long an answer about a back-office
+    ///   credential is kept; a revocation takes effect everywhere within it
     public static func make(
         _ name: ServiceName, configuration: Configuration, verifier: PrincipalVerifier, logger: Logger,
-        migrations: [Migration], services: @Sendable (any Database) async throws -> [any RegistrableRPCService],
+        migrations: [Migration], credentials: ((any Database, Duration) -> any CredentialCheck)? = nil,
+        directory: ServiceDirectory? = nil,
+        services: @Sendable (any Database) async throws -> [any RegistrableRPCService],
         background: [any Service] = []
     ) async throws -> HostedService {
         let database = try await ServiceDatabase.open(service: name.rawValue, configuration: configuration, logger: logger)
         let migrator = Migrator(service: name.rawValue, migrations: migrations)
         let schema = ServiceDatabase.schema(service: name.rawValue, configuration: configuration)
+        var background = background
+        let cacheLifetime = Duration.seconds(try configuration.int("credentials.cache-seconds", default: 30, range: 0...3600))
+        let check: any CredentialCheck
+        if let credentials {
+            check = credentials(database, cacheLifetime)
+        } else {
+            let remote = AuthCredentialCheck(host: ServiceName.auth.host(configuration), port: try ServiceName.auth.port(configuration),
+                                             directory: directory, cacheLifetime: cacheLifetime)
+            background.insert(remote, at: 0)
+            check = remote
+        }
         let server = RPCServer(
             name: name.rawValue, host: name.listenHost(configuration), port: try name.port(configuration),
-            services: try await services(database), serviceNames: [name.grpcService], verifier: verifier, logger: logger,
+            services: try await services(database), serviceNames: [name.grpcService], verifier: verifier,
+            access: try MethodAccess.bundled(), credentials: check, logger: logger,
             prepare: { try await migrator.migrate(database, schema: schema, logger: logger) })
+        if let directory {
+            background.append(ReadyAnnouncer { directory.register(name, port: try await server.listeningPort()) })
+        }
         return HostedService(name: name, database: database, server: server, background: background)
+    }
+}
+
+/// Runs a piece of work once the service group starts, then waits for shutdown.
+struct ReadyAnnouncer: Service {
+    let work: @Sendable () async throws -> Void
+
+    func run() async throws {
+        try await work()
+        try? await gracefulShutdown()
     }
 }

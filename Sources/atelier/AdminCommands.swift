@@ -41,14 +41,17 @@ struct KeysCommand: ParsableCommand {
     }
 }
 
-/// `atelier credential --name NAME`: issues a service credential for a back-office caller and
-/// prints it. The caller sends it as the `x-atelier-principal` metadata entry.
+/// `atelier credential --name NAME --roles a,b`: issues a service credential for a back-office
+/// caller and prints it; the caller sends it as the `x-atelier-principal` metadata entry. Each
+/// services-only RPC names the roles it admits (proto/, `(atelier.api.v1.services)`).
+/// `atelier credential --revoke ID` revokes one before it expires.
 struct CredentialCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "credential", abstract: "Issue a service credential.")
+    static let configuration = CommandConfiguration(commandName: "credential", abstract: "Issue or revoke a service credential.")
 
-    @Option(help: "Who the credential is for.") var name: String
-    @Option(help: "Comma-separated roles.") var roles = ""
+    @Option(help: "Who the credential is for.") var name: String?
+    @Option(help: "Comma-separated roles: edge, generation, admin, reporting.") var roles = ""
     @Option(help: "Days until it expires.") var days = 90
+    @Option(help: "Revoke the credential with this id (printed to stderr when it was issued) instead.") var revoke: String?
     @Option(help: "Data directory (development key and SQLite).") var dataDir: String?
 
     func run() async throws {
@@ -56,17 +59,24 @@ struct CredentialCommand: AsyncParsableCommand {
         if let dataDir { overrides["data-dir"] = dataDir }
         let configuration = Configuration().overriding(overrides)
         let logger = Logger(label: "atelier.credential")
-        let signer = try Stack.signer(configuration)
         let database = try await ServiceDatabase.open(service: "auth", configuration: configuration, logger: logger)
-        let issued = try await withThrowingTaskGroup(of: (String, String)?.self) { group in
-            group.addTask { try await database.run(); return nil }
+        let schema = ServiceDatabase.schema(service: "auth", configuration: configuration)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await database.run() }
+            defer { group.cancelAll() }
+            if let revoke {
+                guard try await ServiceCredentials.revoke(id: revoke, database: database, schema: schema, logger: logger) else {
+                    throw ValidationError("no credential has the id \(revoke)")
+                }
+                FileHandle.standardError.write(Data("revoked \(revoke)\n".utf8))
+                return
+            }
+            guard let name else { throw ValidationError("--name is required to issue a credential") }
             let issued = try await ServiceCredentials.issue(
                 name: name, roles: roles.split(separator: ",").map(String.init), lifetime: .seconds(days * 86_400),
-                signer: signer, database: database,
-                schema: ServiceDatabase.schema(service: "auth", configuration: configuration), logger: logger)
-            group.cancelAll()
-            return issued
+                signer: try Stack.signer(configuration), database: database, schema: schema, logger: logger)
+            FileHandle.standardError.write(Data("credential \(issued.id) for \(name)\n".utf8))
+            print(issued.token)
         }
-        print(issued.token)
     }
 }

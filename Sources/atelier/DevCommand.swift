@@ -37,13 +37,13 @@ struct DevCommand: AsyncParsableCommand {
         do {
             let signer = try Stack.signer(configuration)
             var services: [HostedService] = []
+            let directory = ServiceDirectory()
             for name in ServiceName.allCases {
-                services.append(try await Stack.service(name, configuration: configuration, verifier: signer.verifier, logger: logger))
+                services.append(try await Stack.service(name, configuration: configuration, verifier: signer.verifier, logger: logger,
+                                                        directory: directory))
             }
             let launcher = EdgeLauncher(configuration: configuration, services: services, signer: signer, logger: logger)
-            let group = ServiceGroup(configuration: .init(
-                services: services.flatMap(\.lifecycle).map { .init(service: $0) } + [.init(service: launcher)],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            let group = try Stack.group(services.flatMap(\.lifecycle) + [launcher], configuration: configuration, logger: logger)
             try await group.run()
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)

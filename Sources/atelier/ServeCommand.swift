@@ -33,8 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
             } else {
                 throw ValidationError("unknown service '\(service)': expected auth, catalog, generation, commerce or edge")
             }
-            let group = ServiceGroup(configuration: .init(
-                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            let group = try Stack.group(services, configuration: configuration, logger: logger)
             try await group.run()
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)

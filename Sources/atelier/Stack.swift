@@ -10,13 +10,14 @@ import ServiceLifecycle
 
 /// Builds services from configuration, as `dev` and `serve` run them.
 enum Stack {
-    static func service(_ name: ServiceName, configuration: Configuration, verifier: PrincipalVerifier, logger: Logger) async throws -> HostedService {
+    static func service(_ name: ServiceName, configuration: Configuration, verifier: PrincipalVerifier, logger: Logger,
+                        directory: ServiceDirectory? = nil) async throws -> HostedService {
         let logger = Logger(label: "atelier.\(name.rawValue)")
         switch name {
-        case .auth: return try await AuthServer.make(configuration: configuration, verifier: verifier, logger: logger)
-        case .catalog: return try await CatalogServer.make(configuration: configuration, verifier: verifier, logger: logger)
-        case .generation: return try await GenerationServer.make(configuration: configuration, verifier: verifier, logger: logger)
-        case .commerce: return try await CommerceServer.make(configuration: configuration, verifier: verifier, logger: logger)
+        case .auth: return try await AuthServer.make(configuration: configuration, verifier: verifier, logger: logger, directory: directory)
+        case .catalog: return try await CatalogServer.make(configuration: configuration, verifier: verifier, logger: logger, directory: directory)
+        case .generation: return try await GenerationServer.make(configuration: configuration, verifier: verifier, logger: logger, directory: directory)
+        case .commerce: return try await CommerceServer.make(configuration: configuration, verifier: verifier, logger: logger, directory: directory)
         }
     }
 
@@ -35,6 +36,18 @@ enum Stack {
             throw ConfigurationError.invalid(key: "data-dir", value: dataDirectory, expected: "a writable directory for principal.key")
         }
         return signer
+    }
+
+    /// The process's service group: started in order, stopped in reverse on SIGTERM or SIGINT, and
+    /// cancelled if draining takes longer than `shutdown-seconds` (default 30), so a stuck
+    /// call cannot keep a stopping process alive.
+    ///
+    /// - shutdown-seconds (number, default 30): how long a graceful shutdown may take
+    static func group(_ services: [any Service], configuration: Configuration, logger: Logger) throws -> ServiceGroup {
+        var group = ServiceGroupConfiguration(services: services.map { .init(service: $0) },
+                                              gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = try configuration.seconds("shutdown-seconds", default: 30)
+        return ServiceGroup(configuration: group)
     }
 
     /// The signer from `principal.private-key`, or the development key of the data directory.

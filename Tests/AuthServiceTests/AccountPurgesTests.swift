@@ -39,11 +39,11 @@ struct AccountPurgesTests {
             let database = auth.stack.database(.auth)
             let pause = { (user: String) in
                 let row = try #require(try await database.first(
-                    "SELECT deleted_at, next_attempt_at FROM account_purges WHERE user_id = $1", .text(user)))
+                    "SELECT deleted_at, next_attempt_at FROM account_purges WHERE user_id = \(user)"))
                 return try row.date("next_attempt_at").timeIntervalSince(Date.databaseNow)
             }
             #expect((40...61).contains(try await pause(adaID)))
-            try await database.query("UPDATE account_purges SET next_attempt_at = 0 WHERE user_id = $1", .text(adaID))
+            try await database.query("UPDATE account_purges SET next_attempt_at = 0 WHERE user_id = \(adaID)")
             let again = try await claim(10)
             #expect(again.map(\.userID) == [adaID] && again[0].attempts == 1)
             #expect((100...121).contains(try await pause(adaID)))

@@ -43,13 +43,8 @@ struct AuthFixture {
         }, metadata: try asService)
     }
 
-    /// The newest one-time token mailed to `email` of the given kind, read from the outbox as a
-    /// developer would read the log.
-    func mailedToken(to email: String, kind: String) async throws -> String? {
-        let row = try await stack.database(.auth).first(
-            "SELECT body FROM mail_outbox WHERE recipient = $1 AND kind = $2 ORDER BY created_at DESC LIMIT 1",
-            .text(email), .text(kind))
-        guard let body = try row?.string("body"), let range = body.range(of: "token=") else { return nil }
-        return String(body[range.upperBound...].prefix(64))
+    /// The newest one-time token mailed to `email` of the given kind, as it arrived in the mailbox.
+    func mailedToken(to email: String, kind: String, excluding: String? = nil, within: Duration = .seconds(10)) async throws -> String? {
+        try await stack.mailedToken(to: email, kind: kind, excluding: excluding, within: within)
     }
 }

@@ -9,9 +9,10 @@ struct MailDeliveryTests {
           arguments: TestBackend.available)
     func delivers(backend: TestBackend) async throws {
         let smtp = try await FakeSMTPServer.start()
+        // A local relay that asks for no credentials: plain SMTP is fine for it.
         let overrides = [
             "mail.smtp-host": "127.0.0.1", "mail.smtp-port": String(smtp.port), "mail.poll-seconds": "0.1",
-            "mail.smtp-username": "mailer", "mail.smtp-password": "secret", "mail.from": "Atelier <hello@atelier.test>",
+            "mail.from": "Atelier <hello@atelier.test>",
         ]
         try await AuthFixture.run(backend, overrides: overrides) { auth in
             try await auth.signUp("ada@example.com")
@@ -24,7 +25,7 @@ struct MailDeliveryTests {
             let sent = try #require(delivery)
             #expect(sent.from == "hello@atelier.test")
             #expect(sent.recipients == ["ada@example.com"])
-            #expect(sent.commands.contains { $0.hasPrefix("AUTH PLAIN ") })
+            #expect(!sent.commands.contains { $0.hasPrefix("AUTH") })
             #expect(sent.data.contains("Subject: Confirm your email address"))
             #expect(sent.decodedBody.contains("/verify-email?token="))
             // Marked sent, and the working link no longer sits in the table.
@@ -39,5 +40,33 @@ struct MailDeliveryTests {
             Issue.record("the outbox row was never marked sent")
         }
         try await smtp.stop()
+    }
+
+    @Test("credentials never cross a plain connection: STARTTLS when offered, else nothing is sent", arguments: [TestBackend.sqlite])
+    func credentialsNeedTLS(backend: TestBackend) async throws {
+        for offered in [false, true] {
+            let smtp = try await FakeSMTPServer.start(offerStartTLS: offered)
+            let overrides = [
+                "mail.smtp-host": "127.0.0.1", "mail.smtp-port": String(smtp.port), "mail.poll-seconds": "0.1",
+                "mail.smtp-username": "mailer", "mail.smtp-password": "secret",
+            ]
+            try await AuthFixture.run(backend, overrides: overrides) { auth in
+                try await auth.signUp("ada@example.com")
+                var failure: String?
+                for _ in 0..<100 where failure == nil {
+                    failure = try await auth.stack.database(.auth).first("SELECT last_error FROM mail_outbox")?.optionalString("last_error")
+                    if failure == nil { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                let seen = smtp.commands.flatMap { $0 }
+                #expect(!seen.contains { $0.uppercased().hasPrefix("AUTH") }, "\(seen)")
+                #expect(smtp.deliveries.isEmpty)
+                if offered {
+                    #expect(seen.contains("STARTTLS"), "the client takes the offer before anything else")
+                } else {
+                    #expect(failure?.contains("refusing to send SMTP credentials over a plain connection") == true, "\(failure ?? "-")")
+                }
+            }
+            try await smtp.stop()
+        }
     }
 }

@@ -53,7 +53,7 @@ struct PrincipalGateTests {
     func serviceIsNotUser(backend: TestBackend) async throws {
         try await AuthFixture.run(backend) { auth in
             let refused = await failure { try await auth.client.getProfile(.init(), metadata: try auth.asService) }
-            #expect(refused?.code == .unauthenticated)
+            #expect(refused?.code == .permissionDenied && refused?.reason == "ROLE_REQUIRED")
         }
     }
 

@@ -35,7 +35,7 @@ struct SessionTests {
             // Pretend the session was last refreshed 25 hours ago and is due to expire soon.
             let past = Date.databaseNow.addingTimeInterval(-25 * 3600)
             try await auth.stack.database(.auth).query(
-                "UPDATE sessions SET refreshed_at = $1, expires_at = $2", .time(past), .time(Date().addingTimeInterval(3600)))
+                "UPDATE sessions SET refreshed_at = \(past), expires_at = \(Date().addingTimeInterval(3600))")
             let refreshed = try await validate()
             let days = refreshed.session.expiresAt.date.timeIntervalSinceNow / 86_400
             #expect(days > 29.99)
@@ -48,7 +48,7 @@ struct SessionTests {
     func expired(backend: TestBackend) async throws {
         try await AuthFixture.run(backend) { auth in
             let reply = try await auth.signUp("ada@example.com")
-            try await auth.stack.database(.auth).query("UPDATE sessions SET expires_at = $1", .time(Date().addingTimeInterval(-1)))
+            try await auth.stack.database(.auth).query("UPDATE sessions SET expires_at = \(Date().addingTimeInterval(-1))")
             let refused = await failure {
                 try await auth.client.validateSession(.with { $0.token = reply.session.token }, metadata: try auth.asService)
             }

@@ -93,7 +93,7 @@ struct SignUpTests {
         try await AuthFixture.run(backend) { auth in
             try await auth.signUp("hash@example.com", password: "Quiet-River-42")
             let row = try await auth.stack.database(.auth).first(
-                "SELECT password_hash FROM users WHERE email = $1", .text("hash@example.com"))
+                "SELECT password_hash FROM users WHERE email = \("hash@example.com")")
             let hash = try #require(try row?.string("password_hash"))
             #expect(hash.hasPrefix("$scrypt$ln=10,r=8,p=1$"))
             #expect(!hash.contains("Quiet-River-42"))

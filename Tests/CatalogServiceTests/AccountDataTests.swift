@@ -48,7 +48,7 @@ struct AccountDataTests {
             #expect((commerce["wallet"] as? [String: Any])?["credits"] as? Int == 123, "the signup grant of 3 and 120 of 1")
             let ledger = try #require(commerce["ledger"] as? [[String: Any]])
             let listed = try await stack.http("GET", "/api/wallet/ledger?limit=1", token: token)
-            #expect(ledger.count == listed.json["total"] as? Int && Set(ledger.compactMap { $0["id"] as? String }).count == ledger.count)
+            #expect(ledger.count == (listed.json["pagination"] as? [String: Any])?["total"] as? Int && Set(ledger.compactMap { $0["id"] as? String }).count == ledger.count)
             #expect(ledger.filter { $0["source"] as? String == "admin" }.count == 120)
             #expect(((commerce["subscription"] as? [String: Any])?["subscription"] as? [String: Any])?["status"] as? String == "none")
             #expect((commerce["payments"] as? [Any])?.isEmpty == true)
@@ -57,14 +57,14 @@ struct AccountDataTests {
 
             // Wrong password: nothing is deleted anywhere.
             #expect(try await stack.http("DELETE", "/api/user/account", json: ["password": "Wrong-Password-1"], token: token).status == 403)
-            #expect(try await stack.database(.catalog).count("SELECT COUNT(*) AS n FROM characters WHERE user_id = $1", [.text(userID)]) == 1)
+            #expect(try await stack.database(.catalog).count("SELECT COUNT(*) AS n FROM characters WHERE user_id = \(userID)") == 1)
 
             let deleted = try await stack.http("DELETE", "/api/user/account", json: ["password": "Quiet-River-42"], token: token)
             #expect(deleted.status == 200, "\(deleted.text)")
             let db = stack.database(.catalog)
-            for table in ["characters", "character_tags", "themes", "variants", "collections", "collection_characters", "media", "heroes",
+            for table: SQLIdentifier in ["characters", "character_tags", "themes", "variants", "collections", "collection_characters", "media", "heroes",
                           "stories", "illustrations", "custom_events", "owners"] {
-                #expect(try await db.count("SELECT COUNT(*) AS n FROM \(table) WHERE user_id = $1", [.text(userID)]) == 0, "\(table)")
+                #expect(try await db.count("SELECT COUNT(*) AS n FROM \(table) WHERE user_id = \(userID)") == 0, "\(table)")
             }
             // Explore no longer counts the deleted user's public character; the neighbour's stays.
             let explore = try await stack.http("GET", "/api/explore")
@@ -130,7 +130,11 @@ struct AccountDataTests {
                 for key in keys {
                     _ = try await catalog.recordUpload(.with {
                         $0.userID = user
-                        $0.file = .with { $0.storageKey = key; $0.fileName = "f"; $0.mimeType = "image/png"; $0.category = "avatar"; $0.fileSize = 1 }
+                        // Links that have expired: no file can land under these keys any more.
+                        $0.file = .with {
+                            $0.storageKey = key; $0.fileName = "f"; $0.mimeType = "image/png"; $0.category = "avatar"; $0.fileSize = 1
+                            $0.linkExpiresAt = .init(date: Date().addingTimeInterval(-1))
+                        }
                     }, metadata: metadata)
                 }
                 let purge = { (removed: [String]) in

@@ -13,7 +13,8 @@ typealias CatalogClient = Atelier_Catalog_V1_CatalogService.Client<HTTP2ClientTr
 enum CatalogFixture {
     /// Runs `body` with a catalog client and a service principal, as generation calls.
     static func asService<T: Sendable>(_ stack: TestStack, _ body: (CatalogClient, Metadata) async throws -> T) async throws -> T {
-        let metadata = try stack.serviceMetadata(name: "generation")
+        // Generation's role for what it writes, the edge's for uploads, purges and exports.
+        let metadata = try stack.serviceMetadata(name: "generation", roles: ["generation", "edge"])
         return try await stack.withClient(.catalog) { client in try await body(CatalogClient(wrapping: client), metadata) }
     }
 

@@ -21,8 +21,8 @@ struct CounterRepairTests {
             // a character he does not have, and Ivy's count is lost.
             try await database.query("UPDATE public_counts SET count = count + 5")
             try await database.query("INSERT INTO public_counts (style_type, count) VALUES ('cartoon', 2)")
-            try await database.query("INSERT INTO owners (user_id, characters) VALUES ($1, 1)", .text(benID))
-            try await database.query("DELETE FROM owners WHERE user_id = $1", .text(ivyID))
+            try await database.query("INSERT INTO owners (user_id, characters) VALUES (\(benID), 1)")
+            try await database.query("DELETE FROM owners WHERE user_id = \(ivyID)")
             #expect(try await stack.http("GET", "/api/explore").total == 6)
             let refused = try await stack.http("POST", "/api/characters", json: ["name": "Ben"], token: ben)
             #expect(refused.status == 403 && refused.errorCode == "CHARACTER_LIMIT_REACHED", "\(refused.text)")
@@ -59,8 +59,9 @@ struct CounterRepairTests {
             let repair = CounterRepair(database: database, logger: Logger(label: "test"))
             #expect(try await repair.repair() == 0)
 
-            for (table, counter) in [("characters", "image_count"), ("characters", "video_count"), ("themes", "variant_count"),
-                                     ("heroes", "story_count"), ("stories", "illustration_count"), ("collections", "character_count")] {
+            let counters: [(SQLIdentifier, SQLIdentifier)] = [("characters", "image_count"), ("characters", "video_count"), ("themes", "variant_count"),
+                                     ("heroes", "story_count"), ("stories", "illustration_count"), ("collections", "character_count")]
+            for (table, counter) in counters {
                 try await database.query("UPDATE \(table) SET \(counter) = 9")
             }
             #expect(try await repair.repair() == 6)

@@ -52,12 +52,21 @@ struct FileTests {
             let expired = download.replacingOccurrences(of: #"expires=\d+"#, with: "expires=1000", options: .regularExpression)
             #expect(try await stack.http("GET", expired).status == 403)
 
+            // A second link, issued before the account goes, is refused after.
+            let second = try await stack.http("POST", "/api/files/upload", json: [
+                "fileName": "late.png", "mimeType": "image/png", "fileSize": png.count, "category": "avatar",
+            ], token: token)
+            let lateUpload = try Self.local(second.json["uploadUrl"])
+
             // The upload is recorded as the user's, exported, and removed with the account.
             let export = try await stack.http("GET", "/api/user/export", token: token)
-            #expect(((export.json["catalog"] as? [String: Any])?["files"] as? [[String: Any]])?.first?["storageKey"] as? String == key)
+            #expect(((export.json["catalog"] as? [String: Any])?["files"] as? [[String: Any]])?.contains { $0["storageKey"] as? String == key } == true)
             _ = try await stack.http("DELETE", "/api/user/account", json: ["password": "Quiet-River-42"], token: token)
             #expect(try await stack.http("GET", download).status == 404)
-            #expect(try await stack.database(.catalog).count("SELECT COUNT(*) AS n FROM file_uploads WHERE user_id = $1", [.text(userID)]) == 0)
+            let late = try await stack.http("PUT", lateUpload, rawBody: png, headers: ["Content-Type": "image/png"])
+            #expect(late.status == 403 && late.errorCode == "UPLOAD_LINK_REVOKED", "\(late.text)")
+            // The record stays, marked purged, until the link has expired and the file is gone for good.
+            #expect(try await stack.database(.catalog).count("SELECT COUNT(*) AS n FROM file_uploads WHERE user_id = \(userID) AND purged_at IS NULL") == 0)
         }
     }
 

@@ -20,22 +20,21 @@ struct AccountClosingTests {
             let pack = try await stack.http("POST", "/api/payments/purchase-tokens", json: ["packId": "pack_50"], token: neighbourToken)
             try await PaymentFlowTests.click(stack, pack, "pay")
             let db = stack.database(.commerce)
-            #expect(try await db.count("SELECT COUNT(*) AS n FROM payments WHERE user_id = $1", [.text(user)]) == 1)
+            #expect(try await db.count("SELECT COUNT(*) AS n FROM payments WHERE user_id = \(user)") == 1)
 
             let deleted = try await stack.http("DELETE", "/api/user/account", json: ["password": "Quiet-River-42"], token: token)
             #expect(deleted.status == 200, "\(deleted.text)")
 
-            for table in ["wallets", "grants", "holds", "ledger_entries", "movements", "subscriptions", "customers", "payments"] {
-                #expect(try await db.count("SELECT COUNT(*) AS n FROM \(table) WHERE user_id = $1", [.text(user)]) == 0, "\(table)")
+            for table: SQLIdentifier in ["wallets", "grants", "holds", "ledger_entries", "movements", "subscriptions", "customers", "payments"] {
+                #expect(try await db.count("SELECT COUNT(*) AS n FROM \(table) WHERE user_id = \(user)") == 0, "\(table)")
             }
-            #expect(try await db.count("SELECT COUNT(*) AS n FROM hold_parts", []) == 0)
-            #expect(try await db.count("SELECT COUNT(*) AS n FROM payments WHERE user_id = ''", []) == 1, "kept, without the user")
-            #expect(try await db.count("SELECT COUNT(*) AS n FROM closed_accounts WHERE user_id = $1", [.text(user)]) == 1)
+            #expect(try await db.count("SELECT COUNT(*) AS n FROM payments WHERE user_id = ''") == 1, "kept, without the user")
+            #expect(try await db.count("SELECT COUNT(*) AS n FROM closed_accounts WHERE user_id = \(user)") == 1)
             // The sandbox stands in for Stripe: the subscription there runs to its period end and stops.
             #expect(try await db.count(
-                "SELECT COUNT(*) AS n FROM sandbox_subscriptions WHERE user_id = $1 AND cancel_at_period_end = TRUE", [.text(user)]) == 1)
+                "SELECT COUNT(*) AS n FROM sandbox_subscriptions WHERE user_id = \(user) AND cancel_at_period_end = TRUE") == 1)
             // The neighbour's records are untouched.
-            #expect(try await db.count("SELECT COUNT(*) AS n FROM payments WHERE user_id = $1", [.text(neighbour)]) == 1)
+            #expect(try await db.count("SELECT COUNT(*) AS n FROM payments WHERE user_id = \(neighbour)") == 1)
             #expect(try await stack.http("GET", "/api/wallet", token: neighbourToken).json["credits"] as? Int == 53)
 
             // Nothing opens the wallet again: not a service's grant, not the provider's late webhook.
@@ -62,7 +61,7 @@ struct AccountClosingTests {
             #expect(delivered.status == 200, "\(delivered.text)")
             let outcome = try await db.first("SELECT outcome FROM webhook_inbox WHERE event_id = 'evt_after_close'")?.string("outcome")
             #expect(outcome == "ignored: account closed")
-            #expect(try await db.count("SELECT COUNT(*) AS n FROM wallets WHERE user_id = $1", [.text(user)]) == 0)
+            #expect(try await db.count("SELECT COUNT(*) AS n FROM wallets WHERE user_id = \(user)") == 0)
         }
     }
 }

@@ -24,11 +24,9 @@ enum CommerceFixture {
     static func sums(_ stack: TestStack, user: String, asset: String) async throws -> (entries: Int64, remaining: Int64) {
         let db = stack.database(.commerce)
         let entries = try await db.first(
-            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS n FROM ledger_entries WHERE user_id = $1 AND asset = $2",
-            .text(user), .text(asset))?.int("n") ?? -1
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS n FROM ledger_entries WHERE user_id = \(user) AND asset = \(asset)")?.int("n") ?? -1
         let remaining = try await db.first(
-            "SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) AS n FROM grants WHERE user_id = $1 AND asset = $2",
-            .text(user), .text(asset))?.int("n") ?? -1
+            "SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) AS n FROM grants WHERE user_id = \(user) AND asset = \(asset)")?.int("n") ?? -1
         return (entries, remaining)
     }
 

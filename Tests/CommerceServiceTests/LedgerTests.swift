@@ -84,19 +84,18 @@ struct LedgerTests {
 
     @Test("expired grants cannot be spent, and expire in the ledger", arguments: TestBackend.available)
     func expiredGrants(backend: TestBackend) async throws {
-        try await TestStack.with(backend, services: [.commerce]) { stack in
+        let clock = ManualClock()
+        try await TestStack.with(backend, services: [.commerce], clock: clock.serviceClock) { stack in
             try await stack.withClient(.commerce) { client in
                 let commerce = CommerceClient(wrapping: client)
                 let metadata = try stack.serviceMetadata(name: "generation")
-                // Far enough ahead to arrive in the future on a loaded machine; then wait it out.
-                let expiry = Date().addingTimeInterval(3)
                 _ = try await commerce.grant(.with {
                     $0.userID = "u-exp"; $0.asset = "images"; $0.amount = 4; $0.source = "admin"; $0.idempotencyKey = "g1"
-                    $0.expiresAt = .init(date: expiry)
-                }, metadata: metadata)
+                    $0.expiresAt = .init(date: clock.now.addingTimeInterval(3))
+                }, metadata: try stack.serviceMetadata())
                 let before = try await commerce.getWallet(.with { $0.userID = "u-exp" }, metadata: metadata)
-                if Date() < expiry { #expect(CommerceFixture.balance(before, "images") == 4) }
-                try await Task.sleep(for: .milliseconds(Int(expiry.timeIntervalSinceNow * 1000) + 300))
+                #expect(CommerceFixture.balance(before, "images") == 4)
+                clock.advance(4)
                 let refused = await failure {
                     try await commerce.hold(.with {
                         $0.userID = "u-exp"; $0.asset = "images"; $0.amount = 1; $0.idempotencyKey = "h1"
@@ -105,6 +104,7 @@ struct LedgerTests {
                 #expect(refused?.reason == "INSUFFICIENT_CREDITS")
                 let after = try await commerce.getWallet(.with { $0.userID = "u-exp" }, metadata: metadata)
                 #expect(CommerceFixture.balance(after, "images") == 0)
+                // The expiry is recorded, though the hold that found it was refused.
                 let sums = try await CommerceFixture.sums(stack, user: "u-exp", asset: "images")
                 #expect(sums.entries == 0 && sums.remaining == 0)
             }
@@ -165,7 +165,8 @@ struct LedgerTests {
 
     @Test("a hold nobody settles expires and gives its credits back", arguments: TestBackend.available)
     func holdExpiry(backend: TestBackend) async throws {
-        try await TestStack.with(backend, services: [.commerce]) { stack in
+        let clock = ManualClock()
+        try await TestStack.with(backend, services: [.commerce], clock: clock.serviceClock) { stack in
             try await stack.withClient(.commerce) { client in
                 let commerce = CommerceClient(wrapping: client)
                 let metadata = try stack.serviceMetadata(name: "generation")
@@ -173,13 +174,19 @@ struct LedgerTests {
                     $0.userID = "u-ttl"; $0.asset = "credits"; $0.amount = 2; $0.ttlSeconds = 1; $0.idempotencyKey = "h"
                 }, metadata: metadata)
                 #expect(hold.balance.available == 1)
-                try await Task.sleep(for: .milliseconds(1300))
+                clock.advance(1.5)
+                // A read shows the credits back at once, without writing; the next movement records it.
                 let wallet = try await commerce.getWallet(.with { $0.userID = "u-ttl" }, metadata: metadata)
                 #expect(wallet.credits == 3)
                 let late = await failure {
                     try await commerce.settle(.with { $0.userID = "u-ttl"; $0.holdID = hold.hold.id; $0.idempotencyKey = "s" }, metadata: metadata)
                 }
                 #expect(late?.reason == "HOLD_NOT_OPEN")
+                _ = try await commerce.hold(.with {
+                    $0.userID = "u-ttl"; $0.asset = "credits"; $0.amount = 3; $0.idempotencyKey = "h2"
+                }, metadata: metadata)
+                let sums = try await CommerceFixture.sums(stack, user: "u-ttl", asset: "credits")
+                #expect(sums.entries == 0 && sums.remaining == 0)
             }
         }
     }
@@ -189,19 +196,19 @@ struct LedgerTests {
         try await TestStack.with(backend, services: [.commerce]) { stack in
             try await stack.withClient(.commerce) { client in
                 let commerce = CommerceClient(wrapping: client)
-                let service = try stack.serviceMetadata()
+                let service = try stack.serviceMetadata(name: "generation")
                 let user = try stack.userMetadata(id: "u-v", sessionID: "s")
                 let asUser = await failure {
                     try await commerce.grant(.with { $0.asset = "credits"; $0.amount = 5; $0.source = "admin"; $0.idempotencyKey = "k" }, metadata: user)
                 }
                 #expect(asUser?.code == .permissionDenied)
                 let cases: [(Atelier_Commerce_V1_HoldRequest, String)] = [
-                    (.with { $0.userID = "u-v"; $0.asset = "credits"; $0.amount = 1 }, "idempotency_key"),
+                    (.with { $0.userID = "u-v"; $0.asset = "credits"; $0.amount = 1 }, "idempotencyKey"),
                     (.with { $0.userID = "u-v"; $0.asset = "gold"; $0.amount = 1; $0.idempotencyKey = "k" }, "asset"),
                     (.with { $0.userID = "u-v"; $0.asset = "credits"; $0.amount = -1; $0.idempotencyKey = "k" }, "amount"),
                     (.with { $0.userID = "u-v"; $0.operation = "sculpture"; $0.idempotencyKey = "k" }, "operation"),
-                    (.with { $0.asset = "credits"; $0.amount = 1; $0.idempotencyKey = "k" }, "user_id"),
-                    (.with { $0.userID = "u-v"; $0.asset = "credits"; $0.amount = 1; $0.ttlSeconds = 90_000; $0.idempotencyKey = "k" }, "ttl_seconds"),
+                    (.with { $0.asset = "credits"; $0.amount = 1; $0.idempotencyKey = "k" }, "userId"),
+                    (.with { $0.userID = "u-v"; $0.asset = "credits"; $0.amount = 1; $0.ttlSeconds = 90_000; $0.idempotencyKey = "k" }, "ttlSeconds"),
                 ]
                 for (request, field) in cases {
                     let refused = await failure { try await commerce.hold(request, metadata: service) }

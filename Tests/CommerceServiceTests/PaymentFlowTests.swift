@@ -89,12 +89,12 @@ struct PaymentFlowTests {
             let history = try await stack.http("GET", "/api/payments/billing-history", token: token)
             let payments = try #require(history.json["payments"] as? [[String: Any]])
             #expect(payments.map { $0["amountCents"] as? Int }.sorted { ($0 ?? 0) < ($1 ?? 0) } == [499, 999])
-            #expect(history.json["total"] as? Int == 2)
+            #expect((history.json["pagination"] as? [String: Any])?["total"] as? Int == 2)
 
             let ledger = try await stack.http("GET", "/api/wallet/ledger?asset=credits&limit=10", token: token)
             let entries = try #require(ledger.json["entries"] as? [[String: Any]])
             #expect(entries.map { $0["source"] as? String } == ["pack", "signup"])
-            #expect(ledger.json["total"] as? Int == 2)
+            #expect((ledger.json["pagination"] as? [String: Any])?["total"] as? Int == 2)
 
             let usage = try await stack.http("GET", "/api/user/usage-stats", token: token)
             #expect(usage.status == 200)
@@ -111,7 +111,7 @@ struct PaymentFlowTests {
             let (_, other) = try await CommerceFixture.signUp(stack, "other@example.com")
             let pack = try await stack.http("POST", "/api/payments/purchase-tokens", json: ["packId": "pack_7"], token: token)
             #expect(pack.status == 400)
-            #expect((pack.json["error"] as? [String: Any])?["details"] as? [String: String] == ["field": "pack_id"])
+            #expect((pack.json["error"] as? [String: Any])?["details"] as? [String: String] == ["field": "packId"])
             let plan = try await stack.http("POST", "/api/payments/create-subscription", json: ["planId": "free"], token: token)
             #expect(plan.status == 400)
             let cancel = try await stack.http("POST", "/api/payments/cancel-subscription", json: [:], token: token)

@@ -2,6 +2,7 @@ import AtelierProtos
 import AtelierTestSupport
 @testable import Edge
 import Foundation
+import ServiceKit
 import GRPCCore
 import Synchronization
 import Testing
@@ -48,7 +49,7 @@ struct AccountPurgeTests {
             #expect(hero.status == 201, "\(hero.text)")
             let deleted = try await stack.http("DELETE", "/api/user/account", json: ["password": "Quiet-River-42"], token: token)
             #expect(deleted.status == 200, "\(deleted.text)")
-            #expect(try await stack.database(.catalog).count("SELECT COUNT(*) AS n FROM heroes WHERE user_id = $1", [.text(userID)]) == 0)
+            #expect(try await stack.database(.catalog).count("SELECT COUNT(*) AS n FROM heroes WHERE user_id = \(userID)") == 0)
             #expect(try await stack.http("GET", "/api/heroes", token: token).status == 401)
         }
     }
@@ -62,13 +63,12 @@ struct AccountPurgeTests {
             let (token, userID) = try await stack.signUp("leaving@example.com")
             let deleted = try await stack.http("DELETE", "/api/user/account", json: ["password": "Quiet-River-42"], token: token)
             #expect(deleted.status == 200, "\(deleted.text)")
-            let awaiting = "SELECT COUNT(*) AS n FROM account_purges WHERE user_id = $1"
-            #expect(try await stack.database(.auth).count(awaiting, [.text(userID)]) == 1, "commerce could not be purged yet")
+            let awaiting = { (user: String) -> SQL in "SELECT COUNT(*) AS n FROM account_purges WHERE user_id = \(user)" }
+            #expect(try await stack.database(.auth).count(awaiting(userID)) == 1, "commerce could not be purged yet")
 
             try await stack.withLateService(.commerce, port: commercePort) { commerce async throws in
                 #expect(try await Self.purgeCompletes(stack, userID), "the sweep finished the purge")
-                #expect(try await commerce.database.count("SELECT COUNT(*) AS n FROM closed_accounts WHERE user_id = $1",
-                                                          [.text(userID)]) == 1, "commerce closed the account")
+                #expect(try await commerce.database.count("SELECT COUNT(*) AS n FROM closed_accounts WHERE user_id = \(userID)") == 1, "commerce closed the account")
             }
         }
     }
@@ -98,14 +98,14 @@ struct AccountPurgeTests {
             let key = try #require(upload.json["storageKey"] as? String, "\(upload.text)")
             let deleted = try await stack.http("DELETE", "/api/user/account", json: ["password": "Quiet-River-42"], token: token)
             #expect(deleted.status == 200, "\(deleted.text)")
-            let recorded = "SELECT COUNT(*) AS n FROM file_uploads WHERE user_id = $1"
-            let awaiting = "SELECT COUNT(*) AS n FROM account_purges WHERE user_id = $1"
-            #expect(try await stack.database(.catalog).count(recorded, [.text(userID)]) == 1, "the file is still named")
-            #expect(try await stack.database(.auth).count(awaiting, [.text(userID)]) == 1, "the purge is not complete")
+            let recorded = { (user: String) -> SQL in "SELECT COUNT(*) AS n FROM file_uploads WHERE user_id = \(user)" }
+            let awaiting = { (user: String) -> SQL in "SELECT COUNT(*) AS n FROM account_purges WHERE user_id = \(user)" }
+            #expect(try await stack.database(.catalog).count(recorded(userID)) == 1, "the file is still named")
+            #expect(try await stack.database(.auth).count(awaiting(userID)) == 1, "the purge is not complete")
 
             store.recover()
             #expect(try await Self.purgeCompletes(stack, userID), "the sweep finished the purge")
-            #expect(try await stack.database(.catalog).count(recorded, [.text(userID)]) == 0)
+            #expect(try await stack.database(.catalog).count(recorded(userID)) == 0)
             #expect(store.deleted.contains(key), "\(store.deleted)")
         }
     }
@@ -126,9 +126,9 @@ struct AccountPurgeTests {
                     metadata: try stack.userMetadata(id: userID, sessionID: "before-deletion")).character
             }
             #expect(!late.id.isEmpty)
-            let kept = "SELECT COUNT(*) AS n FROM characters WHERE user_id = $1"
+            let kept = { (user: String) -> SQL in "SELECT COUNT(*) AS n FROM characters WHERE user_id = \(user)" }
             #expect(try await Self.purgeCompletes(stack, userID))
-            #expect(try await stack.database(.catalog).count(kept, [.text(userID)]) == 0, "the late character went too")
+            #expect(try await stack.database(.catalog).count(kept(userID)) == 0, "the late character went too")
             #expect(try await stack.http("GET", "/api/explore").list("characters").isEmpty, "and left explore")
         }
     }
@@ -140,15 +140,17 @@ struct AccountPurgeTests {
 
     /// Sweeps every second, and principals (so the wait before a purge completes) of 30 s, the
     /// shortest the edge allows: its session cache is off.
-    static let quickSweeps = ["edge.purge-sweep-seconds": "1", "edge.session-cache-seconds": "0", "edge.principal-seconds": "10"]
+    static let quickSweeps = [
+        "edge.purge-sweep-seconds": "1", "edge.session-cache-seconds": "0", "edge.principal-seconds": "10", "blobs.upload-seconds": "2",
+    ]
 
     /// Waits, up to two minutes, until auth no longer holds the deleted account; whether it did.
     static func purgeCompletes(_ stack: TestStack, _ userID: String) async throws -> Bool {
-        let awaiting = "SELECT COUNT(*) AS n FROM account_purges WHERE user_id = $1"
+        let awaiting = { (user: String) -> SQL in "SELECT COUNT(*) AS n FROM account_purges WHERE user_id = \(user)" }
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(120)
         while clock.now < deadline {
-            if try await stack.database(.auth).count(awaiting, [.text(userID)]) == 0 { return true }
+            if try await stack.database(.auth).count(awaiting(userID)) == 0 { return true }
             try await Task.sleep(for: .milliseconds(250))
         }
         return false

@@ -109,13 +109,8 @@ struct EdgeAuthFlowTests {
     func recovery(backend: TestBackend) async throws {
         try await TestStack.with(backend, edge: true) { stack in
             _ = try await Self.signUp(stack, "ada@example.com")
-            let database = stack.database(.auth)
             func token(_ kind: String) async throws -> String {
-                let row = try await database.first(
-                    "SELECT body FROM mail_outbox WHERE kind = $1 ORDER BY created_at DESC LIMIT 1", .text(kind))
-                let body = try #require(try row?.string("body"))
-                let range = try #require(body.range(of: "token="))
-                return String(body[range.upperBound...].prefix(64))
+                try #require(try await stack.mailedToken(kind: kind))
             }
             let verify = try await stack.http("POST", "/api/auth/verify-email", json: ["token": try await token("verify_email")])
             #expect(verify.status == 200)

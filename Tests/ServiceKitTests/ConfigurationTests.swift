@@ -23,4 +23,22 @@ struct ConfigurationTests {
         #expect(throws: ConfigurationError.missing(key: "principal.private-key")) { try configuration.require("principal.private-key") }
         #expect(ConfigurationError.missing(key: "principal.private-key").description.contains("ATELIER_PRINCIPAL_PRIVATE_KEY"))
     }
+
+    @Test("a duration of zero or less is refused: a sweep every 0 seconds would spin, a 0 s deadline fail every call")
+    func positiveDurations() throws {
+        for value in ["0", "-1", "0.0", "nan", "soon"] {
+            let configuration = Configuration(environment: ["ATELIER_EDGE_CALL_TIMEOUT_SECONDS": value])
+            #expect(throws: ConfigurationError.self, "\(value)") { try configuration.seconds("edge.call-timeout-seconds", default: 10) }
+        }
+        let half = Configuration(environment: ["ATELIER_EDGE_CALL_TIMEOUT_SECONDS": "0.5"])
+        #expect(try half.seconds("edge.call-timeout-seconds", default: 10) == .milliseconds(500))
+    }
+
+    @Test("a database URL in an error hides its password")
+    func redactsPasswords() {
+        let error = DatabaseError.invalidURL("postgresql://atelier:s3cret-Pass@db.internal:5432/atelier?sslmode=nope")
+        #expect(!error.description.contains("s3cret-Pass"))
+        #expect(error.description.contains("db.internal"))
+        #expect(DatabaseURL.redacted("postgres://u:p@h/d") == "postgres://u:redacted@h/d")
+    }
 }

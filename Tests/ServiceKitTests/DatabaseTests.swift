@@ -45,9 +45,8 @@ struct DatabaseTests {
         try await Self.withDatabase(backend) { database, schema in
             try await Migrator(service: "kit", migrations: Self.migrations).migrate(database, schema: schema, logger: Logger(label: "test"))
             let now = Date.databaseNow
-            try await database.query("INSERT INTO things (id, n, flag, note, at) VALUES ($1, $2, $3, $4, $5)",
-                                     .text("a"), .int(Int64.max), .bool(true), .null, .time(now))
-            let row = try #require(try await database.first("SELECT * FROM things WHERE id = $1", .text("a")))
+            try await database.query("INSERT INTO things (id, n, flag, note, at) VALUES (\("a"), \(Int64.max), \(true), \(SQLValue.null), \(now))")
+            let row = try #require(try await database.first("SELECT * FROM things WHERE id = \("a")"))
             #expect(try row.int("n") == Int64.max)
             #expect(try row.bool("flag"))
             #expect(try row.optionalString("note") == nil)

@@ -22,10 +22,14 @@ public final class FakeSMTPServer: Sendable {
 
     private let channel: any Channel
     private let received = Mutex<[Delivery]>([])
+    private let conversations = Mutex<[[String]]>([])
     public let port: Int
 
-    public static func start() async throws -> FakeSMTPServer {
+    /// - Parameter offerStartTLS: advertise STARTTLS, as a submission server on port 587 does. This
+    ///   fake cannot speak TLS: a client that takes the offer is seen asking, then cut off.
+    public static func start(offerStartTLS: Bool = false) async throws -> FakeSMTPServer {
         let box = DeliveryBox()
+        box.offerStartTLS.withLock { $0 = offerStartTLS }
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -45,13 +49,18 @@ public final class FakeSMTPServer: Sendable {
 
     public var deliveries: [Delivery] { received.withLock { $0 } }
 
+    /// Every command of every conversation, delivered or not.
+    public var commands: [[String]] { conversations.withLock { $0 } }
+
     fileprivate func record(_ delivery: Delivery) { received.withLock { $0.append(delivery) } }
+    fileprivate func record(commands: [String]) { conversations.withLock { $0.append(commands) } }
 
     public func stop() async throws { try await channel.close() }
 }
 
 private final class DeliveryBox: Sendable {
     let server = Mutex<FakeSMTPServer?>(nil)
+    let offerStartTLS = Mutex(false)
 }
 
 /// One SMTP conversation, line by line.
@@ -100,12 +109,20 @@ private final class SMTPSessionHandler: ChannelInboundHandler, @unchecked Sendab
         commands.append(line)
         let verb = line.prefix(4).uppercased()
         switch verb {
-        case "EHLO": reply("250-fake.smtp\r\n250-AUTH PLAIN\r\n250 8BITMIME", context: context)
+        case "EHLO":
+            let startTLS = box.offerStartTLS.withLock { $0 } ? "250-STARTTLS\r\n" : ""
+            reply("250-fake.smtp\r\n\(startTLS)250-AUTH PLAIN\r\n250 8BITMIME", context: context)
+        case "STAR":
+            reply("220 ready to start TLS", context: context)
+            // What follows is a TLS handshake this fake cannot answer.
+            box.server.withLock { $0?.record(commands: commands) }
+            context.close(promise: nil)
         case "AUTH": reply("235 accepted", context: context)
         case "MAIL": from = Self.address(line); reply("250 ok", context: context)
         case "RCPT": recipients.append(Self.address(line)); reply("250 ok", context: context)
         case "DATA": inData = true; reply("354 go ahead", context: context)
         case "QUIT":
+            box.server.withLock { $0?.record(commands: commands) }
             reply("221 bye", context: context)
             context.close(promise: nil)
         default: reply("502 not implemented", context: context)

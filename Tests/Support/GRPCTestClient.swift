@@ -20,10 +20,13 @@ extension TestStack {
         return metadata
     }
 
-    /// Metadata carrying a service principal (what the edge sends before anyone signs in).
-    public func serviceMetadata(name: String = "test") throws -> Metadata {
+    /// Metadata carrying a service principal. Its roles are those the RPCs name in proto/: by
+    /// default the service's own name as its role ("edge", "generation"), and "admin" for the
+    /// back-office caller "test".
+    public func serviceMetadata(name: String = "test", roles: [String]? = nil) throws -> Metadata {
         var metadata = Metadata()
-        metadata.addString(try signer.service(name: name, lifetime: .seconds(300)), forKey: PrincipalInterceptor.metadataKey)
+        let roles = roles ?? (name == "test" ? ["admin"] : [name])
+        metadata.addString(try signer.service(name: name, roles: roles, lifetime: .seconds(300)), forKey: PrincipalInterceptor.metadataKey)
         return metadata
     }
 }

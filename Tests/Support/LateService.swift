@@ -20,7 +20,7 @@ extension TestStack {
     public func withLateService<T>(_ name: ServiceName, port: Int, _ body: (HostedService) async throws -> T) async throws -> T {
         let logger = Logger(label: "test")
         let service = try await Self.make(name, configuration: configuration.overriding(["\(name.rawValue).port": String(port)]),
-                                          verifier: signer.verifier, logger: logger)
+                                          verifier: signer.verifier, logger: logger, clock: .system)
         let group = ServiceGroup(configuration: .init(services: service.lifecycle.map { .init(service: $0) }, logger: logger))
         let task = Task { try await group.run() }
         do {

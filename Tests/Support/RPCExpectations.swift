@@ -11,9 +11,11 @@ public struct CallFailure: Sendable, Equatable, CustomStringConvertible {
 
     public init(_ error: RPCError) {
         code = error.code
-        reason = error.metadata[stringValues: ServiceError.reasonKey].first(where: { _ in true })
-        field = error.metadata[stringValues: ServiceError.fieldKey].first(where: { _ in true })
-        retryAfter = error.metadata[stringValues: ServiceError.retryAfterKey].first(where: { _ in true })
+        // Read from the standard google.rpc.Status details, as any gRPC client reads them.
+        let details = ServiceError(received: error)
+        reason = details.reason.isEmpty ? nil : details.reason
+        field = details.field
+        retryAfter = details.retryAfterSeconds.map(String.init)
         message = error.message
     }
 

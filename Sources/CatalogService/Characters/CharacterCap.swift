@@ -22,20 +22,19 @@ struct CharacterCap {
     /// Counts one more character against the cap, or refuses. One conditional UPDATE checks and
     /// takes the slot, so two creates racing for the last slot cannot both win.
     func take(_ tx: any SQLExecutor, user: String) async throws {
-        try await tx.query("INSERT INTO owners (user_id, characters) VALUES ($1, 0) ON CONFLICT (user_id) DO NOTHING", .text(user))
-        let taken: [SQLRow]
-        if let limit {
-            taken = try await tx.query(
-                "UPDATE owners SET characters = characters + 1 WHERE user_id = $1 AND characters < $2 RETURNING characters",
-                .text(user), .int(limit))
-        } else {
-            taken = try await tx.query("UPDATE owners SET characters = characters + 1 WHERE user_id = $1 RETURNING characters", .text(user))
-        }
+        try await tx.query("INSERT INTO owners (user_id, characters) VALUES (\(user), 0) ON CONFLICT (user_id) DO NOTHING")
+        let belowCap: SQL = limit.map { " AND characters < \($0)" } ?? ""
+        let taken = try await tx.query("UPDATE owners SET characters = characters + 1 WHERE user_id = \(user)\(belowCap) RETURNING characters")
         guard !taken.isEmpty else {
             let limit = limit ?? 0
             throw ServiceError(.permissionDenied, reason: "CHARACTER_LIMIT_REACHED",
                                "the \(plan) plan keeps at most \(limit) character\(limit == 1 ? "" : "s"); delete one or upgrade your plan")
         }
+    }
+
+    /// Frees the slot of a deleted character.
+    static func release(_ tx: any SQLExecutor, user: String) async throws {
+        try await tx.query("UPDATE owners SET characters = characters - 1 WHERE user_id = \(user) AND characters > 0")
     }
 }
 
@@ -57,9 +56,9 @@ enum PublicCounts {
         // Always in the same key order, so two transactions never wait on each other in a cycle.
         for (style, delta) in all.sorted(by: { $0.key < $1.key }) where delta != 0 {
             try await tx.query("""
-                INSERT INTO public_counts (style_type, count) VALUES ($1, $2)
+                INSERT INTO public_counts (style_type, count) VALUES (\(style), \(delta))
                 ON CONFLICT (style_type) DO UPDATE SET count = public_counts.count + excluded.count
-                """, .text(style), .int(delta))
+                """)
         }
     }
 }

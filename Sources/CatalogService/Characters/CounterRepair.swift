@@ -59,22 +59,23 @@ struct CounterRepair: Sendable {
     }
 
     /// A grouped count (`k`, `n`) as a map.
-    private static func counts(_ tx: any SQLExecutor, _ sql: String) async throws -> [String: Int64] {
+    private static func counts(_ tx: any SQLExecutor, _ statement: SQL) async throws -> [String: Int64] {
         var counts: [String: Int64] = [:]
-        for row in try await tx.query(sql) { counts[try row.string("k")] = try row.int("n") }
+        for row in try await tx.query(statement) { counts[try row.string("k")] = try row.int("n") }
         return counts
     }
 
     /// Sets `table`'s `counter` to `actual` wherever the two differ (a key missing on either
     /// side counts as 0); returns how many it set.
-    private static func mend(_ tx: any SQLExecutor, table: String, key: String, counter: String, to actual: [String: Int64]) async throws -> Int {
+    private static func mend(_ tx: any SQLExecutor, table: SQLIdentifier, key: SQLIdentifier, counter: SQLIdentifier,
+                             to actual: [String: Int64]) async throws -> Int {
         let kept = try await counts(tx, "SELECT \(key) AS k, \(counter) AS n FROM \(table)")
         var mended = 0
         for name in Set(actual.keys).union(kept.keys).sorted() where actual[name, default: 0] != kept[name, default: 0] {
             try await tx.query("""
-                INSERT INTO \(table) (\(key), \(counter)) VALUES ($1, $2)
+                INSERT INTO \(table) (\(key), \(counter)) VALUES (\(name), \(actual[name, default: 0]))
                 ON CONFLICT (\(key)) DO UPDATE SET \(counter) = excluded.\(counter)
-                """, .text(name), .int(actual[name, default: 0]))
+                """)
             mended += 1
         }
         return mended
@@ -83,13 +84,11 @@ struct CounterRepair: Sendable {
 
 /// A count an object keeps of its children, such as a theme's `variant_count` of its variants.
 struct RowCounter: Sendable {
-    let table: String
-    let counter: String
-    let children: String
+    let table, counter, children: SQLIdentifier
     /// The children's column naming the object.
-    let parent: String
+    let parent: SQLIdentifier
     /// Which children count (`type = 'image'`); TRUE for all.
-    let filter: String
+    let filter: SQL
 
     static let all = [
         RowCounter(table: "characters", counter: "image_count", children: "media", parent: "character_id", filter: "type = 'image'"),
@@ -114,11 +113,10 @@ struct RowCounter: Sendable {
         for row in drifted {
             let id = try row.string("id")
             mended += try await database.transaction { tx in
-                let lock = tx.dialect == .postgres ? " FOR UPDATE" : ""
-                guard let kept = try await tx.first("SELECT \(counter) AS n FROM \(table) WHERE id = $1\(lock)", .text(id)) else { return 0 }
-                let actual = try await tx.count("SELECT COUNT(*) AS n FROM \(children) WHERE \(parent) = $1 AND \(filter)", [.text(id)])
+                guard let kept = try await tx.first("SELECT \(counter) AS n FROM \(table) WHERE id = \(id)\(SQL.forUpdate)") else { return 0 }
+                let actual = try await tx.count("SELECT COUNT(*) AS n FROM \(children) WHERE \(parent) = \(id) AND \(filter)")
                 guard try kept.int("n") != actual else { return 0 }
-                try await tx.query("UPDATE \(table) SET \(counter) = $2 WHERE id = $1", .text(id), .int(actual))
+                try await tx.query("UPDATE \(table) SET \(counter) = \(actual) WHERE id = \(id)")
                 return 1
             }
         }

@@ -14,27 +14,17 @@ extension CatalogRPC {
         "friendly", "funny", "gentle", "helpful", "honest", "imaginative", "kind", "loyal", "patient", "playful",
         "shy", "silly", "smart", "thoughtful", "wise",
     ]
-    static let heroColumns = """
-        id, name, age, traits, appearance, abilities, avatar_url, avatar_prompt, avatar_generation_id, visual_profile, \
-        story_count, created_at, updated_at
-        """
-
     public func listHeroes(request: Atelier_Catalog_V1_ListHeroesRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_ListHeroesResponse {
         let userID = try user()
         let page = try Page(limit: request.limit, offset: request.offset)
-        let order = try SortOrder(sortBy: request.sortBy, order: request.sortOrder, fields: ["createdAt": "created_at", "name": "name"])
-        var filter = Filter()
-        filter.add("user_id = ?", .text(userID))
-        let found = try await database.page(Self.heroColumns, from: "heroes", filter: filter, order: order.sql(), page: page, Self.hero)
-        return .with {
-            $0.heroes = found.items
-            $0.pagination = page.pagination(total: found.total)
-        }
+        let order = try ListOrder(sortBy: request.sortBy, order: request.sortOrder, fields: ["createdAt": "created_at", "name": "name"])
+        let found = try await HeroStore.table.page(database, owner: userID, order: order, page: page)
+        return .with { $0.heroes = found.items; $0.pagination = found.pagination }
     }
 
     public func createHero(request: Atelier_Catalog_V1_CreateHeroRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_HeroResponse {
         let userID = try user()
-        var hero = Atelier_Catalog_V1_Hero()
+        var hero = Hero()
         hero.id = SecureRandom.id(prefix: "hero")
         hero.name = try Rules.required(request.name, field: "name", max: 100)
         hero.age = try Self.heroAge(request.age)
@@ -44,73 +34,45 @@ extension CatalogRPC {
         let now = Date.databaseNow
         hero.createdAt = .init(date: now)
         hero.updatedAt = .init(date: now)
-        try await database.query("""
-            INSERT INTO heroes (id, user_id, name, age, traits, appearance, abilities, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
-            """, .text(hero.id), .text(userID), .text(hero.name), .int(Int64(hero.age)), JSONColumn.encode(hero.traits),
-            .text(hero.appearance), JSONColumn.encode(hero.abilities), .time(now))
-        return .with { $0.hero = hero }
+        try await HeroStore.insert(database, hero, user: userID)
+        let created = hero
+        return .with { $0.hero = created }
     }
 
     public func getHero(request: Atelier_Catalog_V1_GetHeroRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_HeroResponse {
-        let userID = try user()
-        let id = try Rules.id(request.heroID, field: "heroId", what: "hero")
         guard (0...50).contains(request.storyLimit) else { throw ServiceError.invalid("storyLimit", "storyLimit must be 1 to 50") }
-        var hero = try await Self.hero(database, id: id, user: userID)
+        var hero = try await owned(HeroStore.table, request.heroID, field: "heroId")
         if request.includeStories {
-            let rows = try await database.query(
-                "SELECT id, title, created_at FROM stories WHERE hero_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-                .text(id), .int(Int64(request.storyLimit == 0 ? 10 : request.storyLimit)))
-            hero.stories = try rows.map { row in
-                var story = Atelier_Catalog_V1_HeroStory()
-                story.id = try row.string("id")
-                story.title = try row.string("title")
-                story.createdAt = try row.timestamp("created_at")
-                return story
-            }
+            hero.stories = try await HeroStore.recentStories(database, hero: hero.id, limit: request.storyLimit == 0 ? 10 : Int(request.storyLimit))
         }
-        return .with { $0.hero = hero }
+        let found = hero
+        return .with { $0.hero = found }
     }
 
     public func updateHero(request: Atelier_Catalog_V1_UpdateHeroRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_HeroResponse {
-        let userID = try user()
-        let id = try Rules.id(request.heroID, field: "heroId", what: "hero")
         let name = request.hasName ? try Rules.required(request.name, field: "name", max: 100) : nil
         let age = request.hasAge ? try Self.heroAge(request.age) : nil
         let traits = request.traits.isEmpty ? nil : try Self.heroTraits(request.traits)
         let appearance = request.hasAppearance ? try Rules.required(request.appearance, field: "appearance", max: 500) : nil
         let abilities = request.abilities.isEmpty && !request.clearAbilities_p ? nil : try Self.heroAbilities(request.abilities)
-        let now = Date.databaseNow
-        return try await database.transaction { tx in
-            var hero = try await Self.hero(tx, id: id, user: userID)
-            if let name { hero.name = name }
-            if let age { hero.age = age }
-            if let traits { hero.traits = traits }
-            if let appearance { hero.appearance = appearance }
-            if let abilities { hero.abilities = abilities }
-            hero.updatedAt = .init(date: now)
-            try await tx.query("""
-                UPDATE heroes SET name = $1, age = $2, traits = $3, appearance = $4, abilities = $5, updated_at = $6
-                WHERE id = $7 AND user_id = $8
-                """, .text(hero.name), .int(Int64(hero.age)), JSONColumn.encode(hero.traits), .text(hero.appearance),
-                JSONColumn.encode(hero.abilities), .time(now), .text(id), .text(userID))
-            return .with { $0.hero = hero }
-        }
+        let hero = try await changeOwned(HeroStore.table, request.heroID, field: "heroId", { hero in
+            hero.name = name ?? hero.name
+            hero.age = age ?? hero.age
+            hero.traits = traits ?? hero.traits
+            hero.appearance = appearance ?? hero.appearance
+            hero.abilities = abilities ?? hero.abilities
+        }, write: { tx, hero, user in try await HeroStore.update(tx, hero, HeroStore.attributes, user: user) })
+        return .with { $0.hero = hero }
     }
 
     public func deleteHero(request: Atelier_Catalog_V1_DeleteHeroRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_DeleteHeroResponse {
         let userID = try user()
         let id = try Rules.id(request.heroID, field: "heroId", what: "hero")
-        let affected = try await database.transaction { tx in
-            guard !(try await tx.query("DELETE FROM heroes WHERE id = $1 AND user_id = $2 RETURNING id", .text(id), .text(userID))).isEmpty else {
-                throw ServiceError.notFound("hero")
-            }
-            // The stories stay the user's; they just no longer name a hero.
-            return try await tx.query("UPDATE stories SET hero_id = NULL WHERE hero_id = $1 AND user_id = $2 RETURNING id", .text(id), .text(userID)).count
-        }
+        // The stories stay the user's; they just no longer name a hero.
+        let affected = try await database.transaction { tx in try await HeroStore.delete(tx, id: id, user: userID) }
         return .with {
             $0.success = true
-            $0.storiesAffected = Int64(affected)
+            $0.storiesAffected = affected
         }
     }
 
@@ -121,21 +83,19 @@ extension CatalogRPC {
         let prompt = try Rules.text(request.avatarPrompt, field: "avatarPrompt", max: 4000)
         let generationID = try Rules.text(request.avatarGenerationID, field: "avatarGenerationId", max: 200)
         let profile = request.hasVisualProfile ? try Self.checkedProfile(request.visualProfile) : nil
-        let profileJSON: SQLValue = try profile.map { .text(try $0.jsonString()) } ?? .null
         let now = Date.databaseNow
-        return try await database.transaction { tx in
-            var hero = try await Self.hero(tx, id: id, user: userID)
+        let hero = try await database.transaction { tx in
+            var hero = try await HeroStore.table.get(tx, id: id, owner: userID, lock: true)
             hero.avatarURL = url ?? ""
             if let prompt { hero.avatarPrompt = prompt } else { hero.clearAvatarPrompt() }
             if let generationID { hero.avatarGenerationID = generationID } else { hero.clearAvatarGenerationID() }
+            // A call without a profile keeps the one the hero has.
             if let profile { hero.visualProfile = profile }
             hero.updatedAt = .init(date: now)
-            try await tx.query("""
-                UPDATE heroes SET avatar_url = $1, avatar_prompt = $2, avatar_generation_id = $3,
-                       visual_profile = COALESCE($4, visual_profile), updated_at = $5 WHERE id = $6
-                """, .optional(url), .optional(prompt), .optional(generationID), profileJSON, .time(now), .text(id))
-            return .with { $0.hero = hero }
+            try await HeroStore.update(tx, hero, HeroStore.avatar, user: userID)
+            return hero
         }
+        return .with { $0.hero = hero }
     }
 
     // MARK: Rules
@@ -175,34 +135,5 @@ extension CatalogRPC {
         out.colorPalette = try Rules.list(profile.colorPalette, field: "visualProfile.colorPalette", maxItems: 12, maxLength: 50)
         out.accessories = try Rules.list(profile.accessories, field: "visualProfile.accessories", maxItems: 12, maxLength: 100)
         return out
-    }
-
-    // MARK: Rows
-
-    static func hero(_ db: any SQLExecutor, id: String, user: String) async throws -> Atelier_Catalog_V1_Hero {
-        guard let row = try await db.first("SELECT \(heroColumns) FROM heroes WHERE id = $1 AND user_id = $2", .text(id), .text(user)) else {
-            throw ServiceError.notFound("hero")
-        }
-        return try hero(row)
-    }
-
-    static func hero(_ row: SQLRow) throws -> Atelier_Catalog_V1_Hero {
-        var hero = Atelier_Catalog_V1_Hero()
-        hero.id = try row.string("id")
-        hero.name = try row.string("name")
-        hero.age = Int32(clamping: try row.int("age"))
-        hero.traits = try JSONColumn.list(row, "traits")
-        hero.appearance = try row.string("appearance")
-        hero.abilities = try JSONColumn.list(row, "abilities")
-        if let value = try row.optionalString("avatar_url") { hero.avatarURL = value }
-        if let value = try row.optionalString("avatar_prompt") { hero.avatarPrompt = value }
-        if let value = try row.optionalString("avatar_generation_id") { hero.avatarGenerationID = value }
-        if let json = try row.optionalString("visual_profile") {
-            hero.visualProfile = try Atelier_Catalog_V1_HeroVisualProfile(jsonString: json)
-        }
-        hero.storyCount = try row.int("story_count")
-        hero.createdAt = try row.timestamp("created_at")
-        hero.updatedAt = try row.timestamp("updated_at")
-        return hero
     }
 }

@@ -20,8 +20,7 @@ struct CheckoutRequest: Sendable {
     }
 
     var mode: Mode
-    var userID: String
-    var customerID: String
+    var userID, customerID: String
     /// The plan or pack id, also sent as metadata so the webhook knows what was bought.
     var itemID: String
     var name: String
@@ -29,8 +28,7 @@ struct CheckoutRequest: Sendable {
     var currency: String
     /// "month" for subscriptions.
     var interval: String?
-    var successURL: String
-    var cancelURL: String
+    var successURL, cancelURL: String
 
     /// What the provider stores with the checkout (and, for subscriptions, with the subscription
     /// and its invoices), so every event can be traced to a user and an item.

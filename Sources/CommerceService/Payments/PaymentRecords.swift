@@ -10,48 +10,32 @@ struct PaymentRecords: Sendable {
         try await tx.query(
             """
             INSERT INTO payments (id, user_id, kind, description, amount_cents, currency, status, reference, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (reference) DO NOTHING
-            """, .text(SecureRandom.id(prefix: "pay")), .text(user), .text(kind), .text(description), .int(amountCents),
-            .text(currency), .text(status), .text(reference), .time(date))
+            VALUES (\(SecureRandom.id(prefix: "pay")), \(user), \(kind), \(description), \(amountCents), \(currency), \(status), \(reference), \(date)) ON CONFLICT (reference) DO NOTHING
+            """)
     }
 
-    static func page(_ db: any SQLExecutor, user: String, limit: Int, offset: Int) async throws -> Atelier_Commerce_V1_ListBillingHistoryResponse {
-        let total = try await db.first("SELECT COUNT(*) AS n FROM payments WHERE user_id = $1", .text(user))?.int("n") ?? 0
-        let rows = try await db.query(
-            """
-            SELECT id, kind, description, amount_cents, currency, status, reference, created_at FROM payments
-            WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
-            """, .text(user), .int(Int64(limit)), .int(Int64(offset)))
-        return try .with {
-            $0.payments = try rows.map { row in
-                try .with {
-                    $0.id = try row.string("id")
-                    $0.kind = try row.string("kind")
-                    $0.description_p = try row.string("description")
-                    $0.amountCents = try row.int("amount_cents")
-                    $0.currency = try row.string("currency")
-                    $0.status = try row.string("status")
-                    $0.reference = try row.string("reference")
-                    $0.createdAt = .init(date: try row.date("created_at"))
-                }
-            }
-            $0.total = Int32(total)
-            $0.limit = Int32(limit)
-            $0.offset = Int32(offset)
-        }
+    static let columns: [MessageColumn<Atelier_Commerce_V1_Payment>] = [
+        .text("id", \.id), .text("kind", \.kind), .text("description", \.description_p), .int("amount_cents", \.amountCents),
+        .text("currency", \.currency), .text("status", \.status), .text("reference", \.reference), .time("created_at", \.createdAt),
+    ]
+
+    /// A page of the user's payments, newest first.
+    static func page(_ db: any SQLExecutor, user: String, page: Page,
+                     after token: PageToken?) async throws -> (items: PageResult<Atelier_Commerce_V1_Payment>, next: String) {
+        try await db.newestFirst("SELECT \(columns.names()) FROM payments", countFrom: "payments", where: ["user_id = \(user)"],
+                                 page: page, after: token, columns.read)
     }
 
     static func customer(_ db: any SQLExecutor, user: String) async throws -> String? {
-        try await db.first("SELECT provider_customer_id FROM customers WHERE user_id = $1", .text(user))?.string("provider_customer_id")
+        try await db.first("SELECT provider_customer_id FROM customers WHERE user_id = \(user)")?.string("provider_customer_id")
     }
 
     static func user(_ db: any SQLExecutor, customer: String) async throws -> String? {
-        try await db.first("SELECT user_id FROM customers WHERE provider_customer_id = $1", .text(customer))?.string("user_id")
+        try await db.first("SELECT user_id FROM customers WHERE provider_customer_id = \(customer)")?.string("user_id")
     }
 
     static func saveCustomer(_ db: any SQLExecutor, user: String, provider: String, customer: String) async throws {
         try await db.query(
-            "INSERT INTO customers (user_id, provider, provider_customer_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING",
-            .text(user), .text(provider), .text(customer), .time(Date.databaseNow))
+            "INSERT INTO customers (user_id, provider, provider_customer_id, created_at) VALUES (\(user), \(provider), \(customer), \(Date.databaseNow)) ON CONFLICT (user_id) DO NOTHING")
     }
 }

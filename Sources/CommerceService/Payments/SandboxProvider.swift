@@ -26,16 +26,14 @@ struct SandboxProvider: PaymentProvider {
             """
             INSERT INTO sandbox_checkouts (id, user_id, customer_id, mode, item_id, description, amount_cents, currency, status,
                                            success_url, cancel_url, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $11)
-            """, .text(id), .text(checkout.userID), .text(checkout.customerID), .text(checkout.mode.rawValue), .text(checkout.itemID),
-            .text(checkout.name), .int(checkout.amountCents), .text(checkout.currency), .text(checkout.successURL),
-            .text(checkout.cancelURL), .time(Date.databaseNow))
+            VALUES (\(id), \(checkout.userID), \(checkout.customerID), \(checkout.mode.rawValue), \(checkout.itemID), \(checkout.name), \(checkout.amountCents), \(checkout.currency), 'open', \(checkout.successURL), \(checkout.cancelURL), \(Date.databaseNow))
+            """)
         return CheckoutSession(id: id, url: "\(publicURL)/sandbox/checkout/\(id)")
     }
 
     func cancelAtPeriodEnd(subscriptionID: String, idempotencyKey: String) async throws -> ProviderSubscription {
         let rows = try await database.query(
-            "UPDATE sandbox_subscriptions SET cancel_at_period_end = TRUE WHERE id = $1 RETURNING id", .text(subscriptionID))
+            "UPDATE sandbox_subscriptions SET cancel_at_period_end = TRUE WHERE id = \(subscriptionID) RETURNING id")
         guard !rows.isEmpty, let subscription = try await subscriptionObject(subscriptionID) else {
             throw PaymentProviderError(status: 404, message: "no such subscription: \(subscriptionID)")
         }
@@ -47,8 +45,7 @@ struct SandboxProvider: PaymentProvider {
 
     func checkout(_ id: String) async throws -> Atelier_Commerce_V1_SandboxCheckout {
         guard let row = try await database.first(
-            "SELECT id, user_id, mode, description, amount_cents, currency, status, success_url, cancel_url FROM sandbox_checkouts WHERE id = $1",
-            .text(id))
+            "SELECT id, user_id, mode, description, amount_cents, currency, status, success_url, cancel_url FROM sandbox_checkouts WHERE id = \(id)")
         else { throw ServiceError.notFound("checkout session") }
         let status = try row.string("status")
         return try .with {
@@ -68,9 +65,9 @@ struct SandboxProvider: PaymentProvider {
     func complete(_ id: String, pay: Bool) async throws -> Atelier_Commerce_V1_SandboxCheckout {
         let claimed = try await database.query(
             """
-            UPDATE sandbox_checkouts SET status = $1 WHERE id = $2 AND status = 'open'
+            UPDATE sandbox_checkouts SET status = \(pay ? "complete" : "canceled") WHERE id = \(id) AND status = 'open'
             RETURNING user_id, customer_id, mode, item_id, amount_cents, currency
-            """, .text(pay ? "complete" : "canceled"), .text(id))
+            """)
         if let row = claimed.first, pay {
             try await paid(session: id, row)
         }
@@ -102,9 +99,8 @@ struct SandboxProvider: PaymentProvider {
             """
             INSERT INTO sandbox_subscriptions (id, customer_id, user_id, plan_id, amount_cents, currency, status,
                                                current_period_start, current_period_end, cancel_at_period_end)
-            VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, FALSE)
-            """, .text(subscriptionID), .text(customer), .text(user), .text(itemID), .int(amount), .text(currency),
-            .time(start), .time(end))
+            VALUES (\(subscriptionID), \(customer), \(user), \(itemID), \(amount), \(currency), 'active', \(start), \(end), FALSE)
+            """)
         session["subscription"] = subscriptionID
         if let subscription = try await subscriptionObject(subscriptionID) {
             try await send("customer.subscription.created", subscription)
@@ -124,8 +120,8 @@ struct SandboxProvider: PaymentProvider {
         guard let row = try await database.first(
             """
             SELECT id, customer_id, user_id, plan_id, status, current_period_start, current_period_end, cancel_at_period_end
-            FROM sandbox_subscriptions WHERE id = $1
-            """, .text(id))
+            FROM sandbox_subscriptions WHERE id = \(id)
+            """)
         else { return nil }
         let start = Int(try row.date("current_period_start").timeIntervalSince1970)
         let end = Int(try row.date("current_period_end").timeIntervalSince1970)

@@ -8,12 +8,9 @@ import ServiceKit
 /// inbox's primary key on the event id makes a redelivery (or a concurrent duplicate delivery)
 /// find the row and change nothing.
 struct WebhookProcessor: Sendable {
-    let database: any Database
-    let prices: PriceList
-    let wallets: Wallets
-    let subscriptions: SubscriptionStore
-    let secret: String
-    let tolerance: TimeInterval
+    let database: any Database, prices: PriceList, upkeep: WalletUpkeep, subscriptions: SubscriptionStore
+    /// The signing secret and how old a signed event may be.
+    let secret: String, tolerance: TimeInterval
     let logger: Logger
 
     func handle(payload: [UInt8], signature: String) async throws -> Atelier_Commerce_V1_HandleWebhookResponse {
@@ -26,21 +23,21 @@ struct WebhookProcessor: Sendable {
             let now = Date.databaseNow
             let inserted = try await tx.query(
                 """
-                INSERT INTO webhook_inbox (event_id, type, event_created, outcome, received_at) VALUES ($1, $2, $3, 'received', $4)
+                INSERT INTO webhook_inbox (event_id, type, event_created, outcome, received_at) VALUES (\(id), \(type), \(eventAt), 'received', \(now))
                 ON CONFLICT (event_id) DO NOTHING RETURNING event_id
-                """, .text(id), .text(type), .time(eventAt), .time(now))
+                """)
             guard !inserted.isEmpty else {
                 return .with { $0.received = true; $0.eventID = id; $0.duplicate = true }
             }
             let user = try await user(tx, of: object, subscriptionID: Self.subscriptionID(type: type, object))
             let outcome = if let user {
                 // A deleted account's events (its subscription ending, say) change nothing.
-                try await Wallets.isClosed(tx, user: user)
+                try await WalletUpkeep.isClosed(tx, user: user)
                     ? "ignored: account closed" : try await apply(tx, type: type, object: object, user: user, eventAt: eventAt, now: now)
             } else {
                 "ignored: unknown user"
             }
-            try await tx.query("UPDATE webhook_inbox SET outcome = $1 WHERE event_id = $2", .text(outcome), .text(id))
+            try await tx.query("UPDATE webhook_inbox SET outcome = \(outcome) WHERE event_id = \(id)")
             logger.info("webhook event", metadata: ["event": "\(id)", "type": "\(type)", "outcome": "\(outcome)"])
             return .with {
                 $0.received = true
@@ -76,7 +73,7 @@ struct WebhookProcessor: Sendable {
         if let customer = session.string("customer") {
             try await PaymentRecords.saveCustomer(tx, user: user, provider: "stripe", customer: customer)
         }
-        try await wallets.open(tx, user: user, now: now)
+        try await upkeep.open(tx, user: user, now: now)
         let sessionID = session.string("id") ?? ""
         if session.string("mode") == "subscription" {
             guard let subscription = session.string("subscription") else { return "ignored: no subscription" }
@@ -87,10 +84,8 @@ struct WebhookProcessor: Sendable {
         guard session.string("payment_status") == "paid" else { return "ignored: not paid" }
         guard let pack = prices.pack(session.string("metadata.pack_id") ?? "") else { return "ignored: unknown pack" }
         let reference = "checkout:\(sessionID)"
-        if try await tx.first("SELECT id FROM grants WHERE user_id = $1 AND reference = $2", .text(user), .text(reference)) == nil {
-            _ = try await Ledger.addGrant(tx, user: user, asset: "credits", amount: pack.tokens, source: "pack",
-                                          reference: reference, expiresAt: nil, now: now)
-        }
+        try await WalletUpkeep.addGrantOnce(tx, user: user, asset: "credits", amount: pack.tokens, source: "pack",
+                                            reference: reference, expiresAt: nil, now: now)
         try await PaymentRecords.record(
             tx, user: user, kind: "token_pack", description: pack.name, amountCents: session.int("amount_total") ?? pack.priceCents,
             currency: session.string("currency") ?? pack.currency, status: "paid", reference: reference, at: eventAt)
@@ -101,7 +96,7 @@ struct WebhookProcessor: Sendable {
         guard let subscriptionID = invoice.string("parent.subscription_details.subscription", "subscription") else {
             return "ignored: not a subscription invoice"
         }
-        try await wallets.open(tx, user: user, now: now)
+        try await upkeep.open(tx, user: user, now: now)
         let planID = invoice.string("parent.subscription_details.metadata.plan_id", "subscription_details.metadata.plan_id")
         let start = invoice.date("lines.data.0.period.start", "period_start")
         let end = invoice.date("lines.data.0.period.end", "period_end")
@@ -116,10 +111,8 @@ struct WebhookProcessor: Sendable {
         // The period's allowance, once per invoice, lasting until the period ends.
         for allowance in plan.allowances where allowance.per == "period" {
             let reference = "invoice:\(invoiceID):\(allowance.asset)"
-            if try await tx.first("SELECT id FROM grants WHERE user_id = $1 AND reference = $2", .text(user), .text(reference)) == nil {
-                _ = try await Ledger.addGrant(tx, user: user, asset: allowance.asset, amount: allowance.amount, source: "subscription",
-                                              reference: reference, expiresAt: end, now: now)
-            }
+            try await WalletUpkeep.addGrantOnce(tx, user: user, asset: allowance.asset, amount: allowance.amount, source: "subscription",
+                                                reference: reference, expiresAt: end, now: now)
         }
         try await PaymentRecords.record(
             tx, user: user, kind: "subscription", description: "\(plan.name) plan", amountCents: invoice.int("amount_paid") ?? plan.priceCents,
@@ -131,7 +124,7 @@ struct WebhookProcessor: Sendable {
         guard let subscriptionID = invoice.string("parent.subscription_details.subscription", "subscription") else {
             return "ignored: not a subscription invoice"
         }
-        try await wallets.open(tx, user: user, now: now)
+        try await upkeep.open(tx, user: user, now: now)
         try await subscriptions.apply(tx, user: user, .init(providerSubscriptionID: subscriptionID, status: "past_due", eventAt: eventAt), now: now)
         let invoiceID = invoice.string("id") ?? subscriptionID
         try await PaymentRecords.record(
@@ -143,7 +136,7 @@ struct WebhookProcessor: Sendable {
     private func subscriptionChanged(_ tx: any SQLExecutor, _ subscription: StripeObject, user: String, deleted: Bool,
                                      eventAt: Date, now: Date) async throws -> String {
         guard let id = subscription.string("id") else { return "ignored: no subscription id" }
-        try await wallets.open(tx, user: user, now: now)
+        try await upkeep.open(tx, user: user, now: now)
         let applied = try await subscriptions.apply(tx, user: user, .init(
             providerSubscriptionID: id, planID: subscription.string("metadata.plan_id"),
             status: deleted ? "canceled" : subscription.string("status"),

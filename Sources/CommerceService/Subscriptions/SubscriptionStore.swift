@@ -11,11 +11,8 @@ struct SubscriptionStore: Sendable {
     static let entitledStatuses: Set<String> = ["active", "trialing", "past_due"]
 
     struct Record: Sendable {
-        var planID: String
-        var status: String
-        var providerSubscriptionID: String
-        var periodStart: Date?
-        var periodEnd: Date?
+        var planID, status, providerSubscriptionID: String
+        var periodStart, periodEnd: Date?
         var cancelAtPeriodEnd = false
         var canceledAt: Date?
         var lastEventAt: Date
@@ -28,10 +25,8 @@ struct SubscriptionStore: Sendable {
     /// What one event says about a subscription; nil fields say nothing.
     struct Change: Sendable {
         var providerSubscriptionID: String
-        var planID: String?
-        var status: String?
-        var periodStart: Date?
-        var periodEnd: Date?
+        var planID, status: String?
+        var periodStart, periodEnd: Date?
         var cancelAtPeriodEnd: Bool?
         var canceledAt: Date?
         var eventAt: Date
@@ -43,8 +38,8 @@ struct SubscriptionStore: Sendable {
         guard let row = try await db.first(
             """
             SELECT plan_id, status, provider_subscription_id, current_period_start, current_period_end,
-                   cancel_at_period_end, canceled_at, last_event_at FROM subscriptions WHERE user_id = $1
-            """, .text(user))
+                   cancel_at_period_end, canceled_at, last_event_at FROM subscriptions WHERE user_id = \(user)
+            """)
         else { return nil }
         return Record(
             planID: try row.string("plan_id"), status: try row.string("status"),
@@ -56,15 +51,18 @@ struct SubscriptionStore: Sendable {
 
     /// The user a provider subscription belongs to, if it is known here.
     func user(_ db: any SQLExecutor, providerSubscriptionID: String) async throws -> String? {
-        try await db.first("SELECT user_id FROM subscriptions WHERE provider_subscription_id = $1", .text(providerSubscriptionID))?
+        try await db.first("SELECT user_id FROM subscriptions WHERE provider_subscription_id = \(providerSubscriptionID)")?
             .string("user_id")
     }
 
     /// The plan whose entitlements the user has now: their subscription's while it entitles, else Free.
     func effectivePlan(_ db: any SQLExecutor, user: String, now: Date) async throws -> Atelier_Commerce_V1_Plan {
-        guard let record = try await find(db, user: user), record.entitles(at: now), let plan = prices.plan(record.planID) else {
-            return prices.freePlan
-        }
+        plan(of: try await find(db, user: user), at: now)
+    }
+
+    /// The plan a subscription entitles to at `now`: its own while it entitles, else Free.
+    func plan(of record: Record?, at now: Date) -> Atelier_Commerce_V1_Plan {
+        guard let record, record.entitles(at: now), let plan = prices.plan(record.planID) else { return prices.freePlan }
         return plan
     }
 
@@ -95,28 +93,27 @@ struct SubscriptionStore: Sendable {
             """
             INSERT INTO subscriptions (user_id, plan_id, status, provider_subscription_id, current_period_start, current_period_end,
                                        cancel_at_period_end, canceled_at, last_event_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            VALUES (\(user), \(record.planID), \(record.status), \(record.providerSubscriptionID), \(record.periodStart), \(record.periodEnd), \(record.cancelAtPeriodEnd), \(record.canceledAt), \(record.lastEventAt), \(now))
             ON CONFLICT (user_id) DO UPDATE SET plan_id = EXCLUDED.plan_id, status = EXCLUDED.status,
                 provider_subscription_id = EXCLUDED.provider_subscription_id,
                 current_period_start = EXCLUDED.current_period_start, current_period_end = EXCLUDED.current_period_end,
                 cancel_at_period_end = EXCLUDED.cancel_at_period_end, canceled_at = EXCLUDED.canceled_at,
                 last_event_at = EXCLUDED.last_event_at, updated_at = EXCLUDED.updated_at
-            """,
-            .text(user), .text(record.planID), .text(record.status), .text(record.providerSubscriptionID),
-            .optional(record.periodStart), .optional(record.periodEnd), .bool(record.cancelAtPeriodEnd), .optional(record.canceledAt),
-            .time(record.lastEventAt), .time(now))
+            """)
+        // The plan, and with it the calendar allowances, may differ from now on.
+        try await WalletUpkeep.planChanged(tx, user: user)
         return true
     }
 
     /// The subscription as the API shows it: Free with status "none" when there is none.
     func view(_ db: any SQLExecutor, user: String, now: Date) async throws -> Atelier_Commerce_V1_SubscriptionResponse {
         let record = try await find(db, user: user)
-        let plan = try await effectivePlan(db, user: user, now: now)
+        let current = plan(of: record, at: now)
         return .with {
-            $0.entitlements = plan.entitlements
+            $0.entitlements = current.entitlements
             $0.subscription = .with { sub in
-                sub.planID = plan.id
-                sub.planName = plan.name
+                sub.planID = current.id
+                sub.planName = current.name
                 sub.status = "none"
                 guard let record else { return }
                 // A finished subscription still shows how it ended; the plan is already Free.

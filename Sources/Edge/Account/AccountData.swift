@@ -14,23 +14,16 @@ import SwiftProtobuf
 struct AccountData: Sendable {
     static let exportPath = "/api/user/export"
 
-    let auth: Atelier_Auth_V1_AuthService.Client<HTTP2ClientTransport.Posix>
-    let authClient: RPCClient
-    let catalog: Atelier_Catalog_V1_CatalogService.Client<HTTP2ClientTransport.Posix>
-    let catalogClient: RPCClient
-    let commerce: Atelier_Commerce_V1_CommerceService.Client<HTTP2ClientTransport.Posix>
-    let commerceClient: RPCClient
+    let upstreams: Upstreams
     let purger: AccountPurger
     let sessions: SessionResolver
-    let servicePrincipal: ServicePrincipal
     let shaper: JSONShaper
 
     func export(_ request: Request) async throws -> Response {
         guard let token = Transcoder.bearerToken(request) else { throw EdgeError.unauthenticated }
         let session = try await sessions.resolve(token: token)
-        var asUser = Metadata()
-        asUser.addString(session.principal, forKey: PrincipalInterceptor.metadataKey)
-        async let account = auth.getProfile(.init(), metadata: asUser, options: authClient.callOptions)
+        let asUser = session.metadata
+        async let account = upstreams.auth.getProfile(.init(), metadata: asUser, options: upstreams.options)
         async let items = catalogExport(user: session.userID)
         async let money = commerceJSON(asUser)
         let accountJSON = try shaped(try await account, as: "atelier.auth.v1.UserResponse")
@@ -48,8 +41,8 @@ struct AccountData: Sendable {
         var whole = Atelier_Catalog_V1_CatalogExport()
         var token = ""
         repeat {
-            let page = try await catalog.exportUser(.with { $0.userID = user; $0.pageToken = token },
-                                                    metadata: try servicePrincipal.metadata(), options: catalogClient.callOptions)
+            let page = try await upstreams.catalog.exportUser(.with { $0.userID = user; $0.pageToken = token },
+                                                    metadata: try upstreams.asEdge(), options: upstreams.options)
             // Merging appends every repeated field: each kind's rows, in the order they came.
             try whole.merge(serializedBytes: try page.items.serializedBytes() as [UInt8])
             token = page.nextPageToken
@@ -60,16 +53,16 @@ struct AccountData: Sendable {
     /// The caller's wallet, subscription, whole ledger and whole billing history, read through
     /// the same RPCs as their own routes, page by page.
     private func commerceJSON(_ asUser: Metadata) async throws -> JSONValue {
-        let options = commerceClient.callOptions
-        async let wallet = commerce.getWallet(.init(), metadata: asUser, options: options)
-        async let subscription = commerce.getSubscription(.init(), metadata: asUser, options: options)
-        let ledger = try await Self.everyPage { offset in
-            let page = try await commerce.listLedgerEntries(.with { $0.limit = 100; $0.offset = offset }, metadata: asUser, options: options)
-            return (try page.entries.map { try shaped($0, as: "atelier.commerce.v1.LedgerEntry") }, page.total)
+        let options = upstreams.options
+        async let wallet = upstreams.commerce.getWallet(.init(), metadata: asUser, options: options)
+        async let subscription = upstreams.commerce.getSubscription(.init(), metadata: asUser, options: options)
+        let ledger = try await Self.everyPage { token in
+            let page = try await upstreams.commerce.listLedgerEntries(.with { $0.limit = 100; $0.pageToken = token }, metadata: asUser, options: options)
+            return (try page.entries.map { try shaped($0, as: "atelier.commerce.v1.LedgerEntry") }, page.nextPageToken)
         }
-        let payments = try await Self.everyPage { offset in
-            let page = try await commerce.listBillingHistory(.with { $0.limit = 100; $0.offset = offset }, metadata: asUser, options: options)
-            return (try page.payments.map { try shaped($0, as: "atelier.commerce.v1.Payment") }, page.total)
+        let payments = try await Self.everyPage { token in
+            let page = try await upstreams.commerce.listBillingHistory(.with { $0.limit = 100; $0.pageToken = token }, metadata: asUser, options: options)
+            return (try page.payments.map { try shaped($0, as: "atelier.commerce.v1.Payment") }, page.nextPageToken)
         }
         return .object([
             ("wallet", try shaped(try await wallet, as: "atelier.commerce.v1.WalletResponse")),
@@ -91,13 +84,16 @@ struct AccountData: Sendable {
     }
 
     /// Every item of a paged list: pages from offset 0 until the list's total is reached.
-    private static func everyPage(_ page: (_ offset: Int32) async throws -> (items: [JSONValue], total: Int32)) async throws -> [JSONValue] {
+    /// Every page of a list, following each page's token to the next.
+    private static func everyPage(_ page: (_ token: String) async throws -> (items: [JSONValue], next: String)) async throws -> [JSONValue] {
         var items: [JSONValue] = []
-        while true {
-            let next = try await page(Int32(items.count))
+        var token = ""
+        repeat {
+            let next = try await page(token)
             items += next.items
-            if next.items.isEmpty || items.count >= Int(next.total) { return items }
-        }
+            token = next.next
+        } while !token.isEmpty
+        return items
     }
 
     private func shaped(_ message: some SwiftProtobuf.Message, as name: String) throws -> JSONValue {

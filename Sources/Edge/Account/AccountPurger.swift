@@ -17,14 +17,8 @@ import ServiceKit
 /// deletion: until then a request signed before it, in flight or through another edge's session
 /// cache, could still write, so the sweep purges once more after that.
 struct AccountPurger: Sendable {
-    let auth: Atelier_Auth_V1_AuthService.Client<HTTP2ClientTransport.Posix>
-    let authClient: RPCClient
-    let catalog: Atelier_Catalog_V1_CatalogService.Client<HTTP2ClientTransport.Posix>
-    let catalogClient: RPCClient
-    let commerce: Atelier_Commerce_V1_CommerceService.Client<HTTP2ClientTransport.Posix>
-    let commerceClient: RPCClient
+    let upstreams: Upstreams
     let blobs: any BlobStore
-    let servicePrincipal: ServicePrincipal
     /// The first pause before a claimed account is due again; auth doubles it per attempt.
     let retryPause: Duration
     /// How long after a deletion a write signed for the account may still arrive.
@@ -50,8 +44,8 @@ struct AccountPurger: Sendable {
         guard await (catalogPurged, commerceClosed) == (true, true) else { return .unfinished }
         guard Date().timeIntervalSince(deletedAt) >= TimeInterval(settle.components.seconds) else { return .unsettled }
         do {
-            _ = try await auth.completeAccountPurge(.with { $0.userID = user }, metadata: try servicePrincipal.metadata(),
-                                                    options: authClient.callOptions)
+            _ = try await upstreams.auth.completeAccountPurge(.with { $0.userID = user }, metadata: try upstreams.asEdge(),
+                                                    options: upstreams.options)
             return .complete
         } catch {
             // The purge is done; the next sweep repeats it harmlessly and completes it then.
@@ -66,12 +60,12 @@ struct AccountPurger: Sendable {
         while !Task.isCancelled {
             let due: [Atelier_Auth_V1_AccountPurge]
             do {
-                due = try await auth.claimAccountPurges(
+                due = try await upstreams.auth.claimAccountPurges(
                     .with {
                         $0.limit = Int32(batch)
                         $0.retryAfterSeconds = Int32(clamping: max(retryPause.components.seconds, 1))
                     },
-                    metadata: try servicePrincipal.metadata(), options: authClient.callOptions
+                    metadata: try upstreams.asEdge(), options: upstreams.options
                 ).purges
             } catch {
                 logger.warning("could not ask auth for deleted accounts awaiting their purge", metadata: ["error": "\(error)"])
@@ -97,8 +91,8 @@ struct AccountPurger: Sendable {
         do {
             let purge = { (removed: [String]) in
                 try await Self.retrying {
-                    try await catalog.purgeUser(.with { $0.userID = user; $0.removedStorageKeys = removed },
-                                                metadata: try servicePrincipal.metadata(), options: catalogClient.callOptions)
+                    try await upstreams.catalog.purgeUser(.with { $0.userID = user; $0.removedStorageKeys = removed },
+                                                metadata: try upstreams.asEdge(), options: upstreams.options)
                 }
             }
             var purged = try await purge([])
@@ -115,6 +109,9 @@ struct AccountPurger: Sendable {
                 }
                 if removed.isEmpty { return false }
                 purged = try await purge(removed)
+                // Files whose upload link still works stay recorded however often they are removed:
+                // one may yet land. The sweep comes back for them once the links have expired.
+                if purged.awaitingLinkExpiry > 0, purged.awaitingLinkExpiry == Int64(purged.storageKeys.count) { return false }
             }
             return true
         } catch {
@@ -127,8 +124,8 @@ struct AccountPurger: Sendable {
     private func closeCommerce(user: String) async -> Bool {
         do {
             let closed = try await Self.retrying {
-                try await commerce.purgeUser(.with { $0.userID = user }, metadata: try servicePrincipal.metadata(),
-                                             options: commerceClient.callOptions)
+                try await upstreams.commerce.purgeUser(.with { $0.userID = user }, metadata: try upstreams.asEdge(),
+                                             options: upstreams.options)
             }
             logger.info("closed commerce records of a deleted account", metadata: [
                 "user": "\(user)", "rows": "\(closed.deleted)", "subscriptionCanceled": "\(closed.subscriptionCanceled)"])

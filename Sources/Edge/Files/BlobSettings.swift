@@ -14,12 +14,14 @@ import ServiceKit
 /// - blobs.upload-seconds (int, default 900), blobs.download-seconds (int, default 3600): link lifetimes
 struct BlobSettings {
     let store: any BlobStore
+    /// The threads the local store reads and writes files on, when it is local.
+    let pool: BoundedWorkPool?
     let uploadLifetime: TimeInterval
     let downloadLifetime: TimeInterval
     let publicBaseURL: String?
 
     init(_ configuration: Configuration, signer: PrincipalSigner) throws {
-        uploadLifetime = TimeInterval(try configuration.int("blobs.upload-seconds", default: 900, range: 60...86_400))
+        uploadLifetime = TimeInterval(try configuration.int("blobs.upload-seconds", default: 900, range: 1...86_400))
         downloadLifetime = TimeInterval(try configuration.int("blobs.download-seconds", default: 3600, range: 60...604_800))
         publicBaseURL = configuration.string("blobs.public-base-url").map { base in
             var trimmed = base
@@ -30,12 +32,14 @@ struct BlobSettings {
         case "local":
             let dataDirectory = configuration.string("data-dir", default: "./.atelier")
             let directory = configuration.string("blobs.directory", default: "\(dataDirectory)/blobs")
+            let pool = BoundedWorkPool(threads: 2, maxQueued: 256)
+            self.pool = pool
             store = LocalBlobStore(
                 directory: URL(fileURLWithPath: directory, isDirectory: true),
                 publicURL: configuration.string("public-url", default: "http://127.0.0.1:8080"),
-                key: signer.derivedKey(purpose: "file links"),
-                pool: BoundedWorkPool(threads: 2, maxQueued: 256))
+                key: signer.derivedKey(purpose: "file links"), pool: pool)
         case "s3":
+            pool = nil
             store = S3BlobStore(settings: .init(
                 endpoint: try configuration.require("blobs.s3.endpoint"),
                 region: configuration.string("blobs.s3.region", default: "us-east-1"),

@@ -1,5 +1,6 @@
 import AtelierProtos
 import Foundation
+import GRPCCore
 import GRPCNIOTransportHTTP2
 import HTTPTypes
 import Hummingbird
@@ -13,14 +14,12 @@ struct FileRoutes: Sendable {
     static let uploadPath = "/api/files/upload"
     static let filePath = "/files/{folder}/{name}"
 
+    let upstreams: Upstreams
     let store: any BlobStore
     /// The same store when it is local: the edge then serves `/files/...` itself.
     let local: LocalBlobStore?
     let sessions: SessionResolver
     /// The catalog records each upload, so a user's files are known when the account goes.
-    let catalog: Atelier_Catalog_V1_CatalogService.Client<HTTP2ClientTransport.Posix>
-    let catalogClient: RPCClient
-    let servicePrincipal: ServicePrincipal
     let rateLimiter: RateLimiter?
     let uploadLifetime: TimeInterval
     let downloadLifetime: TimeInterval
@@ -69,7 +68,11 @@ struct FileRoutes: Sendable {
         guard size <= limit else { throw EdgeError.invalidField("fileSize", "must be at most \(limit >> 20) MB for \(category)") }
 
         let key = "\(UploadRules.folder(category))/\(SecureRandom.hex(16)).\(ext)"
-        _ = try await catalog.recordUpload(.with {
+        let now = Date()
+        let expires = now.addingTimeInterval(uploadLifetime)
+        // Recorded with the link's expiry: until then a file may land under the key, so a deleted
+        // account's record (and with it the file's removal) waits that long.
+        _ = try await upstreams.catalog.recordUpload(.with {
             $0.userID = session.userID
             $0.file = .with {
                 $0.storageKey = key
@@ -77,10 +80,9 @@ struct FileRoutes: Sendable {
                 $0.mimeType = mimeType
                 $0.fileSize = Int64(size)
                 $0.category = category
+                $0.linkExpiresAt = .init(date: expires)
             }
-        }, metadata: try servicePrincipal.metadata(), options: catalogClient.callOptions)
-        let now = Date()
-        let expires = now.addingTimeInterval(uploadLifetime)
+        }, metadata: try upstreams.asEdge(), options: upstreams.options)
         let uploadURL = try store.uploadURL(key: key, contentType: mimeType, size: size, expires: expires)
         let publicURL = try publicBaseURL.map { "\($0)/\(key)" } ?? store.downloadURL(key: key, expires: now.addingTimeInterval(downloadLifetime)).absoluteString
         return Transcoder.json(.object([
@@ -109,6 +111,15 @@ struct FileRoutes: Sendable {
         }
         let bytes = try await Transcoder.readBody(request, limit: size)
         guard !bytes.isEmpty else { throw EdgeError.invalidField("body", "is empty; send the file's bytes") }
+        // A link outlives nothing it was issued for: once its account is deleted it is refused.
+        // The account's record stays until the link expires, so a file that lands in a race with
+        // the deletion is removed by the purge that completes it.
+        do {
+            _ = try await upstreams.catalog.getUpload(.with { $0.storageKey = key }, metadata: try upstreams.asEdge(),
+                                            options: upstreams.options)
+        } catch let error as RPCError where error.code == .notFound {
+            throw Self.linkRevoked
+        }
         try await local.write(key: key, bytes: bytes)
         return Transcoder.json(.object([("storageKey", .string(key)), ("size", .number(String(bytes.count)))]), status: 200)
     }
@@ -136,5 +147,7 @@ struct FileRoutes: Sendable {
     }
 
     static let notFound = EdgeError(status: .notFound, code: "NOT_FOUND", message: "file not found")
+    static let linkRevoked = EdgeError(status: .forbidden, code: "UPLOAD_LINK_REVOKED",
+                                       message: "this upload link no longer works: the account it was issued for was deleted")
     static let badSignature = EdgeError(status: .forbidden, code: "SIGNATURE_INVALID", message: "this file link is invalid or has expired")
 }

@@ -20,8 +20,7 @@ struct GalleryDownload: Sendable {
     static let maxFileBytes = 512 << 20
     static let maxTotalBytes = 3 << 30
 
-    let catalog: Atelier_Catalog_V1_CatalogService.Client<HTTP2ClientTransport.Posix>
-    let catalogClient: RPCClient
+    let upstreams: Upstreams
     let store: any BlobStore
     let sessions: SessionResolver
     let pool: BoundedWorkPool
@@ -31,16 +30,15 @@ struct GalleryDownload: Sendable {
         guard let token = Transcoder.bearerToken(request) else { throw EdgeError.unauthenticated }
         let session = try await sessions.resolve(token: token)
         let characterID = context.parameters.get("character_id").map { String($0) } ?? ""
-        var asUser = Metadata()
-        asUser.addString(session.principal, forKey: PrincipalInterceptor.metadataKey)
+        let asUser = session.metadata
 
         var items: [Atelier_Catalog_V1_Media] = []
         while items.count < Self.maxItems {
-            let page = try await catalog.listMedia(.with {
+            let page = try await upstreams.catalog.listMedia(.with {
                 $0.characterID = characterID
                 $0.limit = 100
                 $0.offset = Int32(items.count)
-            }, metadata: asUser, options: catalogClient.callOptions)
+            }, metadata: asUser, options: upstreams.options)
             items += page.media
             if page.media.count < 100 || Int64(items.count) >= page.pagination.total { break }
         }

@@ -38,16 +38,16 @@ struct EdgeError: Error, Sendable, Equatable {
     init(_ error: RPCError) {
         let status = HTTPStatusMapping.status(for: error.code)
         self.status = HTTPResponse.Status(code: status)
-        self.code = error.metadata[stringValues: ServiceError.reasonKey].first(where: { _ in true })
-            ?? HTTPStatusMapping.name(for: error.code)
+        let details = ServiceError(received: error)
+        self.code = details.reason.isEmpty ? HTTPStatusMapping.name(for: error.code) : details.reason
         switch error.code {
         case .unavailable: self.message = "a service is unavailable; try again shortly"
         case .deadlineExceeded: self.message = "a service took too long to answer"
         case _ where status >= 500 && status != 501 && status != 503: self.message = "internal error"
         default: self.message = error.message
         }
-        self.field = error.metadata[stringValues: ServiceError.fieldKey].first(where: { _ in true })
-        self.retryAfter = error.metadata[stringValues: ServiceError.retryAfterKey].first(where: { _ in true }).flatMap { Int($0) }
+        self.field = details.field
+        self.retryAfter = details.retryAfterSeconds
     }
 
     init(status: HTTPResponse.Status, code: String, message: String, field: String? = nil, retryAfter: Int? = nil) {

@@ -2,6 +2,8 @@ import GRPCCore
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
+import NIOHTTP1
 
 /// Turns every error into the JSON error format: the edge's own, a service's `RPCError`,
 /// Hummingbird's `HTTPError` (unknown route, body too large), and anything else, which is
@@ -24,6 +26,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return edgeError.response
         } catch let error as HTTPError {
             return Self.translate(error, request: request).response
+        } catch is NIOTooManyBytesError {
+            // A body sent in chunks, with no Content-Length to refuse it by, grew past the limit.
+            return EdgeError(status: .contentTooLarge, code: "PAYLOAD_TOO_LARGE", message: "request body is too large").response
+        } catch let error as HTTPParserError {
+            return EdgeError(status: .badRequest, code: "MALFORMED_REQUEST", message: "the HTTP request is malformed: \(error)").response
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
             return EdgeError.internal("internal error").response

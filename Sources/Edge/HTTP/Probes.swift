@@ -12,7 +12,9 @@ struct Probes: Sendable {
             for (name, client) in clients {
                 group.addTask {
                     var options = CallOptions.defaults
-                    options.timeout = .seconds(2)
+                    // A connection still being made (the edge just started) is waited for, within the deadline.
+                    options.timeout = .seconds(3)
+                    options.waitForReady = true
                     let health = Grpc_Health_V1_Health.Client(wrapping: client.client)
                     do {
                         let reply = try await health.check(.with { $0.service = "" }, options: options)

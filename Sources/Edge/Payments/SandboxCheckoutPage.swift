@@ -12,15 +12,13 @@ import ServiceKit
 struct SandboxCheckoutPage: Sendable {
     static let path = "/sandbox/checkout/{session}"
 
-    let commerce: Atelier_Commerce_V1_CommerceService.Client<HTTP2ClientTransport.Posix>
-    let commerceClient: RPCClient
-    let servicePrincipal: ServicePrincipal
+    let upstreams: Upstreams
     let sessions: SessionResolver
 
     func show(_ context: some RequestContext) async throws -> Response {
         let id = try sessionID(context)
-        let checkout = try await commerce.getSandboxCheckout(
-            .with { $0.sessionID = id }, metadata: try servicePrincipal.metadata(), options: commerceClient.callOptions)
+        let checkout = try await upstreams.commerce.getSandboxCheckout(
+            .with { $0.sessionID = id }, metadata: try upstreams.asEdge(), options: upstreams.options)
         return html(page(checkout))
     }
 
@@ -37,9 +35,9 @@ struct SandboxCheckoutPage: Sendable {
         guard let action, action == "pay" || action == "cancel" else {
             throw EdgeError.invalidField("action", "must be pay or cancel")
         }
-        let checkout = try await commerce.completeSandboxCheckout(
+        let checkout = try await upstreams.commerce.completeSandboxCheckout(
             .with { $0.sessionID = id; $0.pay = action == "pay" },
-            metadata: try servicePrincipal.metadata(), options: commerceClient.callOptions)
+            metadata: try upstreams.asEdge(), options: upstreams.options)
         if !checkout.userID.isEmpty { sessions.userChanged(checkout.userID) }
         return Response(status: .seeOther, headers: [.location: "/sandbox/checkout/\(id)"])
     }

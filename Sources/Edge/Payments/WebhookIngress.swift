@@ -13,20 +13,18 @@ struct WebhookIngress: Sendable {
     static let paths = ["/api/payments/webhook", "/api/webhooks/stripe"]
     static let signatureHeader = HTTPField.Name("Stripe-Signature")!  // '!' is fine: a valid literal name.
 
-    let commerce: Atelier_Commerce_V1_CommerceService.Client<HTTP2ClientTransport.Posix>
-    let commerceClient: RPCClient
-    let servicePrincipal: ServicePrincipal
+    let upstreams: Upstreams
     let sessions: SessionResolver
     let maxBodyBytes: Int
 
     func handle(_ request: Request) async throws -> Response {
         let body = try await Transcoder.readBody(request, limit: maxBodyBytes)
-        let reply = try await commerce.handleWebhook(
+        let reply = try await upstreams.commerce.handleWebhook(
             .with {
                 $0.payload = Data(body)
                 $0.signature = request.headers[Self.signatureHeader] ?? ""
             },
-            metadata: try servicePrincipal.metadata(), options: commerceClient.callOptions)
+            metadata: try upstreams.asEdge(), options: upstreams.options)
         // The event may have changed the user's plan: their next request gets fresh entitlements.
         if !reply.userID.isEmpty { sessions.userChanged(reply.userID) }
         return Transcoder.json(.object([

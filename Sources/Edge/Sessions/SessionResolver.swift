@@ -24,6 +24,14 @@ final class SessionResolver: Sendable {
         /// Auth's reply as JSON, for routes answered from the session (`answered_from_session`).
         let reply: JSONValue
         let validUntil: ContinuousClock.Instant
+
+        /// Metadata of a call on the user's behalf: their principal and the request's id.
+        var metadata: Metadata {
+            var metadata = Metadata()
+            metadata.addString(principal, forKey: PrincipalInterceptor.metadataKey)
+            RequestID.propagate(into: &metadata)
+            return metadata
+        }
     }
 
     private struct Cache {
@@ -48,26 +56,17 @@ final class SessionResolver: Sendable {
     }
 
     private let cache = Mutex(Cache())
-    private let auth: Atelier_Auth_V1_AuthService.Client<HTTP2ClientTransport.Posix>
-    private let authClient: RPCClient
-    private let commerce: Atelier_Commerce_V1_CommerceService.Client<HTTP2ClientTransport.Posix>
-    private let commerceClient: RPCClient
+    private let upstreams: Upstreams
     private let signer: PrincipalSigner
-    private let servicePrincipal: ServicePrincipal
     private let cacheLifetime: Duration
     /// How long a principal this edge signs stays valid: after it, nothing signed for a
     /// deleted account can still be used.
     let principalLifetime: Duration
     private let maxEntries: Int
 
-    init(authClient: RPCClient, commerceClient: RPCClient, signer: PrincipalSigner, servicePrincipal: ServicePrincipal,
-         cacheLifetime: Duration, principalLifetime: Duration, maxEntries: Int = 100_000) {
-        self.authClient = authClient
-        self.auth = .init(wrapping: authClient.client)
-        self.commerceClient = commerceClient
-        self.commerce = .init(wrapping: commerceClient.client)
+    init(upstreams: Upstreams, signer: PrincipalSigner, cacheLifetime: Duration, principalLifetime: Duration, maxEntries: Int = 100_000) {
+        self.upstreams = upstreams
         self.signer = signer
-        self.servicePrincipal = servicePrincipal
         self.cacheLifetime = cacheLifetime
         // A cached principal must outlive its cache entry, or a cached one could be stale on arrival.
         self.principalLifetime = max(principalLifetime, cacheLifetime + .seconds(30))
@@ -82,8 +81,7 @@ final class SessionResolver: Sendable {
         }
         let reply: Atelier_Auth_V1_ValidateSessionResponse
         do {
-            reply = try await auth.validateSession(
-                .with { $0.token = token }, metadata: try servicePrincipal.metadata(), options: authClient.callOptions)
+            reply = try await upstreams.auth.validateSession(.with { $0.token = token }, metadata: try upstreams.asEdge(), options: upstreams.options)
         } catch let error as RPCError where error.code == .unauthenticated {
             cache.withLock { $0.remove(token) }
             throw EdgeError(status: .unauthorized, code: "SESSION_INVALID", message: "session expired or signed out; sign in again")
@@ -110,8 +108,8 @@ final class SessionResolver: Sendable {
     /// The user's entitlements from commerce, or nil when commerce cannot say.
     private func entitlements(of userID: String) async -> Entitlements? {
         do {
-            let reply = try await commerce.getEntitlements(
-                .with { $0.userID = userID }, metadata: try servicePrincipal.metadata(), options: commerceClient.callOptions)
+            let reply = try await upstreams.commerce.getEntitlements(.with { $0.userID = userID }, metadata: try upstreams.asEdge(),
+                                                                      options: upstreams.options)
             return reply.entitlements
         } catch {
             return nil
@@ -137,8 +135,9 @@ final class SessionResolver: Sendable {
     }
 }
 
-/// The edge's own principal, for calls it makes before anyone is signed in (sign up, log in)
-/// and for ValidateSession. Re-signed before it expires.
+/// The edge's own principal (role "edge"), for calls it makes before anyone is signed in (sign
+/// up, log in), for ValidateSession and the services-only calls only the edge makes. Re-signed
+/// before it expires.
 final class ServicePrincipal: Sendable {
     private let signer: PrincipalSigner
     private let current = Mutex<(token: String, renewAt: Date)?>(nil)
@@ -149,14 +148,16 @@ final class ServicePrincipal: Sendable {
     func token() throws -> String {
         let now = Date()
         if let current = current.withLock({ $0 }), current.renewAt > now { return current.token }
-        let token = try signer.service(name: "edge", lifetime: lifetime, now: now)
+        let token = try signer.service(name: "edge", roles: ["edge"], lifetime: lifetime, now: now)
         current.withLock { $0 = (token, now.addingTimeInterval(300)) }
         return token
     }
 
+    /// The edge's principal, and the id of the request being served.
     func metadata() throws -> Metadata {
         var metadata = Metadata()
         metadata.addString(try token(), forKey: PrincipalInterceptor.metadataKey)
+        RequestID.propagate(into: &metadata)
         return metadata
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reshapes JSON between what the apps speak and what swift-protobuf reads and writes:
 /// - replies list every field a client reads, zero or not (`"total": 0`, `"heroes": []`), with
 ///   `null` for an absent optional or message, and enums as the seeds write them (`"dark"`);
@@ -102,11 +104,9 @@ struct JSONShaper: Sendable {
             return value
         case (.double, .number), (.double, .string):
             return value
-        case (.int32, .number(let text)), (.int64, .number(let text)), (.uint32, .number(let text)), (.uint64, .number(let text)):
-            guard Self.isInteger(text) else { throw .invalidField(path, "must be a whole number") }
-            return value
-        case (.int64, .string(let text)), (.uint64, .string(let text)), (.int32, .string(let text)), (.uint32, .string(let text)):
-            guard Self.isInteger(text) else { throw .invalidField(path, "must be a whole number") }
+        case (.int32, .number(let text)), (.int64, .number(let text)), (.uint32, .number(let text)), (.uint64, .number(let text)),
+             (.int64, .string(let text)), (.uint64, .string(let text)), (.int32, .string(let text)), (.uint32, .string(let text)):
+            try Self.checkInteger(text, kind: field.kind, path: path)
             return .number(text)
         case (.enumeration(let name), .string(let text)):
             guard let enumeration = schema.enums[name], let protoName = enumeration.protoName(for: text) else {
@@ -114,6 +114,11 @@ struct JSONShaper: Sendable {
                 throw .invalidField(path, "must be one of \(allowed)")
             }
             return .string(protoName)
+        case (.message("google.protobuf.Timestamp"), .string(let text)):
+            guard Self.isTimestamp(text) else { throw .invalidField(path, "must be an RFC 3339 time, such as 2026-12-01T09:30:00Z") }
+            return value
+        case (.message("google.protobuf.Timestamp"), _):
+            throw .invalidField(path, "must be an RFC 3339 time, not \(value.typeName)")
         case (.message(let name), _) where Self.isWellKnown(name):
             return value
         case (.message(let name), .object):
@@ -134,7 +139,7 @@ struct JSONShaper: Sendable {
             default: throw .invalidField(name, "must be true or false")
             }
         case .int32, .int64, .uint32, .uint64:
-            guard Self.isInteger(text) else { throw .invalidField(name, "must be a whole number") }
+            try Self.checkInteger(text, kind: field.kind, path: name)
             return .number(text)
         case .double:
             guard Double(text) != nil else { throw .invalidField(name, "must be a number") }
@@ -148,10 +153,24 @@ struct JSONShaper: Sendable {
         }
     }
 
-    static func isInteger(_ text: String) -> Bool {
+    /// A whole number the field's type can hold, or a 400 naming the field and the range.
+    static func checkInteger(_ text: String, kind: ProtoSchema.Field.Kind, path: String) throws(EdgeError) {
+        let range: (low: String, high: String, fits: Bool) = switch kind {
+        case .int32: ("-2147483648", "2147483647", Int32(text) != nil)
+        case .uint32: ("0", "4294967295", UInt32(text) != nil)
+        case .uint64: ("0", "18446744073709551615", UInt64(text) != nil)
+        default: ("-9223372036854775808", "9223372036854775807", Int64(text) != nil)
+        }
         var digits = Substring(text)
         if digits.hasPrefix("-") { digits = digits.dropFirst() }
-        return !digits.isEmpty && digits.count <= 20 && digits.allSatisfy { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { throw .invalidField(path, "must be a whole number") }
+        guard range.fits else { throw .invalidField(path, "must be a whole number from \(range.low) to \(range.high)") }
+    }
+
+    /// `2026-12-01T09:30:00Z`, with or without fractions of a second, in UTC or with an offset.
+    static func isTimestamp(_ text: String) -> Bool {
+        (try? Date(text, strategy: .iso8601)) != nil
+            || (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) != nil
     }
 
     static func expected(_ kind: ProtoSchema.Field.Kind) -> String {

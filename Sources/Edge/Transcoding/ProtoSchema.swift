@@ -61,10 +61,7 @@ struct ProtoSchema: Sendable {
     }
 
     struct Method: Sendable {
-        let service: String
-        let name: String
-        let inputType: String
-        let outputType: String
+        let service, name, inputType, outputType: String
         let http: Google_Api_HttpRule?
         let route: Atelier_Api_V1_RouteOptions
         let comment: String
@@ -76,12 +73,11 @@ struct ProtoSchema: Sendable {
     private(set) var methods: [Method] = []
 
     static func bundled() throws -> ProtoSchema {
-        guard let url = Bundle.module.url(forResource: "descriptors", withExtension: "binpb") else {
-            throw EdgeError.internal("the API descriptor set is missing from the build")
+        do {
+            return ProtoSchema(try AtelierDescriptors.load())
+        } catch {
+            throw EdgeError.internal("the API descriptor set is missing from the build: \(error)")
         }
-        let extensions = SimpleExtensionMap([Google_Api_Extensions_http, Atelier_Api_V1_Extensions_route])
-        let set = try Google_Protobuf_FileDescriptorSet(serializedBytes: try Data(contentsOf: url), extensions: extensions)
-        return ProtoSchema(set)
     }
 
     init(_ set: Google_Protobuf_FileDescriptorSet) {

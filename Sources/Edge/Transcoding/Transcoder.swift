@@ -3,23 +3,22 @@ import Foundation
 import GRPCCore
 import GRPCProtobuf
 import Hummingbird
+import NIOCore
 import ServiceKit
 import SwiftProtobuf
 
 /// Serves REST routes by calling the RPCs their HTTP rules name: JSON body, path and query
 /// parameters become the request message; the reply message becomes the JSON body. No route
 /// has a handler of its own.
-final class Transcoder: Sendable {
-    let schema: ProtoSchema
-    let shaper: JSONShaper
-    private let replies: ReplyWriter
-    private let types: [String: any SwiftProtobuf.Message.Type]
-    private let upstreams: [String: RPCClient]
-    private let sessions: SessionResolver
-    private let servicePrincipal: ServicePrincipal
+struct Transcoder: Sendable {
+    let codec: MessageCodec
+    /// A client per fully-qualified gRPC service name.
+    let upstreams: [String: RPCClient]
+    let sessions: SessionResolver
+    let servicePrincipal: ServicePrincipal
     let maxBodyBytes: Int
-    private let rateLimiter: RateLimiter?
-    private let idempotency: IdempotencyWindow
+    let rateLimiter: RateLimiter?
+    let idempotency: IdempotencyWindow
 
     private static let decoding: JSONDecodingOptions = {
         var options = JSONDecodingOptions()
@@ -35,20 +34,8 @@ final class Transcoder: Sendable {
         return options
     }()
 
-    /// - Parameter upstreams: a client per fully-qualified gRPC service name.
-    init(schema: ProtoSchema, upstreams: [String: RPCClient], sessions: SessionResolver,
-         servicePrincipal: ServicePrincipal, maxBodyBytes: Int, rateLimiter: RateLimiter?, idempotency: IdempotencyWindow) {
-        self.schema = schema
-        self.shaper = JSONShaper(schema: schema)
-        self.replies = ReplyWriter(schema: schema)
-        self.types = Dictionary(atelierMessageTypes.map { ($0.protoMessageName, $0) }, uniquingKeysWith: { a, _ in a })
-        self.upstreams = upstreams
-        self.sessions = sessions
-        self.servicePrincipal = servicePrincipal
-        self.maxBodyBytes = maxBodyBytes
-        self.rateLimiter = rateLimiter
-        self.idempotency = idempotency
-    }
+    var schema: ProtoSchema { codec.schema }
+    var shaper: JSONShaper { codec.shaper }
 
     func handle(_ route: Route, request: Request, context: some RequestContext, client: String) async throws -> Response {
         if let rateLimiter, let limit = route.rateLimit,
@@ -67,15 +54,17 @@ final class Transcoder: Sendable {
             guard let bearer = Self.bearerToken(request) else { throw EdgeError.unauthenticated }
             token = bearer
             let resolved = try await sessions.resolve(token: bearer)
-            metadata.addString(resolved.principal, forKey: PrincipalInterceptor.metadataKey)
+            metadata = resolved.metadata
             session = resolved
         }
 
+        // Auth counts failed logins per address: the edge says where the person is.
+        metadata.addString(client, forKey: Caller.clientAddressKey)
         let input = try await requestJSON(route, request: request, context: context)
         if route.answeredFromSession, let session {
             return Self.json(shaper.reply(session.reply, as: route.rpc.outputType), status: route.successStatus)
         }
-        guard let requestType = types[route.rpc.inputType], let upstream = upstreams[route.rpc.service]
+        guard let requestType = codec.types[route.rpc.inputType], let upstream = upstreams[route.rpc.service]
         else { throw EdgeError.internal("no upstream for \(route.rpc.service)/\(route.rpc.name)") }
 
         let message = try Self.decode(requestType, from: input.serialized())
@@ -106,9 +95,11 @@ final class Transcoder: Sendable {
     /// Calls the route's RPC and writes its reply as REST JSON.
     private func call(_ route: Route, message: any SwiftProtobuf.Message, upstream: RPCClient, metadata: Metadata,
                       session: SessionResolver.Resolved?, token: String) async throws -> [UInt8] {
-        let reply = try await Self.call(
+        let (reply, sessionsEnded) = try await Self.call(
             message, method: MethodDescriptor(fullyQualifiedService: route.rpc.service, method: route.rpc.name),
             client: upstream, metadata: metadata)
+        // A call that ended a user's sessions without naming them (a password reset) says whose.
+        if let sessionsEnded { sessions.userChanged(sessionsEnded) }
 
         if let session {
             if route.sessionEffect != .unspecified {
@@ -118,7 +109,7 @@ final class Transcoder: Sendable {
             }
         }
         do {
-            return try replies.json(reply, as: route.rpc.outputType)
+            return try codec.replies.json(reply, as: route.rpc.outputType)
         } catch {
             throw EdgeError(status: .badGateway, code: "BAD_UPSTREAM_REPLY",
                             message: "\(route.rpc.service) sent a reply the edge cannot read: \(error.message)")
@@ -205,6 +196,9 @@ final class Transcoder: Sendable {
             return Array(buffer.readableBytesView)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw EdgeError.payloadTooLarge(limit: limit)
+        } catch is NIOTooManyBytesError {
+            // A chunked body has no Content-Length to refuse it by up front.
+            throw EdgeError.payloadTooLarge(limit: limit)
         }
     }
 
@@ -227,12 +221,14 @@ final class Transcoder: Sendable {
     /// Calls the RPC and returns the reply's protobuf bytes as they came: ReplyWriter reads them.
     private static func call<Request: SwiftProtobuf.Message>(
         _ request: Request, method: MethodDescriptor, client: RPCClient, metadata: Metadata
-    ) async throws -> [UInt8] {
+    ) async throws -> (bytes: [UInt8], sessionsEnded: String?) {
         try await client.client.unary(
             request: ClientRequest(message: request, metadata: metadata), descriptor: method,
             serializer: ProtobufSerializer<Request>(), deserializer: ReplyBytes(),
             options: client.callOptions
-        ) { try $0.message }
+        ) { response in
+            (try response.message, response.metadata[stringValues: SessionsEnded.metadataKey].first(where: { _ in true }))
+        }
     }
 }
 
@@ -240,5 +236,21 @@ final class Transcoder: Sendable {
 private struct ReplyBytes: MessageDeserializer {
     func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> [UInt8] {
         serializedMessageBytes.withUnsafeBytes { Array($0) }
+    }
+}
+
+/// How the transcoder reads requests and writes replies, all from one schema: the JSON shaping
+/// both ways, the reply writer, and every message type by its protobuf name.
+struct MessageCodec: Sendable {
+    let schema: ProtoSchema
+    let shaper: JSONShaper
+    let replies: ReplyWriter
+    let types: [String: any SwiftProtobuf.Message.Type]
+
+    init(schema: ProtoSchema) {
+        self.schema = schema
+        shaper = JSONShaper(schema: schema)
+        replies = ReplyWriter(schema: schema)
+        types = Dictionary(atelierMessageTypes.map { ($0.protoMessageName, $0) }, uniquingKeysWith: { a, _ in a })
     }
 }

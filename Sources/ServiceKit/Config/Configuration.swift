@@ -53,13 +53,19 @@ public struct Configuration: Sendable {
         }
     }
 
-    /// A duration in seconds; fractions are allowed (`0.5`).
+    /// A duration in seconds, more than zero; fractions are allowed (`0.5`). Zero is refused: a
+    /// sweep every 0 seconds spins, a call deadline of 0 fails every call.
     public func seconds(_ key: String, default defaultValue: Double) throws -> Duration {
-        guard let raw = string(key) else { return .milliseconds(Int64(defaultValue * 1000)) }
-        guard let value = Double(raw), value >= 0, value.isFinite else {
-            throw ConfigurationError.invalid(key: key, value: raw, expected: "a number of seconds")
+        .milliseconds(Int64(try positiveSeconds(key, default: defaultValue) * 1000))
+    }
+
+    /// The same as a number of seconds.
+    public func positiveSeconds(_ key: String, default defaultValue: Double) throws -> Double {
+        guard let raw = string(key) else { return defaultValue }
+        guard let value = Double(raw.trimmingCharacters(in: .whitespaces)), value > 0, value.isFinite, value <= 31_536_000 else {
+            throw ConfigurationError.invalid(key: key, value: raw, expected: "a number of seconds, more than 0")
         }
-        return .milliseconds(Int64(value * 1000))
+        return value
     }
 }
 

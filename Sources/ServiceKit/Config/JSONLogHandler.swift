@@ -32,7 +32,9 @@ public struct JSONLogHandler: LogHandler {
             ("logger", label),
             ("message", message.description),
         ]
-        let merged = explicit.map { metadata.merging($0) { $1 } } ?? metadata
+        var merged = explicit.map { metadata.merging($0) { $1 } } ?? metadata
+        // The request being served, on every line logged while it is (`RequestID`).
+        if merged["requestId"] == nil, let request = RequestID.current { merged["requestId"] = .string(request) }
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
             fields.append((key, value.description))
         }

@@ -1,8 +1,10 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 
-/// The SQL dialects Atelier runs on. Statements are written once, with PostgreSQL's `$1`
-/// placeholders and SQL that both databases accept; a migration may give each dialect its own text.
+/// The SQL dialects Atelier runs on. Statements are written once (`SQL`), in SQL both databases
+/// accept; a statement renders its placeholders for the dialect, and a migration may give each
+/// dialect its own text.
 public enum SQLDialect: String, Sendable {
     case postgres
     case sqlite
@@ -13,22 +15,17 @@ public protocol SQLExecutor: Sendable {
     var dialect: SQLDialect { get }
     /// Runs a statement and returns every row it produces.
     @discardableResult
-    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
+    func query(_ statement: SQL) async throws -> [SQLRow]
 }
 
 extension SQLExecutor {
-    @discardableResult
-    public func query(_ sql: String, _ binds: SQLValue...) async throws -> [SQLRow] {
-        try await query(sql, binds)
-    }
-
-    public func first(_ sql: String, _ binds: SQLValue...) async throws -> SQLRow? {
-        try await query(sql, binds).first
+    public func first(_ statement: SQL) async throws -> SQLRow? {
+        try await query(statement).first
     }
 
     /// The integer column `n` of the first row (`SELECT COUNT(*) AS n ...`), 0 when there is none.
-    public func count(_ sql: String, _ binds: [SQLValue]) async throws -> Int64 {
-        try await query(sql, binds).first?.int("n") ?? 0
+    public func count(_ statement: SQL) async throws -> Int64 {
+        try await query(statement).first?.int("n") ?? 0
     }
 }
 
@@ -46,7 +43,13 @@ public enum DatabaseError: Error, CustomStringConvertible, Equatable {
     case typeMismatch(column: String, expected: String)
     /// A UNIQUE or PRIMARY KEY constraint refused the write.
     case uniqueViolation(String)
+    /// A FOREIGN KEY constraint refused the write: the row it names is gone (or never was).
+    case foreignKeyViolation(String)
+    /// A CHECK constraint refused the write.
+    case checkViolation(String)
     case invalidURL(String)
+    case invalidIdentifier(String)
+    case cannotCreate(String)
     case migrationFailed(version: Int, message: String)
 
     public var description: String {
@@ -55,8 +58,21 @@ public enum DatabaseError: Error, CustomStringConvertible, Equatable {
         case .unexpectedNull(let column): "column '\(column)' is NULL"
         case .typeMismatch(let column, let expected): "column '\(column)' is not \(expected)"
         case .uniqueViolation(let detail): "unique constraint violated: \(detail)"
-        case .invalidURL(let url): "not a PostgreSQL URL: \(url)"
+        case .foreignKeyViolation(let detail): "foreign key constraint violated: \(detail)"
+        case .checkViolation(let detail): "check constraint violated: \(detail)"
+        case .invalidURL(let url): "not a PostgreSQL URL: \(DatabaseURL.redacted(url))"
+        case .cannotCreate(let path): "cannot create the database file \(path)"
+        case .invalidIdentifier(let name): "'\(name)' is not a plain SQL name (letters, digits and underscores)"
         case .migrationFailed(let version, let message): "migration \(version) failed: \(message)"
         }
+    }
+}
+
+/// Database URLs in messages: the password is replaced, so an error or a log line never shows it.
+public enum DatabaseURL {
+    public static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "redacted"
+        return components.string ?? "(a database URL)"
     }
 }

@@ -6,17 +6,17 @@ import Logging
 public struct Migration: Sendable {
     public let version: Int
     public let name: String
-    public let statements: [String]
-    public let postgresStatements: [String]?
+    public let statements: [SQL]
+    public let postgresStatements: [SQL]?
 
-    public init(version: Int, name: String, statements: [String], postgres: [String]? = nil) {
+    public init(version: Int, name: String, statements: [SQL], postgres: [SQL]? = nil) {
         self.version = version
         self.name = name
         self.statements = statements
         self.postgresStatements = postgres
     }
 
-    func statements(for dialect: SQLDialect) -> [String] {
+    func statements(for dialect: SQLDialect) -> [SQL] {
         dialect == .postgres ? (postgresStatements ?? statements) : statements
     }
 }
@@ -36,7 +36,7 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate(_ database: any Database, schema: String?, logger: Logger) async throws -> [Int] {
         if database.dialect == .postgres, let schema {
-            try await database.query("CREATE SCHEMA IF NOT EXISTS \"\(schema)\"")
+            try await database.query("CREATE SCHEMA IF NOT EXISTS \(try SQLIdentifier(checked: schema))")
         }
         try await database.query("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -49,21 +49,20 @@ public struct Migrator: Sendable {
         for migration in migrations {
             let didApply = try await database.transaction { tx in
                 if tx.dialect == .postgres {
-                    _ = try await tx.query("SELECT pg_advisory_xact_lock($1)", .int(Self.lockKey(service)))
+                    _ = try await tx.query("SELECT pg_advisory_xact_lock(\(Self.lockKey(service)))")
                 }
-                let done = try await tx.query(
-                    "SELECT version FROM schema_migrations WHERE version = $1", .int(Int64(migration.version)))
+                let done = try await tx.query("SELECT version FROM schema_migrations WHERE version = \(migration.version)")
                 guard done.isEmpty else { return false }
                 for statement in migration.statements(for: tx.dialect) {
                     do {
-                        try await tx.query(statement, [])
+                        try await tx.query(statement)
                     } catch {
                         throw DatabaseError.migrationFailed(version: migration.version, message: String(describing: error))
                     }
                 }
-                try await tx.query(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-                    .int(Int64(migration.version)), .text(migration.name), .time(Date()))
+                try await tx.query("""
+                    INSERT INTO schema_migrations (version, name, applied_at) VALUES (\(migration.version), \(migration.name), \(Date()))
+                    """)
                 return true
             }
             if didApply {

@@ -52,16 +52,27 @@ public final class PostgresDatabase: Database {
         return PostgresDatabase(client: client, logger: logger)
     }
 
-    public func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+    public func query(_ statement: SQL) async throws -> [SQLRow] {
         try await Self.translatingErrors {
-            try await Self.collect(self.client.query(Self.postgresQuery(sql, binds), logger: self.logger))
+            try await Self.collect(self.client.query(Self.postgresQuery(statement), logger: self.logger))
         }
     }
 
+    /// A transaction PostgreSQL chose to abort because it deadlocked with another (40P01) or
+    /// could not be serialised (40001) runs again from the start, up to three times in all:
+    /// nothing of the aborted attempt was kept.
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await Self.translatingErrors {
-            try await self.client.withTransaction(logger: self.logger) { connection in
-                try await body(PostgresTransaction(connection: connection, logger: self.logger))
+        var attempt = 1
+        while true {
+            do {
+                return try await Self.translatingErrors {
+                    try await self.client.withTransaction(logger: self.logger) { connection in
+                        try await body(PostgresTransaction(connection: connection, logger: self.logger))
+                    }
+                }
+            } catch let error as PSQLError where attempt < 3 && ["40P01", "40001"].contains(error.serverInfo?[.sqlState] ?? "") {
+                logger.debug("transaction retried", metadata: ["sqlState": "\(error.serverInfo?[.sqlState] ?? "")", "attempt": "\(attempt)"])
+                attempt += 1
             }
         }
     }
@@ -72,7 +83,10 @@ public final class PostgresDatabase: Database {
 
     public func close() async throws {}
 
-    static func postgresQuery(_ sql: String, _ binds: [SQLValue]) -> PostgresQuery {
+    /// The one place a statement's text meets postgres-nio: `SQL` has numbered the placeholders
+    /// and every value is a bind.
+    static func postgresQuery(_ statement: SQL) -> PostgresQuery {
+        let (sql, binds) = statement.rendered(for: .postgres)
         var bindings = PostgresBindings(capacity: binds.count)
         for bind in binds {
             switch bind {
@@ -114,12 +128,17 @@ public final class PostgresDatabase: Database {
         }
     }
 
-    /// A unique violation (SQLSTATE 23505) becomes `DatabaseError.uniqueViolation`, as on SQLite.
+    /// Constraint violations become `DatabaseError`s, as on SQLite: unique (SQLSTATE 23505),
+    /// foreign key (23503) and check (23514).
     static func translated(_ error: any Error) -> any Error {
-        if let error = error as? PSQLError, error.serverInfo?[.sqlState] == "23505" {
-            return DatabaseError.uniqueViolation(error.serverInfo?[.constraintName] ?? "unique")
+        guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else { return error }
+        let constraint = error.serverInfo?[.constraintName] ?? "constraint"
+        switch state {
+        case "23505": return DatabaseError.uniqueViolation(constraint)
+        case "23503": return DatabaseError.foreignKeyViolation(constraint)
+        case "23514": return DatabaseError.checkViolation(constraint)
+        default: return error
         }
-        return error
     }
 }
 
@@ -128,9 +147,10 @@ struct PostgresTransaction: SQLExecutor {
     let connection: PostgresConnection
     let logger: Logger
 
-    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-        try await PostgresDatabase.collect(
-            connection.query(PostgresDatabase.postgresQuery(sql, binds), logger: logger))
+    func query(_ statement: SQL) async throws -> [SQLRow] {
+        try await PostgresDatabase.translatingErrors {
+            try await PostgresDatabase.collect(connection.query(PostgresDatabase.postgresQuery(statement), logger: logger))
+        }
     }
 }
 
@@ -142,7 +162,12 @@ extension SQLValue {
         }
         switch cell.dataType {
         case .int8, .int4, .int2: self = .int(try cell.decode(Int64.self))
-        case .float8, .float4, .numeric: self = .double(try cell.decode(Double.self))
+        case .float8, .float4: self = .double(try cell.decode(Double.self))
+        case .numeric:
+            // SUM of a BIGINT is NUMERIC: a whole number stays an integer.
+            let decimal = try cell.decode(Decimal.self)
+            let number = NSDecimalNumber(decimal: decimal)
+            self = Decimal(number.int64Value) == decimal ? .int(number.int64Value) : .double(number.doubleValue)
         case .bool: self = .bool(try cell.decode(Bool.self))
         case .bytea: self = .blob(Array(try cell.decode(ByteBuffer.self).readableBytesView))
         default: self = .text(try cell.decode(String.self))

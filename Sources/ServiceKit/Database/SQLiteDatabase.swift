@@ -22,7 +22,15 @@ public final class SQLiteDatabase: Database {
         let storage: SQLiteConnection.Storage = path.map { .file(path: $0) } ?? .memory
         if let path {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            // The file holds password hashes, sessions and payments: readable by its owner only,
+            // like the principal key beside it. SQLite gives its -wal and -shm files the same mode.
+            if !FileManager.default.fileExists(atPath: path) {
+                guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                    throw DatabaseError.cannotCreate(path)
+                }
+            }
         }
         let connection = try await SQLiteConnection.open(storage: storage, logger: logger)
         // WAL lets readers of the file (backups, sqlite3) run beside the writer; NORMAL sync is
@@ -34,8 +42,8 @@ public final class SQLiteDatabase: Database {
         return SQLiteDatabase(connection: connection)
     }
 
-    public func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-        try await lock.withLock { try await Self.run(sql, binds, on: self.connection) }
+    public func query(_ statement: SQL) async throws -> [SQLRow] {
+        try await lock.withLock { try await Self.run(statement, on: self.connection) }
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
@@ -76,16 +84,13 @@ public final class SQLiteDatabase: Database {
         try await connection.close()
     }
 
-    static func run(_ sql: String, _ binds: [SQLValue], on connection: SQLiteConnection) async throws -> [SQLRow] {
+    static func run(_ statement: SQL, on connection: SQLiteConnection) async throws -> [SQLRow] {
+        let (sql, binds) = statement.rendered(for: .sqlite)
         let rows: [SQLiteRow]
         do {
-            rows = try await connection.query(SQLPlaceholders.sqlite(sql), binds.map(\.sqliteData))
+            rows = try await connection.query(sql, binds.map(\.sqliteData))
         } catch let error as SQLiteError {
-            if [.constraint, .constraintUniqueFailed, .constraintPrimaryKeyFailed].contains(error.reason),
-               error.message.contains("UNIQUE") {
-                throw DatabaseError.uniqueViolation(error.message)
-            }
-            throw error
+            throw translated(error)
         }
         guard let first = rows.first else { return [] }
         let columns = SQLColumns(first.columns.map(\.name))
@@ -98,8 +103,8 @@ struct SQLiteTransaction: SQLExecutor {
     let dialect = SQLDialect.sqlite
     let connection: SQLiteConnection
 
-    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-        try await SQLiteDatabase.run(sql, binds, on: connection)
+    func query(_ statement: SQL) async throws -> [SQLRow] {
+        try await SQLiteDatabase.run(statement, on: connection)
     }
 }
 
@@ -126,18 +131,14 @@ extension SQLValue {
     }
 }
 
-/// Statements are written with PostgreSQL's `$1` placeholders. SQLite reads `?1` as the same
-/// numbered parameter, so the text outside quotes is rewritten once per statement.
-enum SQLPlaceholders {
-    static func sqlite(_ sql: String) -> String {
-        guard sql.contains("$") else { return sql }
-        var out = ""
-        out.reserveCapacity(sql.utf8.count)
-        var inQuote = false
-        for character in sql {
-            if character == "'" { inQuote.toggle() }
-            out.append(character == "$" && !inQuote ? "?" : character)
-        }
-        return out
+extension SQLiteDatabase {
+    /// Constraint failures become `DatabaseError`s, as on PostgreSQL.
+    static func translated(_ error: SQLiteError) -> any Error {
+        let message = error.message
+        guard error.reason == .constraint || message.contains("constraint failed") else { return error }
+        if message.contains("UNIQUE") || message.contains("PRIMARY KEY") { return DatabaseError.uniqueViolation(message) }
+        if message.contains("FOREIGN KEY") { return DatabaseError.foreignKeyViolation(message) }
+        if message.contains("CHECK") { return DatabaseError.checkViolation(message) }
+        return error
     }
 }

@@ -18,7 +18,8 @@ public final class RPCServer: Service, Sendable {
     ///   - prepare: work that must finish before the first call is accepted.
     public init(
         name: String, host: String, port: Int, services: [any RegistrableRPCService], serviceNames: [String],
-        verifier: PrincipalVerifier, logger: Logger, prepare: @escaping @Sendable () async throws -> Void = {}
+        verifier: PrincipalVerifier, access: MethodAccess, credentials: (any CredentialCheck)?, logger: Logger,
+        prepare: @escaping @Sendable () async throws -> Void = {}
     ) {
         self.name = name
         self.logger = logger
@@ -32,7 +33,8 @@ public final class RPCServer: Service, Sendable {
         self.transport = transport
         self.server = GRPCServer(
             transport: transport, services: services + [health],
-            interceptors: [PrincipalInterceptor(verifier: verifier)])
+            interceptors: [ErrorBoundaryInterceptor(logger: logger),
+                           PrincipalInterceptor(verifier: verifier, access: access, credentials: credentials)])
     }
 
     /// The bound port, once the server listens; waits until then.

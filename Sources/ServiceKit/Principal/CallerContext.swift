@@ -4,6 +4,11 @@ import AtelierProtos
 /// handler's task. Handlers ask it who is calling instead of trusting request fields.
 public enum Caller {
     @TaskLocal public static var principal: Principal?
+    /// Where the person behind the call is on the network, as the edge saw them (`clientAddressKey`
+    /// metadata, believed only with a principal the edge signed). For per-address limits, never for trust.
+    @TaskLocal public static var clientAddress: String?
+
+    public static let clientAddressKey = "x-atelier-client-address"
 
     /// The signed-in user making the call, or Unauthenticated.
     public static func user() throws -> (id: String, sessionID: String, principal: Principal) {

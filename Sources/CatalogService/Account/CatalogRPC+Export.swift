@@ -12,12 +12,9 @@ extension CatalogRPC {
 
     /// One kind of row in the export: where it is read from and how a batch joins the page.
     struct ExportPart: Sendable {
-        let from: String
-        let columns: String
+        let selection, from: SQL
         /// The owner column, the creation time and a unique key, qualified as `from` needs.
-        let owner: String
-        let sort: String
-        let key: String
+        let owner, sort, key: SQL
         /// Rows read at once; small where a row can be large (a story's text is up to 50,000).
         let batch: Int
         let add: @Sendable (_ page: inout Atelier_Catalog_V1_CatalogExport, _ rows: [SQLRow], _ db: any SQLExecutor, _ user: String) async throws -> Void
@@ -25,51 +22,32 @@ extension CatalogRPC {
 
     /// In the order of CatalogExport's fields.
     static let exportParts: [ExportPart] = [
-        ExportPart(from: "characters", columns: CharacterRecord.columns, owner: "user_id", sort: "created_at", key: "id", batch: 50) {
-            page, rows, _, _ in page.characters += try rows.map(CharacterRecord.character)
-        },
-        ExportPart(from: "themes", columns: themeColumns, owner: "user_id", sort: "created_at", key: "id", batch: 200) {
-            page, rows, _, _ in page.themes += try rows.map(theme)
-        },
-        ExportPart(from: "variants", columns: variantColumns, owner: "user_id", sort: "created_at", key: "id", batch: 100) {
-            page, rows, _, _ in page.variants += try rows.map(variant)
-        },
-        ExportPart(from: "collections", columns: collectionColumns, owner: "user_id", sort: "created_at", key: "id", batch: 200) {
-            page, rows, _, _ in page.collections += try rows.map(collection)
-        },
-        ExportPart(from: "collection_characters", columns: "collection_id, character_id", owner: "user_id", sort: "added_at",
+        ExportPart(CharacterStore.table, batch: 50) { $0.characters += $1 },
+        ExportPart(ThemeStore.table, batch: 200) { $0.themes += $1 },
+        ExportPart(ThemeStore.variants, batch: 100) { $0.variants += $1 },
+        ExportPart(CollectionStore.table, batch: 200) { $0.collections += $1 },
+        ExportPart(selection: "collection_id, character_id", from: "collection_characters", owner: "user_id", sort: "added_at",
                    key: "collection_id || '/' || character_id", batch: 500) { page, rows, _, _ in
             page.collectionCharacters += try rows.map { row in
-                var membership = Atelier_Catalog_V1_CollectionMembership()
-                membership.collectionID = try row.string("collection_id")
-                membership.characterID = try row.string("character_id")
-                return membership
+                try .with {
+                    $0.collectionID = try row.string("collection_id")
+                    $0.characterID = try row.string("character_id")
+                }
             }
         },
-        ExportPart(from: "media", columns: mediaColumns, owner: "user_id", sort: "created_at", key: "id", batch: 200) {
-            page, rows, _, _ in page.media += try rows.map(media)
-        },
-        ExportPart(from: "heroes", columns: heroColumns, owner: "user_id", sort: "created_at", key: "id", batch: 100) {
-            page, rows, _, _ in page.heroes += try rows.map(hero)
-        },
-        ExportPart(from: storyFrom, columns: storyColumns, owner: "s.user_id", sort: "s.created_at", key: "s.id", batch: 20) {
-            page, rows, db, user in
-            var stories = try rows.map(story)
-            guard !stories.isEmpty else { return }
-            let placeholders = (0..<stories.count).map { "$\($0 + 2)" }.joined(separator: ", ")
-            let illustrations = try await db.query(
-                "SELECT \(illustrationColumns) FROM illustrations WHERE user_id = $1 AND story_id IN (\(placeholders)) ORDER BY story_id, display_order",
-                [.text(user)] + stories.map { .text($0.id) }
-            ).map(illustration)
-            let byStory = Dictionary(grouping: illustrations, by: \.storyID)
+        ExportPart(MediaStore.table, batch: 200) { $0.media += $1 },
+        ExportPart(HeroStore.table, batch: 100) { $0.heroes += $1 },
+        ExportPart(selection: StoryStore.table.selection, from: StoryStore.table.from, owner: "s.user_id", sort: "s.created_at",
+                   key: "s.id", batch: 20) { page, rows, db, user in
+            var stories = try rows.map(StoryStore.table.read)
+            let byStory = try await StoryStore.illustrations(db, stories: stories.map(\.id), user: user)
             for index in stories.indices { stories[index].illustrations = byStory[stories[index].id] ?? [] }
             page.stories += stories
         },
-        ExportPart(from: "custom_events", columns: customEventColumns, owner: "user_id", sort: "created_at", key: "id", batch: 200) {
-            page, rows, _, _ in page.customEvents += try rows.map(customEvent)
-        },
-        ExportPart(from: "file_uploads", columns: uploadColumns, owner: "user_id", sort: "created_at", key: "storage_key", batch: 200) {
-            page, rows, _, _ in page.files += try rows.map(upload)
+        ExportPart(CustomEventStore.table, batch: 200) { $0.customEvents += $1 },
+        ExportPart(selection: "\(UploadStore.columns.names())", from: "file_uploads", owner: "user_id", sort: "created_at",
+                   key: "storage_key", batch: 200) { page, rows, _, _ in
+            page.files += try rows.map(UploadStore.columns.read)
         },
     ]
 
@@ -81,10 +59,10 @@ extension CatalogRPC {
         while cursor.part < Self.exportParts.count, bytes < Self.exportPageBytes {
             let part = Self.exportParts[cursor.part]
             let rows = try await database.query("""
-                SELECT \(part.columns), \(part.sort) AS export_sort, \(part.key) AS export_key FROM \(part.from)
-                WHERE \(part.owner) = $1 AND (\(part.sort) > $2 OR (\(part.sort) = $2 AND \(part.key) > $3))
-                ORDER BY \(part.sort), \(part.key) LIMIT $4
-                """, .text(userID), .int(cursor.sort), .text(cursor.key), .int(Int64(part.batch)))
+                SELECT \(part.selection), \(part.sort) AS export_sort, \(part.key) AS export_key FROM \(part.from)
+                WHERE \(part.owner) = \(userID) AND (\(part.sort) > \(cursor.sort) OR (\(part.sort) = \(cursor.sort) AND \(part.key) > \(cursor.key)))
+                ORDER BY \(part.sort), \(part.key) LIMIT \(part.batch)
+                """)
             try await part.add(&page, rows, database, userID)
             bytes += rows.reduce(0) { $0 + $1.approximateByteCount }
             if let last = rows.last, rows.count == part.batch {
@@ -127,4 +105,13 @@ struct ExportCursor {
     }
 
     var token: String { "\(part):\(sort):\(key)" }
+}
+
+extension CatalogRPC.ExportPart {
+    /// An owned entity's rows, read as its store reads them.
+    init<Row>(_ table: OwnedTable<Row>, sort: SQLIdentifier = "created_at", batch: Int,
+              _ add: @escaping @Sendable (inout Atelier_Catalog_V1_CatalogExport, [Row]) -> Void) {
+        self.init(selection: table.selection, from: table.from, owner: table.column("user_id"), sort: table.column(sort),
+                  key: table.column("id"), batch: batch) { page, rows, _, _ in add(&page, try rows.map(table.read)) }
+    }
 }

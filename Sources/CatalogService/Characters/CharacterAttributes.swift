@@ -2,53 +2,11 @@ import AtelierProtos
 import Foundation
 import ServiceKit
 
-/// A character's row: the columns, how a row reads as the API's `Character`, and the rules its
-/// attributes follow (character-platform-database-design.md and the MVP spec's form).
-enum CharacterRecord {
+/// The rules a character's attributes follow (character-platform-database-design.md and the MVP
+/// spec's form): what an owner may write, and the prompt built from it. `CharacterStore` keeps them.
+enum CharacterAttributes {
     static let styleTypes = ["realistic", "anime", "cartoon", "fantasy", "cyberpunk", "vintage", "minimalist"]
     static let generationStatuses = ["pending", "processing", "completed", "failed"]
-
-    static let columns = """
-        id, user_id, name, description, prompt, style_type, age_range, gender, ethnicity, body_type, hair_style, \
-        hair_color, eye_color, skin_tone, occupation, personality, physical_traits, clothing, background, \
-        custom_description, tags, is_public, is_favorite, generation_status, image_url, thumbnail_url, \
-        reference_image_url, image_count, video_count, created_at, updated_at
-        """
-
-    static func character(_ row: SQLRow) throws -> Atelier_Catalog_V1_Character {
-        var character = Atelier_Catalog_V1_Character()
-        character.id = try row.string("id")
-        character.name = try row.string("name")
-        if let value = try row.optionalString("description") { character.description_p = value }
-        character.prompt = try row.string("prompt")
-        character.styleType = try row.string("style_type")
-        if let value = try row.optionalString("age_range") { character.ageRange = value }
-        if let value = try row.optionalString("gender") { character.gender = value }
-        if let value = try row.optionalString("ethnicity") { character.ethnicity = value }
-        if let value = try row.optionalString("body_type") { character.bodyType = value }
-        if let value = try row.optionalString("hair_style") { character.hairStyle = value }
-        if let value = try row.optionalString("hair_color") { character.hairColor = value }
-        if let value = try row.optionalString("eye_color") { character.eyeColor = value }
-        if let value = try row.optionalString("skin_tone") { character.skinTone = value }
-        if let value = try row.optionalString("occupation") { character.occupation = value }
-        character.personality = try JSONColumn.list(row, "personality")
-        character.physicalTraits = try JSONColumn.map(row, "physical_traits")
-        if let value = try row.optionalString("clothing") { character.clothing = value }
-        if let value = try row.optionalString("background") { character.background = value }
-        if let value = try row.optionalString("custom_description") { character.customDescription = value }
-        character.tags = try JSONColumn.list(row, "tags")
-        character.isPublic = try row.bool("is_public")
-        character.isFavorite = try row.bool("is_favorite")
-        character.generationStatus = try row.string("generation_status")
-        if let value = try row.optionalString("image_url") { character.imageURL = value }
-        if let value = try row.optionalString("thumbnail_url") { character.thumbnailURL = value }
-        if let value = try row.optionalString("reference_image_url") { character.referenceImageURL = value }
-        character.imageCount = try row.int("image_count")
-        character.videoCount = try row.int("video_count")
-        character.createdAt = try row.timestamp("created_at")
-        character.updatedAt = try row.timestamp("updated_at")
-        return character
-    }
 
     /// Applies what an owner wrote to a character. `replace` starts from empty attributes (create
     /// and PUT); otherwise absent fields keep their value (PATCH). Every field is checked.
@@ -152,26 +110,5 @@ enum CharacterRecord {
     /// What text search looks in: name, description and tags, in lower case.
     static func searchText(_ character: Atelier_Catalog_V1_Character) -> String {
         ([character.name, character.description_p] + character.tags).joined(separator: "\n").lowercased()
-    }
-
-    /// The row's values for INSERT and UPDATE, in the order of `writableColumns`.
-    static let writableColumns = [
-        "name", "description", "prompt", "style_type", "age_range", "gender", "ethnicity", "body_type", "hair_style",
-        "hair_color", "eye_color", "skin_tone", "occupation", "personality", "physical_traits", "clothing", "background",
-        "custom_description", "tags", "search_text", "is_public", "is_favorite", "reference_image_url",
-    ]
-
-    static func values(_ c: Atelier_Catalog_V1_Character) -> [SQLValue] {
-        func text(_ has: Bool, _ value: String) -> SQLValue { has ? .text(value) : .null }
-        return [
-            .text(c.name), text(c.hasDescription_p, c.description_p), .text(c.prompt), .text(c.styleType),
-            text(c.hasAgeRange, c.ageRange), text(c.hasGender, c.gender), text(c.hasEthnicity, c.ethnicity),
-            text(c.hasBodyType, c.bodyType), text(c.hasHairStyle, c.hairStyle), text(c.hasHairColor, c.hairColor),
-            text(c.hasEyeColor, c.eyeColor), text(c.hasSkinTone, c.skinTone), text(c.hasOccupation, c.occupation),
-            JSONColumn.encode(c.personality), JSONColumn.encode(c.physicalTraits), text(c.hasClothing, c.clothing),
-            text(c.hasBackground, c.background), text(c.hasCustomDescription, c.customDescription),
-            JSONColumn.encode(c.tags), .text(searchText(c)), .bool(c.isPublic), .bool(c.isFavorite),
-            text(c.hasReferenceImageURL, c.referenceImageURL),
-        ]
     }
 }

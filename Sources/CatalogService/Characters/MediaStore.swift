@@ -1,0 +1,45 @@
+import AtelierProtos
+import Foundation
+import ServiceKit
+
+typealias Media = Atelier_Catalog_V1_Media
+
+/// The SQL of `media`, a character's gallery. Media go with their character (foreign key); the
+/// character keeps its image and video counts in step with every attach and delete.
+enum MediaStore {
+    static let types = ["image", "video"]
+
+    static let columns: [MessageColumn<Media>] = [
+        .text("id", \.id), .text("character_id", \.characterID), .text("type", \.type), .text("url", \.url),
+        .optionalText("thumbnail_url", \.thumbnailURL, present: \.hasThumbnailURL), .map("generation_params", \.generationParams),
+        .int("file_size_bytes", \.fileSizeBytes), .int32("width", \.width), .int32("height", \.height),
+        .optionalDouble("duration_seconds", \.durationSeconds, present: \.hasDurationSeconds),
+        .bool("watermarked", \.watermarked), .time("created_at", \.createdAt),
+    ]
+    static let table = OwnedTable<Media>("media", columns: columns.names(), noun: "media", read: columns.read)
+
+    /// Attaches a media item to its character, whose row is locked for the counts. The
+    /// character's first image (or one generation names) becomes its picture.
+    static func attach(_ tx: any SQLExecutor, _ media: Media, user: String, key: String?, asPicture: Bool) async throws {
+        let character = try await CharacterStore.table.get(tx, id: media.characterID, owner: user, lock: true)
+        try await table.insert(tx, try columns.values(of: media) + [("user_id", .text(user)), ("idempotency_key", .optional(key))])
+        var changes: [(SQLIdentifier, SQLValue)] = []
+        if media.type == "image" && (asPicture || !character.hasImageURL) {
+            changes = [("image_url", .text(media.url)), ("thumbnail_url", .text(media.hasThumbnailURL ? media.thumbnailURL : media.url)),
+                       ("generation_status", "completed"), ("updated_at", .time(media.createdAt.date))]
+        }
+        try await count(tx, character: media.characterID, type: media.type, by: 1, also: changes)
+    }
+
+    static func delete(_ tx: any SQLExecutor, id: String, user: String) async throws {
+        let row = try await table.delete(tx, id: id, owner: user, returning: ["character_id", "type"])
+        try await count(tx, character: try row.string("character_id"), type: try row.string("type"), by: -1)
+    }
+
+    private static func count(_ tx: any SQLExecutor, character: String, type: String, by delta: Int64,
+                              also changes: [(SQLIdentifier, SQLValue)] = []) async throws {
+        let counter: SQL = type == "video" ? "video_count = video_count" : "image_count = image_count"
+        let more: SQL = changes.isEmpty ? "" : ", \(SQL.assignments(changes))"
+        try await tx.query("UPDATE characters SET \(counter) + \(delta)\(more) WHERE id = \(character)")
+    }
+}
