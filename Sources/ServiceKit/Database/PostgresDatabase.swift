@@ -52,15 +52,21 @@ public final class PostgresDatabase: Database {
         return PostgresDatabase(client: client, logger: logger)
     }
 
+    /// A statement outside a transaction; one whose prepared form went stale on its connection
+    /// (that connection is closed) runs again on another.
     public func query(_ statement: SQL) async throws -> [SQLRow] {
         try await Self.translatingErrors {
-            try await Self.collect(self.client.query(Self.postgresQuery(statement), logger: self.logger))
+            do {
+                return try await client.withConnection { try await Self.run(statement, on: $0, logger: self.logger) }
+            } catch let error as PSQLError where PreparedSQL.isStale(error) {
+                return try await client.withConnection { try await Self.run(statement, on: $0, logger: self.logger) }
+            }
         }
     }
 
     /// A transaction PostgreSQL chose to abort because it deadlocked with another (40P01) or
-    /// could not be serialised (40001) runs again from the start, up to three times in all:
-    /// nothing of the aborted attempt was kept.
+    /// could not be serialised (40001), or that met a stale prepared statement, runs again from
+    /// the start, up to three times in all: nothing of the aborted attempt was kept.
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         var attempt = 1
         while true {
@@ -70,7 +76,8 @@ public final class PostgresDatabase: Database {
                         try await body(PostgresTransaction(connection: connection, logger: self.logger))
                     }
                 }
-            } catch let error as PSQLError where attempt < 3 && ["40P01", "40001"].contains(error.serverInfo?[.sqlState] ?? "") {
+            } catch let error as PSQLError
+                        where attempt < 3 && (["40P01", "40001"].contains(error.serverInfo?[.sqlState] ?? "") || PreparedSQL.isStale(error)) {
                 logger.debug("transaction retried", metadata: ["sqlState": "\(error.serverInfo?[.sqlState] ?? "")", "attempt": "\(attempt)"])
                 attempt += 1
             }
@@ -84,24 +91,35 @@ public final class PostgresDatabase: Database {
     public func close() async throws {}
 
     /// The one place a statement's text meets postgres-nio: `SQL` has numbered the placeholders
-    /// and every value is a bind.
-    static func postgresQuery(_ statement: SQL) -> PostgresQuery {
-        let (sql, binds) = statement.rendered(for: .postgres)
+    /// and every value is a bind. Data statements are prepared once per connection (PreparedSQL).
+    static func run(_ statement: SQL, on connection: PostgresConnection, logger: Logger) async throws -> [SQLRow] {
+        let (text, binds) = statement.rendered(for: .postgres)
         var bindings = PostgresBindings(capacity: binds.count)
+        var types: [PostgresDataType] = []
+        types.reserveCapacity(binds.count)
         for bind in binds {
             switch bind {
-            case .null: bindings.appendNull()
-            case .int(let value): bindings.append(value)
-            case .double(let value): bindings.append(value)
-            case .text(let value): bindings.append(value)
-            case .bool(let value): bindings.append(value)
-            case .blob(let value): bindings.append(ByteBuffer(bytes: value))
+            case .null: bindings.appendNull(); types.append(.null)
+            case .int(let value): bindings.append(value); types.append(.int8)
+            case .double(let value): bindings.append(value); types.append(.float8)
+            case .text(let value): bindings.append(value); types.append(.text)
+            case .bool(let value): bindings.append(value); types.append(.bool)
+            case .blob(let value): bindings.append(ByteBuffer(bytes: value)); types.append(.bytea)
             }
         }
-        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+        guard PreparedSQL.isPrepared(text, bindCount: binds.count) else {
+            return try await collect(connection.query(PostgresQuery(unsafeSQL: text, binds: bindings), logger: logger))
+        }
+        let prepared = PreparedSQL.Current(name: PreparedSQL.statementName(text, types: types), sql: text, types: types)
+        do {
+            return try await PreparedSQL.run(prepared, bindings: bindings, on: connection, logger: logger)
+        } catch let error as PSQLError where PreparedSQL.isStale(error) {
+            try? await connection.close()
+            throw error
+        }
     }
 
-    static func collect(_ rows: PostgresRowSequence) async throws -> [SQLRow] {
+    static func collect<Rows: AsyncSequence>(_ rows: Rows) async throws -> [SQLRow] where Rows.Element == PostgresRow {
         var result: [SQLRow] = []
         var columns: SQLColumns?
         for try await row in rows {
@@ -149,7 +167,7 @@ struct PostgresTransaction: SQLExecutor {
 
     func query(_ statement: SQL) async throws -> [SQLRow] {
         try await PostgresDatabase.translatingErrors {
-            try await PostgresDatabase.collect(connection.query(PostgresDatabase.postgresQuery(statement), logger: logger))
+            try await PostgresDatabase.run(statement, on: connection, logger: logger)
         }
     }
 }
