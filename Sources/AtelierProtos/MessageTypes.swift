@@ -9,6 +9,8 @@ public let atelierMessageTypes: [any SwiftProtobuf.Message.Type] = [
     Atelier_Api_V1_RateLimit.self,
     Atelier_Api_V1_RouteOptions.self,
     Atelier_Api_V1_ServiceAccess.self,
+    Atelier_Api_V1_WhoAmIRequest.self,
+    Atelier_Api_V1_WhoAmIResponse.self,
     Atelier_Auth_V1_AccountPurge.self,
     Atelier_Auth_V1_AuthResponse.self,
     Atelier_Auth_V1_CheckCredentialRequest.self,

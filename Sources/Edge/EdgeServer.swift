@@ -24,28 +24,31 @@ import ServiceLifecycle
 ///   a client may take (`ClientTimeouts`)
 /// - blobs.* and public-url: where files are stored and how links to them read (`BlobSettings`)
 public struct EdgeServer: Sendable {
-    public let clients: [RPCClient]
+    public let clients: [ServiceClient]
     /// Work the edge does on its own: finishing the purges of deleted accounts.
     public let background: [any Service]
     public let application: any Service
     private let listening: ListeningPort
 
-    public var lifecycle: [any Service] { clients + background + [application] }
+    public var lifecycle: [any Service] { clients.flatMap(\.lifecycle) + background + [application] }
 
     /// The bound HTTP port, once the server listens.
     public func port() async -> Int { await listening.value() }
 
-    public static func make(configuration: Configuration, signer: PrincipalSigner, logger: Logger) throws -> EdgeServer {
+    /// - Parameter directory: the services of this process, called without a socket; without it,
+    ///   or for a service it does not hold, calls go over HTTP/2 to the configured host and port.
+    public static func make(configuration: Configuration, signer: PrincipalSigner, logger: Logger,
+                            directory: ServiceDirectory? = nil) throws -> EdgeServer {
         let timeout = try configuration.seconds("edge.call-timeout-seconds", default: 10)
-        var clients: [String: RPCClient] = [:]
-        var byName: [ServiceName: RPCClient] = [:]
+        var clients: [String: ServiceClient] = [:]
+        var byName: [ServiceName: ServiceClient] = [:]
         for service in ServiceName.allCases {
-            let client = try RPCClient(host: service.host(configuration), port: try service.port(configuration), timeout: timeout)
+            let client = try ServiceClient.make(service, configuration: configuration, directory: directory, timeout: timeout)
             clients[service.grpcService] = client
             byName[service] = client
         }
         let servicePrincipal = ServicePrincipal(signer: signer)
-        let upstreams = try Upstreams(connections: byName, edge: servicePrincipal)
+        let upstreams = try Upstreams(clients: byName, edge: servicePrincipal)
         let sessions = SessionResolver(
             upstreams: upstreams, signer: signer,
             cacheLifetime: .seconds(try configuration.int("edge.session-cache-seconds", default: 30, range: 0...3600)),

@@ -1,27 +1,27 @@
 import AtelierProtos
 import GRPCCore
-import GRPCNIOTransportHTTP2
 import ServiceKit
 
+typealias AuthMethods = Atelier_Auth_V1_AuthService.Method
+typealias CatalogMethods = Atelier_Catalog_V1_CatalogService.Method
+typealias CommerceMethods = Atelier_Commerce_V1_CommerceService.Method
+
 /// The services the edge calls by hand (what the transcoder does not: sessions, files, account
-/// data, payments), each as its generated client, with the call options every call carries (the
-/// edge's deadline, waiting for a service still starting, replies up to 16 MiB) and the edge's
-/// own principal for the calls it makes for nobody in particular.
+/// data, payments), each a `ServiceClient` with the edge's deadline, and the edge's own
+/// principal for the calls it makes for nobody in particular.
 struct Upstreams: Sendable {
-    let auth: Atelier_Auth_V1_AuthService.Client<HTTP2ClientTransport.Posix>
-    let catalog: Atelier_Catalog_V1_CatalogService.Client<HTTP2ClientTransport.Posix>
-    let commerce: Atelier_Commerce_V1_CommerceService.Client<HTTP2ClientTransport.Posix>
-    let options: CallOptions
+    let auth: ServiceClient
+    let catalog: ServiceClient
+    let commerce: ServiceClient
     let edge: ServicePrincipal
 
-    init(connections: [ServiceName: RPCClient], edge: ServicePrincipal) throws {
-        guard let auth = connections[.auth], let catalog = connections[.catalog], let commerce = connections[.commerce] else {
-            throw EdgeError.internal("a service has no connection")
+    init(clients: [ServiceName: ServiceClient], edge: ServicePrincipal) throws {
+        guard let auth = clients[.auth], let catalog = clients[.catalog], let commerce = clients[.commerce] else {
+            throw EdgeError.internal("a service has no client")
         }
-        self.auth = .init(wrapping: auth.client)
-        self.catalog = .init(wrapping: catalog.client)
-        self.commerce = .init(wrapping: commerce.client)
-        self.options = auth.callOptions
+        self.auth = auth
+        self.catalog = catalog
+        self.commerce = commerce
         self.edge = edge
     }
 

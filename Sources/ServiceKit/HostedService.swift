@@ -81,8 +81,7 @@ public struct HostedService: Sendable {
         if let credentials {
             check = credentials(database, cacheLifetime)
         } else {
-            let remote = AuthCredentialCheck(host: ServiceName.auth.host(configuration), port: try ServiceName.auth.port(configuration),
-                                             directory: directory, cacheLifetime: cacheLifetime)
+            let remote = AuthCredentialCheck(configuration: configuration, directory: directory, cacheLifetime: cacheLifetime)
             background.insert(remote, at: 0)
             check = remote
         }
@@ -90,7 +89,7 @@ public struct HostedService: Sendable {
             name: name.rawValue, host: name.listenHost(configuration), port: try name.port(configuration),
             services: try await services(database), serviceNames: [name.grpcService], verifier: verifier,
             access: try MethodAccess.bundled(), credentials: check, logger: logger,
-            prepare: { try await migrator.migrate(database, schema: schema, logger: logger) })
+            local: directory?.serveLocally(name), prepare: { try await migrator.migrate(database, schema: schema, logger: logger) })
         if let directory {
             background.append(ReadyAnnouncer { directory.register(name, port: try await server.listeningPort()) })
         }

@@ -4,8 +4,13 @@ import Logging
 import ServiceKit
 import ServiceLifecycle
 
-/// `atelier dev`: all five services in one process, each on its own port, talking real gRPC
-/// over loopback; SQLite files in the data directory unless `--postgres` is given.
+/// `atelier dev`: all five services in one process, each listening on its own port; calls
+/// between them skip the socket (the same messages through the same server interceptors) unless
+/// `calls.in-process` is false. SQLite files in the data directory unless `--postgres` is given.
+///
+/// - calls.in-process (bool, default true): whether the services of this process call each
+///   other without a socket
+
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "dev", abstract: "Run every service in one process for development.")
 
@@ -37,12 +42,13 @@ struct DevCommand: AsyncParsableCommand {
         do {
             let signer = try Stack.signer(configuration)
             var services: [HostedService] = []
-            let directory = ServiceDirectory()
+            let directory = ServiceDirectory(inProcessCalls: try configuration.bool("calls.in-process", default: true))
             for name in ServiceName.allCases {
                 services.append(try await Stack.service(name, configuration: configuration, verifier: signer.verifier, logger: logger,
                                                         directory: directory))
             }
-            let launcher = EdgeLauncher(configuration: configuration, services: services, signer: signer, logger: logger)
+            let launcher = EdgeLauncher(configuration: configuration, services: services, signer: signer, directory: directory,
+                                        logger: logger)
             let group = try Stack.group(services.flatMap(\.lifecycle) + [launcher], configuration: configuration, logger: logger)
             try await group.run()
         } catch let error as ConfigurationError {

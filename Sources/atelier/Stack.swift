@@ -63,6 +63,7 @@ struct EdgeLauncher: Service {
     let configuration: Configuration
     let services: [HostedService]
     let signer: PrincipalSigner
+    let directory: ServiceDirectory
     let logger: Logger
 
     func run() async throws {
@@ -74,7 +75,7 @@ struct EdgeLauncher: Service {
             ports[service.name.rawValue] = "\(port)"
         }
         let edge = try EdgeServer.make(configuration: configuration.overriding(overrides), signer: signer,
-                                       logger: Logger(label: "atelier.edge"))
+                                       logger: Logger(label: "atelier.edge"), directory: directory)
         let logger = self.logger
         let servicePorts = ports
         let announce = ReadyAnnouncement {

@@ -18,6 +18,18 @@ public enum TestBackend: String, CaseIterable, Sendable {
         return [.sqlite]
     }
 
+    /// How the services of a test stack call each other, so every REST test runs in both
+    /// topologies: on SQLite as `atelier dev` does (in the process, no socket), on PostgreSQL as
+    /// separate `atelier serve` processes do (HTTP/2 over loopback, the lean client).
+    /// `ATELIER_TEST_CALLS=in-process` or `network` makes every test use one of them.
+    public var callsInProcess: Bool {
+        switch ProcessInfo.processInfo.environment["ATELIER_TEST_CALLS"] {
+        case "in-process": true
+        case "network": false
+        default: self == .sqlite
+        }
+    }
+
     /// Configuration that gives each test a database of its own: a fresh SQLite directory, or
     /// fresh schemas on the shared PostgreSQL server.
     public func isolatedConfiguration() -> [String: String] {

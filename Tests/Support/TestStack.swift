@@ -46,7 +46,7 @@ public final class TestStack: Sendable {
         }
         var configuration = Configuration(environment: [:]).overriding(values.merging(overrides) { $1 })
         let signer = PrincipalSigner.generate()
-        let directory = ServiceDirectory()
+        let directory = ServiceDirectory(inProcessCalls: backend.callsInProcess)
         var services: [ServiceName: HostedService] = [:]
         for name in names {
             services[name] = try await Self.make(name, configuration: configuration, verifier: signer.verifier, logger: logger,
@@ -64,7 +64,7 @@ public final class TestStack: Sendable {
         var edgeTask: Task<Void, any Error>?
         var edgePort: Int?
         if edge {
-            let server = try EdgeServer.make(configuration: configuration, signer: signer, logger: logger)
+            let server = try EdgeServer.make(configuration: configuration, signer: signer, logger: logger, directory: directory)
             let group = ServiceGroup(configuration: .init(services: server.lifecycle.map { .init(service: $0) }, logger: logger))
             edgeGroup = group
             edgeTask = Task { try await group.run() }

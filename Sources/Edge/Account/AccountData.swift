@@ -23,7 +23,7 @@ struct AccountData: Sendable {
         guard let token = Transcoder.bearerToken(request) else { throw EdgeError.unauthenticated }
         let session = try await sessions.resolve(token: token)
         let asUser = session.metadata
-        async let account = upstreams.auth.getProfile(.init(), metadata: asUser, options: upstreams.options)
+        async let account = upstreams.auth.call(AuthMethods.GetProfile.self, .init(), metadata: asUser)
         async let items = catalogExport(user: session.userID)
         async let money = commerceJSON(asUser)
         let accountJSON = try shaped(try await account, as: "atelier.auth.v1.UserResponse")
@@ -41,8 +41,8 @@ struct AccountData: Sendable {
         var whole = Atelier_Catalog_V1_CatalogExport()
         var token = ""
         repeat {
-            let page = try await upstreams.catalog.exportUser(.with { $0.userID = user; $0.pageToken = token },
-                                                    metadata: try upstreams.asEdge(), options: upstreams.options)
+            let page = try await upstreams.catalog.call(CatalogMethods.ExportUser.self, .with { $0.userID = user; $0.pageToken = token },
+                                                    metadata: try upstreams.asEdge())
             // Merging appends every repeated field: each kind's rows, in the order they came.
             try whole.merge(serializedBytes: try page.items.serializedBytes() as [UInt8])
             token = page.nextPageToken
@@ -53,15 +53,14 @@ struct AccountData: Sendable {
     /// The caller's wallet, subscription, whole ledger and whole billing history, read through
     /// the same RPCs as their own routes, page by page.
     private func commerceJSON(_ asUser: Metadata) async throws -> JSONValue {
-        let options = upstreams.options
-        async let wallet = upstreams.commerce.getWallet(.init(), metadata: asUser, options: options)
-        async let subscription = upstreams.commerce.getSubscription(.init(), metadata: asUser, options: options)
+        async let wallet = upstreams.commerce.call(CommerceMethods.GetWallet.self, .init(), metadata: asUser)
+        async let subscription = upstreams.commerce.call(CommerceMethods.GetSubscription.self, .init(), metadata: asUser)
         let ledger = try await Self.everyPage { token in
-            let page = try await upstreams.commerce.listLedgerEntries(.with { $0.limit = 100; $0.pageToken = token }, metadata: asUser, options: options)
+            let page = try await upstreams.commerce.call(CommerceMethods.ListLedgerEntries.self, .with { $0.limit = 100; $0.pageToken = token }, metadata: asUser)
             return (try page.entries.map { try shaped($0, as: "atelier.commerce.v1.LedgerEntry") }, page.nextPageToken)
         }
         let payments = try await Self.everyPage { token in
-            let page = try await upstreams.commerce.listBillingHistory(.with { $0.limit = 100; $0.pageToken = token }, metadata: asUser, options: options)
+            let page = try await upstreams.commerce.call(CommerceMethods.ListBillingHistory.self, .with { $0.limit = 100; $0.pageToken = token }, metadata: asUser)
             return (try page.payments.map { try shaped($0, as: "atelier.commerce.v1.Payment") }, page.nextPageToken)
         }
         return .object([

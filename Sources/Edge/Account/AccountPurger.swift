@@ -44,8 +44,7 @@ struct AccountPurger: Sendable {
         guard await (catalogPurged, commerceClosed) == (true, true) else { return .unfinished }
         guard Date().timeIntervalSince(deletedAt) >= TimeInterval(settle.components.seconds) else { return .unsettled }
         do {
-            _ = try await upstreams.auth.completeAccountPurge(.with { $0.userID = user }, metadata: try upstreams.asEdge(),
-                                                    options: upstreams.options)
+            _ = try await upstreams.auth.call(AuthMethods.CompleteAccountPurge.self, .with { $0.userID = user }, metadata: try upstreams.asEdge())
             return .complete
         } catch {
             // The purge is done; the next sweep repeats it harmlessly and completes it then.
@@ -60,12 +59,11 @@ struct AccountPurger: Sendable {
         while !Task.isCancelled {
             let due: [Atelier_Auth_V1_AccountPurge]
             do {
-                due = try await upstreams.auth.claimAccountPurges(
-                    .with {
+                due = try await upstreams.auth.call(AuthMethods.ClaimAccountPurges.self, .with {
                         $0.limit = Int32(batch)
                         $0.retryAfterSeconds = Int32(clamping: max(retryPause.components.seconds, 1))
                     },
-                    metadata: try upstreams.asEdge(), options: upstreams.options
+                    metadata: try upstreams.asEdge()
                 ).purges
             } catch {
                 logger.warning("could not ask auth for deleted accounts awaiting their purge", metadata: ["error": "\(error)"])
@@ -91,8 +89,8 @@ struct AccountPurger: Sendable {
         do {
             let purge = { (removed: [String]) in
                 try await Self.retrying {
-                    try await upstreams.catalog.purgeUser(.with { $0.userID = user; $0.removedStorageKeys = removed },
-                                                metadata: try upstreams.asEdge(), options: upstreams.options)
+                    try await upstreams.catalog.call(CatalogMethods.PurgeUser.self, .with { $0.userID = user; $0.removedStorageKeys = removed },
+                                                metadata: try upstreams.asEdge())
                 }
             }
             var purged = try await purge([])
@@ -124,8 +122,7 @@ struct AccountPurger: Sendable {
     private func closeCommerce(user: String) async -> Bool {
         do {
             let closed = try await Self.retrying {
-                try await upstreams.commerce.purgeUser(.with { $0.userID = user }, metadata: try upstreams.asEdge(),
-                                             options: upstreams.options)
+                try await upstreams.commerce.call(CommerceMethods.PurgeUser.self, .with { $0.userID = user }, metadata: try upstreams.asEdge())
             }
             logger.info("closed commerce records of a deleted account", metadata: [
                 "user": "\(user)", "rows": "\(closed.deleted)", "subscriptionCanceled": "\(closed.subscriptionCanceled)"])

@@ -72,7 +72,7 @@ struct FileRoutes: Sendable {
         let expires = now.addingTimeInterval(uploadLifetime)
         // Recorded with the link's expiry: until then a file may land under the key, so a deleted
         // account's record (and with it the file's removal) waits that long.
-        _ = try await upstreams.catalog.recordUpload(.with {
+        _ = try await upstreams.catalog.call(CatalogMethods.RecordUpload.self, .with {
             $0.userID = session.userID
             $0.file = .with {
                 $0.storageKey = key
@@ -82,7 +82,7 @@ struct FileRoutes: Sendable {
                 $0.category = category
                 $0.linkExpiresAt = .init(date: expires)
             }
-        }, metadata: try upstreams.asEdge(), options: upstreams.options)
+        }, metadata: try upstreams.asEdge())
         let uploadURL = try store.uploadURL(key: key, contentType: mimeType, size: size, expires: expires)
         let publicURL = try publicBaseURL.map { "\($0)/\(key)" } ?? store.downloadURL(key: key, expires: now.addingTimeInterval(downloadLifetime)).absoluteString
         return Transcoder.json(.object([
@@ -115,8 +115,7 @@ struct FileRoutes: Sendable {
         // The account's record stays until the link expires, so a file that lands in a race with
         // the deletion is removed by the purge that completes it.
         do {
-            _ = try await upstreams.catalog.getUpload(.with { $0.storageKey = key }, metadata: try upstreams.asEdge(),
-                                            options: upstreams.options)
+            _ = try await upstreams.catalog.call(CatalogMethods.GetUpload.self, .with { $0.storageKey = key }, metadata: try upstreams.asEdge())
         } catch let error as RPCError where error.code == .notFound {
             throw Self.linkRevoked
         }

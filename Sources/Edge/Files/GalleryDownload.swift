@@ -34,11 +34,11 @@ struct GalleryDownload: Sendable {
 
         var items: [Atelier_Catalog_V1_Media] = []
         while items.count < Self.maxItems {
-            let page = try await upstreams.catalog.listMedia(.with {
+            let page = try await upstreams.catalog.call(CatalogMethods.ListMedia.self, .with {
                 $0.characterID = characterID
                 $0.limit = 100
                 $0.offset = Int32(items.count)
-            }, metadata: asUser, options: upstreams.options)
+            }, metadata: asUser)
             items += page.media
             if page.media.count < 100 || Int64(items.count) >= page.pagination.total { break }
         }

@@ -5,19 +5,16 @@ import ServiceKit
 
 /// `/healthz` says the edge is alive; `/readyz` says every service behind it answers SERVING.
 struct Probes: Sendable {
-    let clients: [ServiceName: RPCClient]
+    let clients: [ServiceName: ServiceClient]
 
     func readiness() async -> Response {
         let statuses = await withTaskGroup(of: (ServiceName, String).self) { group in
             for (name, client) in clients {
                 group.addTask {
-                    var options = CallOptions.defaults
-                    // A connection still being made (the edge just started) is waited for, within the deadline.
-                    options.timeout = .seconds(3)
-                    options.waitForReady = true
-                    let health = Grpc_Health_V1_Health.Client(wrapping: client.client)
+                    // A connection still being made (the edge just started) is waited for, within 3 s.
+                    let probe = ServiceClient(target: client.target, channel: client.channel, timeout: .seconds(3))
                     do {
-                        let reply = try await health.check(.with { $0.service = "" }, options: options)
+                        let reply = try await probe.call(Grpc_Health_V1_Health.Method.Check.self, .with { $0.service = "" }, metadata: [:])
                         return (name, reply.status == .serving ? "SERVING" : "NOT_SERVING")
                     } catch {
                         return (name, "UNREACHABLE")

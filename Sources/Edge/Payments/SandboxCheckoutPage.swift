@@ -17,8 +17,7 @@ struct SandboxCheckoutPage: Sendable {
 
     func show(_ context: some RequestContext) async throws -> Response {
         let id = try sessionID(context)
-        let checkout = try await upstreams.commerce.getSandboxCheckout(
-            .with { $0.sessionID = id }, metadata: try upstreams.asEdge(), options: upstreams.options)
+        let checkout = try await upstreams.commerce.call(CommerceMethods.GetSandboxCheckout.self, .with { $0.sessionID = id }, metadata: try upstreams.asEdge())
         return html(page(checkout))
     }
 
@@ -35,9 +34,8 @@ struct SandboxCheckoutPage: Sendable {
         guard let action, action == "pay" || action == "cancel" else {
             throw EdgeError.invalidField("action", "must be pay or cancel")
         }
-        let checkout = try await upstreams.commerce.completeSandboxCheckout(
-            .with { $0.sessionID = id; $0.pay = action == "pay" },
-            metadata: try upstreams.asEdge(), options: upstreams.options)
+        let checkout = try await upstreams.commerce.call(CommerceMethods.CompleteSandboxCheckout.self, .with { $0.sessionID = id; $0.pay = action == "pay" },
+            metadata: try upstreams.asEdge())
         if !checkout.userID.isEmpty { sessions.userChanged(checkout.userID) }
         return Response(status: .seeOther, headers: [.location: "/sandbox/checkout/\(id)"])
     }

@@ -19,12 +19,11 @@ struct WebhookIngress: Sendable {
 
     func handle(_ request: Request) async throws -> Response {
         let body = try await Transcoder.readBody(request, limit: maxBodyBytes)
-        let reply = try await upstreams.commerce.handleWebhook(
-            .with {
+        let reply = try await upstreams.commerce.call(CommerceMethods.HandleWebhook.self, .with {
                 $0.payload = Data(body)
                 $0.signature = request.headers[Self.signatureHeader] ?? ""
             },
-            metadata: try upstreams.asEdge(), options: upstreams.options)
+            metadata: try upstreams.asEdge())
         // The event may have changed the user's plan: their next request gets fresh entitlements.
         if !reply.userID.isEmpty { sessions.userChanged(reply.userID) }
         return Transcoder.json(.object([

@@ -81,7 +81,7 @@ final class SessionResolver: Sendable {
         }
         let reply: Atelier_Auth_V1_ValidateSessionResponse
         do {
-            reply = try await upstreams.auth.validateSession(.with { $0.token = token }, metadata: try upstreams.asEdge(), options: upstreams.options)
+            reply = try await upstreams.auth.call(AuthMethods.ValidateSession.self, .with { $0.token = token }, metadata: try upstreams.asEdge())
         } catch let error as RPCError where error.code == .unauthenticated {
             cache.withLock { $0.remove(token) }
             throw EdgeError(status: .unauthorized, code: "SESSION_INVALID", message: "session expired or signed out; sign in again")
@@ -108,8 +108,7 @@ final class SessionResolver: Sendable {
     /// The user's entitlements from commerce, or nil when commerce cannot say.
     private func entitlements(of userID: String) async -> Entitlements? {
         do {
-            let reply = try await upstreams.commerce.getEntitlements(.with { $0.userID = userID }, metadata: try upstreams.asEdge(),
-                                                                      options: upstreams.options)
+            let reply = try await upstreams.commerce.call(CommerceMethods.GetEntitlements.self, .with { $0.userID = userID }, metadata: try upstreams.asEdge())
             return reply.entitlements
         } catch {
             return nil

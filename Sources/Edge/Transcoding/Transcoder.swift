@@ -13,7 +13,7 @@ import SwiftProtobuf
 struct Transcoder: Sendable {
     let codec: MessageCodec
     /// A client per fully-qualified gRPC service name.
-    let upstreams: [String: RPCClient]
+    let upstreams: [String: ServiceClient]
     let sessions: SessionResolver
     let servicePrincipal: ServicePrincipal
     let maxBodyBytes: Int
@@ -93,7 +93,7 @@ struct Transcoder: Sendable {
     }
 
     /// Calls the route's RPC and writes its reply as REST JSON.
-    private func call(_ route: Route, message: any SwiftProtobuf.Message, upstream: RPCClient, metadata: Metadata,
+    private func call(_ route: Route, message: any SwiftProtobuf.Message, upstream: ServiceClient, metadata: Metadata,
                       session: SessionResolver.Resolved?, token: String) async throws -> [UInt8] {
         let (reply, sessionsEnded) = try await Self.call(
             message, method: MethodDescriptor(fullyQualifiedService: route.rpc.service, method: route.rpc.name),
@@ -219,23 +219,11 @@ struct Transcoder: Sendable {
     }
 
     /// Calls the RPC and returns the reply's protobuf bytes as they came: ReplyWriter reads them.
-    private static func call<Request: SwiftProtobuf.Message>(
-        _ request: Request, method: MethodDescriptor, client: RPCClient, metadata: Metadata
+    private static func call(
+        _ request: some SwiftProtobuf.Message, method: MethodDescriptor, client: ServiceClient, metadata: Metadata
     ) async throws -> (bytes: [UInt8], sessionsEnded: String?) {
-        try await client.client.unary(
-            request: ClientRequest(message: request, metadata: metadata), descriptor: method,
-            serializer: ProtobufSerializer<Request>(), deserializer: ReplyBytes(),
-            options: client.callOptions
-        ) { response in
-            (try response.message, response.metadata[stringValues: SessionsEnded.metadataKey].first(where: { _ in true }))
-        }
-    }
-}
-
-/// A reply's serialized bytes, undecoded.
-private struct ReplyBytes: MessageDeserializer {
-    func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> [UInt8] {
-        serializedMessageBytes.withUnsafeBytes { Array($0) }
+        let reply = try await client.callBytes(method, request, metadata: metadata)
+        return (reply.message, reply.metadata[stringValues: SessionsEnded.metadataKey].first(where: { _ in true }))
     }
 }
 

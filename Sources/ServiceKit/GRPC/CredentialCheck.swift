@@ -1,7 +1,6 @@
 import AtelierProtos
 import Foundation
 import GRPCCore
-import GRPCNIOTransportHTTP2
 import ServiceLifecycle
 import Synchronization
 
@@ -34,32 +33,29 @@ public final class CredentialAnswers: Sendable {
 }
 
 /// Asks auth (`CheckCredential`), forwarding the credential it was called with, so the check
-/// needs no key or role of its own. Auth's address is found when the first check is made: a
-/// service of the same process (`ServiceDirectory`) or the configured one. A lifecycle service:
-/// its connection closes when the process stops.
+/// needs no key or role of its own. Auth is found when the first check is made: a service of the
+/// same process (`ServiceDirectory`: in-process, or its port) or the configured one. A lifecycle
+/// service: its connection closes when the process stops.
 public final class AuthCredentialCheck: CredentialCheck, Service {
-    private let host: String
-    private let configuredPort: Int
+    private let configuration: Configuration
     private let directory: ServiceDirectory?
     private let answers: CredentialAnswers
-    private let connection = Mutex<(client: RPCClient, auth: Atelier_Auth_V1_AuthService.Client<HTTP2ClientTransport.Posix>,
-                                    task: Task<Void, any Error>)?>(nil)
+    private let client = Mutex<ServiceClient?>(nil)
 
-    public init(host: String, port: Int, directory: ServiceDirectory?, cacheLifetime: Duration) {
-        self.host = host
-        self.configuredPort = port
+    public init(configuration: Configuration, directory: ServiceDirectory?, cacheLifetime: Duration) {
+        self.configuration = configuration
         self.directory = directory
         answers = CredentialAnswers(lifetime: cacheLifetime)
     }
 
     public func isActive(credentialID: String, token: String) async throws -> Bool {
         try await answers.answer(for: credentialID) {
-            let (client, auth) = try connect()
+            let auth = try connect()
             var metadata = Metadata()
             metadata.addString(token, forKey: PrincipalInterceptor.metadataKey)
             RequestID.propagate(into: &metadata)
             do {
-                return try await auth.checkCredential(.init(), metadata: metadata, options: client.callOptions).active
+                return try await auth.call(Atelier_Auth_V1_AuthService.Method.CheckCredential.self, .init(), metadata: metadata).active
             } catch let error as RPCError where error.code == .unauthenticated {
                 return false
             } catch let error as RPCError {
@@ -69,22 +65,18 @@ public final class AuthCredentialCheck: CredentialCheck, Service {
         }
     }
 
-    private func connect() throws -> (RPCClient, Atelier_Auth_V1_AuthService.Client<HTTP2ClientTransport.Posix>) {
-        try connection.withLock { connection in
-            if let connection { return (connection.client, connection.auth) }
-            let client = try RPCClient(host: host, port: directory?.port(of: .auth) ?? configuredPort, timeout: .seconds(5))
-            let task = Task { try await client.client.runConnections() }
-            connection = (client, .init(wrapping: client.client), task)
-            return (client, connection!.auth)  // '!' is fine: set just above.
+    private func connect() throws -> ServiceClient {
+        try client.withLock { client in
+            if let client { return client }
+            let made = try ServiceClient.make(.auth, configuration: configuration, directory: directory, timeout: .seconds(5))
+            client = made
+            return made
         }
     }
 
     /// Waits for shutdown, then closes the connection if one was made.
     public func run() async throws {
         try? await gracefulShutdown()
-        if let made = connection.withLock({ $0 }) {
-            made.client.client.beginGracefulShutdown()
-            _ = try? await made.task.value
-        }
+        (client.withLock { $0 }?.channel as? HTTP2Channel)?.close()
     }
 }

@@ -10,16 +10,19 @@ public final class RPCServer: Service, Sendable {
     public let health: HealthService
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
     private let transport: HTTP2ServerTransport.Posix
+    /// The same services, interceptors and health for calls from this process (`LocalChannel`).
+    private let localServer: GRPCServer<LocalServerTransport>?
     private let prepare: @Sendable () async throws -> Void
     private let logger: Logger
 
     /// - Parameters:
     ///   - serviceNames: fully-qualified names reported by the health service (`atelier.auth.v1.AuthService`).
+    ///   - local: the transport calls from this process arrive on, when they skip the socket.
     ///   - prepare: work that must finish before the first call is accepted.
     public init(
         name: String, host: String, port: Int, services: [any RegistrableRPCService], serviceNames: [String],
         verifier: PrincipalVerifier, access: MethodAccess, credentials: (any CredentialCheck)?, logger: Logger,
-        prepare: @escaping @Sendable () async throws -> Void = {}
+        local: LocalServerTransport? = nil, prepare: @escaping @Sendable () async throws -> Void = {}
     ) {
         self.name = name
         self.logger = logger
@@ -31,10 +34,13 @@ public final class RPCServer: Service, Sendable {
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: host, port: port), transportSecurity: .plaintext, config: config)
         self.transport = transport
-        self.server = GRPCServer(
-            transport: transport, services: services + [health],
-            interceptors: [ErrorBoundaryInterceptor(logger: logger),
-                           PrincipalInterceptor(verifier: verifier, access: access, credentials: credentials)])
+        let hosted: [any RegistrableRPCService] = services + [health, CallerService()]
+        let interceptors: [any ServerInterceptor] = [
+            ErrorBoundaryInterceptor(logger: logger),
+            PrincipalInterceptor(verifier: verifier, access: access, credentials: credentials),
+        ]
+        self.server = GRPCServer(transport: transport, services: hosted, interceptors: interceptors)
+        self.localServer = local.map { GRPCServer(transport: $0, services: hosted, interceptors: interceptors) }
     }
 
     /// The bound port, once the server listens; waits until then.
@@ -53,6 +59,7 @@ public final class RPCServer: Service, Sendable {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await self.server.serve() }
+                if let localServer = self.localServer { group.addTask { try await localServer.serve() } }
                 let port = try await self.listeningPort()
                 self.health.setAll(.serving)
                 self.logger.info("gRPC service listening", metadata: ["service": "\(self.name)", "port": "\(port)"])
@@ -60,6 +67,7 @@ public final class RPCServer: Service, Sendable {
         } onGracefulShutdown: {
             self.health.setAll(.notServing)
             self.server.beginGracefulShutdown()
+            self.localServer?.beginGracefulShutdown()
         }
     }
 }

@@ -1,0 +1,57 @@
+import Foundation
+import GRPCCore
+import ServiceKit
+
+/// A gRPC service for testing clients, on raw bytes (no protobuf), as `scripts/interop/grpcio_server.py`
+/// serves it from Python:
+/// - `Echo` answers with the request's bytes and the metadata entry `echo-count`;
+/// - `Sleep` waits the request's milliseconds (decimal text) before answering "slept";
+/// - `Fail` fails INVALID_ARGUMENT with ErrorInfo (reason "ECHO_REFUSED") and BadRequest (field
+///   "input") in `grpc-status-details-bin`, the message "refused: <request>";
+/// - `Big` answers with as many bytes as the request's decimal text says.
+public struct EchoService: RegistrableRPCService {
+    public static let service = "atelier.test.Echo"
+    public static func method(_ name: String) -> MethodDescriptor {
+        MethodDescriptor(fullyQualifiedService: service, method: name)
+    }
+
+    public init() {}
+
+    public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        register("Echo", in: &router) { request in
+            ServerResponse(message: request.message, metadata: ["echo-count": "\(request.message.count)"])
+        }
+        register("Sleep", in: &router) { request in
+            try await Task.sleep(for: .milliseconds(Int(String(decoding: request.message, as: UTF8.self)) ?? 0))
+            return ServerResponse(message: Array("slept".utf8))
+        }
+        register("Fail", in: &router) { request in
+            throw ServiceError(.invalidArgument, reason: "ECHO_REFUSED", "refused: \(String(decoding: request.message, as: UTF8.self))",
+                               field: "input")
+        }
+        register("Big", in: &router) { request in
+            ServerResponse(message: [UInt8](repeating: 0x61, count: Int(String(decoding: request.message, as: UTF8.self)) ?? 0))
+        }
+    }
+
+    private func register<Transport: ServerTransport>(
+        _ name: String, in router: inout RPCRouter<Transport>,
+        _ handler: @escaping @Sendable (ServerRequest<[UInt8]>) async throws -> ServerResponse<[UInt8]>
+    ) {
+        router.registerHandler(forMethod: Self.method(name), deserializer: RawBytes(), serializer: RawBytes()) { request, _ in
+            let single = try await ServerRequest(stream: request)
+            return StreamingServerResponse(single: try await handler(single))
+        }
+    }
+}
+
+/// Messages as their bytes, unchanged.
+public struct RawBytes: MessageSerializer, MessageDeserializer {
+    public init() {}
+
+    public func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+
+    public func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> [UInt8] {
+        serializedMessageBytes.withUnsafeBytes { Array($0) }
+    }
+}
