@@ -67,7 +67,15 @@ let package = Package(
             resources: [.copy("Resources/common-passwords.txt")]
         ),
         .target(name: "CatalogService", dependencies: ["ServiceKit", "AtelierProtos"]),
-        .target(name: "GenerationService", dependencies: ["ServiceKit", "AtelierProtos"]),
+        .target(
+            name: "GenerationService",
+            dependencies: [
+                "ServiceKit", "AtelierProtos",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .target(
             name: "CommerceService",
             dependencies: [
@@ -129,6 +137,7 @@ let package = Package(
             path: "Tests/Support"
         ),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "AtelierTestSupport"]),
+        .testTarget(name: "GenerationServiceTests", dependencies: ["GenerationService", "ServiceKit", "AtelierTestSupport"]),
         .testTarget(
             name: "AuthServiceTests",
             dependencies: [

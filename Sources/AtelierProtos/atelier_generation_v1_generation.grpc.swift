@@ -1,5 +1,8 @@
-/// The generation service. Its RPCs arrive with the issues that build it; the declaration exists
-/// now so the service starts, serves grpc.health.v1 and refuses unauthenticated callers.
+/// The generation service: jobs that make images and videos of a user's characters (DESIGN.md,
+/// "Generation"). Money first: submitting places a commerce hold keyed by the job's id for what
+/// the job costs; only then does the job exist. Success settles the hold, failure after the last
+/// attempt and cancellation release it. A submit with an `Idempotency-Key` (forwarded by the edge
+/// as the `idempotency-key` metadata) returns the same job.
 
 // DO NOT EDIT.
 // swift-format-ignore-file
@@ -23,8 +26,135 @@ public enum Atelier_Generation_V1_GenerationService: Sendable {
     public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService")
     /// Namespace for method metadata.
     public enum Method: Sendable {
+        /// Namespace for "GenerateImage" metadata.
+        public enum GenerateImage: Sendable {
+            /// Request type for "GenerateImage".
+            public typealias Input = Atelier_Generation_V1_GenerateImageRequest
+            /// Response type for "GenerateImage".
+            public typealias Output = Atelier_Generation_V1_JobResponse
+            /// Descriptor for "GenerateImage".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "GenerateImage",
+                type: .unary
+            )
+        }
+        /// Namespace for "GenerateVideo" metadata.
+        public enum GenerateVideo: Sendable {
+            /// Request type for "GenerateVideo".
+            public typealias Input = Atelier_Generation_V1_GenerateVideoRequest
+            /// Response type for "GenerateVideo".
+            public typealias Output = Atelier_Generation_V1_JobResponse
+            /// Descriptor for "GenerateVideo".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "GenerateVideo",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetGenerationStatus" metadata.
+        public enum GetGenerationStatus: Sendable {
+            /// Request type for "GetGenerationStatus".
+            public typealias Input = Atelier_Generation_V1_GetJobRequest
+            /// Response type for "GetGenerationStatus".
+            public typealias Output = Atelier_Generation_V1_JobResponse
+            /// Descriptor for "GetGenerationStatus".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "GetGenerationStatus",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListJobs" metadata.
+        public enum ListJobs: Sendable {
+            /// Request type for "ListJobs".
+            public typealias Input = Atelier_Generation_V1_ListJobsRequest
+            /// Response type for "ListJobs".
+            public typealias Output = Atelier_Generation_V1_ListJobsResponse
+            /// Descriptor for "ListJobs".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "ListJobs",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetJob" metadata.
+        public enum GetJob: Sendable {
+            /// Request type for "GetJob".
+            public typealias Input = Atelier_Generation_V1_GetJobRequest
+            /// Response type for "GetJob".
+            public typealias Output = Atelier_Generation_V1_JobResponse
+            /// Descriptor for "GetJob".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "GetJob",
+                type: .unary
+            )
+        }
+        /// Namespace for "CancelJob" metadata.
+        public enum CancelJob: Sendable {
+            /// Request type for "CancelJob".
+            public typealias Input = Atelier_Generation_V1_CancelJobRequest
+            /// Response type for "CancelJob".
+            public typealias Output = Atelier_Generation_V1_JobResponse
+            /// Descriptor for "CancelJob".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "CancelJob",
+                type: .unary
+            )
+        }
+        /// Namespace for "WatchJob" metadata.
+        public enum WatchJob: Sendable {
+            /// Request type for "WatchJob".
+            public typealias Input = Atelier_Generation_V1_WatchJobRequest
+            /// Response type for "WatchJob".
+            public typealias Output = Atelier_Generation_V1_JobEvent
+            /// Descriptor for "WatchJob".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "WatchJob",
+                type: .serverStreaming
+            )
+        }
+        /// Namespace for "ListJobEvents" metadata.
+        public enum ListJobEvents: Sendable {
+            /// Request type for "ListJobEvents".
+            public typealias Input = Atelier_Generation_V1_ListJobEventsRequest
+            /// Response type for "ListJobEvents".
+            public typealias Output = Atelier_Generation_V1_ListJobEventsResponse
+            /// Descriptor for "ListJobEvents".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "ListJobEvents",
+                type: .unary
+            )
+        }
+        /// Namespace for "PurgeUser" metadata.
+        public enum PurgeUser: Sendable {
+            /// Request type for "PurgeUser".
+            public typealias Input = Atelier_Generation_V1_PurgeUserRequest
+            /// Response type for "PurgeUser".
+            public typealias Output = Atelier_Generation_V1_PurgeUserResponse
+            /// Descriptor for "PurgeUser".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "PurgeUser",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atelier.generation.v1.GenerationService" service.
-        public static let descriptors: [GRPCCore.MethodDescriptor] = []
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            GenerateImage.descriptor,
+            GenerateVideo.descriptor,
+            GetGenerationStatus.descriptor,
+            ListJobs.descriptor,
+            GetJob.descriptor,
+            CancelJob.descriptor,
+            WatchJob.descriptor,
+            ListJobEvents.descriptor,
+            PurgeUser.descriptor
+        ]
     }
 }
 
@@ -49,7 +179,162 @@ extension Atelier_Generation_V1_GenerationService {
     ///
     /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
     /// or ``SimpleServiceProtocol`` instead.
-    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {}
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "GenerateImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Images of a character (MVP spec): 1 to 4, one credit each. Answers 202 with the queued job.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_GenerateImageRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_JobResponse` messages.
+        func generateImage(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateImageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse>
+
+        /// Handle the "GenerateVideo" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A video from one of the character's images: 4 s (5 credits) or 6 s (8). Not on Free.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_GenerateVideoRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_JobResponse` messages.
+        func generateVideo(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateVideoRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse>
+
+        /// Handle the "GetGenerationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The MVP spec's status route: the job, as GET /api/jobs/{id} shows it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_GetJobRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_JobResponse` messages.
+        func getGenerationStatus(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GetJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse>
+
+        /// Handle the "ListJobs" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_ListJobsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_ListJobsResponse` messages.
+        func listJobs(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_ListJobsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_ListJobsResponse>
+
+        /// Handle the "GetJob" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_GetJobRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_JobResponse` messages.
+        func getJob(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GetJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse>
+
+        /// Handle the "CancelJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A queued job ends canceled at once; a running one at its next step. Its hold is released.
+        /// > Cancelling a finished job changes nothing and answers with it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_CancelJobRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_JobResponse` messages.
+        func cancelJob(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_CancelJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse>
+
+        /// Handle the "WatchJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The job's numbered events from `after_sequence`, then each new one until the job ends.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_WatchJobRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_JobEvent` messages.
+        func watchJob(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_WatchJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobEvent>
+
+        /// Handle the "ListJobEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A page of a job's events: the edge's Server-Sent Events read it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_ListJobEventsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_ListJobEventsResponse` messages.
+        func listJobEvents(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_ListJobEventsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_ListJobEventsResponse>
+
+        /// Handle the "PurgeUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a deleted account's jobs and events; open holds are released. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_PurgeUserRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_PurgeUserResponse` messages.
+        func purgeUser(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_PurgeUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_PurgeUserResponse>
+    }
 
     /// Service protocol for the "atelier.generation.v1.GenerationService" service.
     ///
@@ -58,30 +343,659 @@ extension Atelier_Generation_V1_GenerationService {
     /// trailing response metadata. If you don't need these then consider using
     /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
     /// use ``StreamingServiceProtocol``.
-    public protocol ServiceProtocol: Atelier_Generation_V1_GenerationService.StreamingServiceProtocol {}
+    public protocol ServiceProtocol: Atelier_Generation_V1_GenerationService.StreamingServiceProtocol {
+        /// Handle the "GenerateImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Images of a character (MVP spec): 1 to 4, one credit each. Answers 202 with the queued job.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateImageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_JobResponse` message.
+        func generateImage(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_GenerateImageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>
+
+        /// Handle the "GenerateVideo" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A video from one of the character's images: 4 s (5 credits) or 6 s (8). Not on Free.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateVideoRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_JobResponse` message.
+        func generateVideo(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_GenerateVideoRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>
+
+        /// Handle the "GetGenerationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The MVP spec's status route: the job, as GET /api/jobs/{id} shows it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GetJobRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_JobResponse` message.
+        func getGenerationStatus(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_GetJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>
+
+        /// Handle the "ListJobs" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_ListJobsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_ListJobsResponse` message.
+        func listJobs(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_ListJobsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_ListJobsResponse>
+
+        /// Handle the "GetJob" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GetJobRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_JobResponse` message.
+        func getJob(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_GetJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>
+
+        /// Handle the "CancelJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A queued job ends canceled at once; a running one at its next step. Its hold is released.
+        /// > Cancelling a finished job changes nothing and answers with it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_CancelJobRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_JobResponse` message.
+        func cancelJob(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_CancelJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>
+
+        /// Handle the "WatchJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The job's numbered events from `after_sequence`, then each new one until the job ends.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_WatchJobRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_JobEvent` messages.
+        func watchJob(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_WatchJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobEvent>
+
+        /// Handle the "ListJobEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A page of a job's events: the edge's Server-Sent Events read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_ListJobEventsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_ListJobEventsResponse` message.
+        func listJobEvents(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_ListJobEventsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_ListJobEventsResponse>
+
+        /// Handle the "PurgeUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a deleted account's jobs and events; open holds are released. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_PurgeUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_PurgeUserResponse` message.
+        func purgeUser(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_PurgeUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_PurgeUserResponse>
+    }
 
     /// Simple service protocol for the "atelier.generation.v1.GenerationService" service.
     ///
     /// This is the highest level protocol for the service. The API is the easiest to use but
     /// doesn't provide access to request or response metadata. If you need access to these
     /// then use ``ServiceProtocol`` instead.
-    public protocol SimpleServiceProtocol: Atelier_Generation_V1_GenerationService.ServiceProtocol {}
+    public protocol SimpleServiceProtocol: Atelier_Generation_V1_GenerationService.ServiceProtocol {
+        /// Handle the "GenerateImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Images of a character (MVP spec): 1 to 4, one credit each. Answers 202 with the queued job.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_GenerateImageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_JobResponse` to respond with.
+        func generateImage(
+            request: Atelier_Generation_V1_GenerateImageRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_JobResponse
+
+        /// Handle the "GenerateVideo" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A video from one of the character's images: 4 s (5 credits) or 6 s (8). Not on Free.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_GenerateVideoRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_JobResponse` to respond with.
+        func generateVideo(
+            request: Atelier_Generation_V1_GenerateVideoRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_JobResponse
+
+        /// Handle the "GetGenerationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The MVP spec's status route: the job, as GET /api/jobs/{id} shows it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_GetJobRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_JobResponse` to respond with.
+        func getGenerationStatus(
+            request: Atelier_Generation_V1_GetJobRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_JobResponse
+
+        /// Handle the "ListJobs" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_ListJobsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_ListJobsResponse` to respond with.
+        func listJobs(
+            request: Atelier_Generation_V1_ListJobsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_ListJobsResponse
+
+        /// Handle the "GetJob" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_GetJobRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_JobResponse` to respond with.
+        func getJob(
+            request: Atelier_Generation_V1_GetJobRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_JobResponse
+
+        /// Handle the "CancelJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A queued job ends canceled at once; a running one at its next step. Its hold is released.
+        /// > Cancelling a finished job changes nothing and answers with it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_CancelJobRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_JobResponse` to respond with.
+        func cancelJob(
+            request: Atelier_Generation_V1_CancelJobRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_JobResponse
+
+        /// Handle the "WatchJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The job's numbered events from `after_sequence`, then each new one until the job ends.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_WatchJobRequest` message.
+        ///   - response: A response stream of `Atelier_Generation_V1_JobEvent` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchJob(
+            request: Atelier_Generation_V1_WatchJobRequest,
+            response: GRPCCore.RPCWriter<Atelier_Generation_V1_JobEvent>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "ListJobEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A page of a job's events: the edge's Server-Sent Events read it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_ListJobEventsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_ListJobEventsResponse` to respond with.
+        func listJobEvents(
+            request: Atelier_Generation_V1_ListJobEventsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_ListJobEventsResponse
+
+        /// Handle the "PurgeUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a deleted account's jobs and events; open holds are released. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_PurgeUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_PurgeUserResponse` to respond with.
+        func purgeUser(
+            request: Atelier_Generation_V1_PurgeUserRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_PurgeUserResponse
+    }
 }
 
 // Default implementation of 'registerMethods(with:)'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Atelier_Generation_V1_GenerationService.StreamingServiceProtocol {
-    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {}
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.GenerateImage.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_GenerateImageRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_JobResponse>(),
+            handler: { request, context in
+                try await self.generateImage(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.GenerateVideo.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_GenerateVideoRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_JobResponse>(),
+            handler: { request, context in
+                try await self.generateVideo(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.GetGenerationStatus.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_GetJobRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_JobResponse>(),
+            handler: { request, context in
+                try await self.getGenerationStatus(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.ListJobs.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_ListJobsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_ListJobsResponse>(),
+            handler: { request, context in
+                try await self.listJobs(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.GetJob.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_GetJobRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_JobResponse>(),
+            handler: { request, context in
+                try await self.getJob(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.CancelJob.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_CancelJobRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_JobResponse>(),
+            handler: { request, context in
+                try await self.cancelJob(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.WatchJob.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_WatchJobRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_JobEvent>(),
+            handler: { request, context in
+                try await self.watchJob(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.ListJobEvents.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_ListJobEventsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_ListJobEventsResponse>(),
+            handler: { request, context in
+                try await self.listJobEvents(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.PurgeUser.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_PurgeUserRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_PurgeUserResponse>(),
+            handler: { request, context in
+                try await self.purgeUser(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
 }
 
 // Default implementation of streaming methods from 'StreamingServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Atelier_Generation_V1_GenerationService.ServiceProtocol {
+    public func generateImage(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateImageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse> {
+        let response = try await self.generateImage(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func generateVideo(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateVideoRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse> {
+        let response = try await self.generateVideo(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getGenerationStatus(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GetJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse> {
+        let response = try await self.getGenerationStatus(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listJobs(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_ListJobsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_ListJobsResponse> {
+        let response = try await self.listJobs(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getJob(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GetJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse> {
+        let response = try await self.getJob(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func cancelJob(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_CancelJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse> {
+        let response = try await self.cancelJob(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func watchJob(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_WatchJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobEvent> {
+        let response = try await self.watchJob(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func listJobEvents(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_ListJobEventsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_ListJobEventsResponse> {
+        let response = try await self.listJobEvents(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func purgeUser(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_PurgeUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_PurgeUserResponse> {
+        let response = try await self.purgeUser(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Atelier_Generation_V1_GenerationService.SimpleServiceProtocol {
+    public func generateImage(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_GenerateImageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>(
+            message: try await self.generateImage(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func generateVideo(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_GenerateVideoRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>(
+            message: try await self.generateVideo(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getGenerationStatus(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_GetJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>(
+            message: try await self.getGenerationStatus(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listJobs(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_ListJobsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_ListJobsResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_ListJobsResponse>(
+            message: try await self.listJobs(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getJob(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_GetJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>(
+            message: try await self.getJob(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func cancelJob(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_CancelJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>(
+            message: try await self.cancelJob(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func watchJob(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_WatchJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobEvent> {
+        return GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobEvent>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchJob(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func listJobEvents(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_ListJobEventsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_ListJobEventsResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_ListJobEventsResponse>(
+            message: try await self.listJobEvents(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func purgeUser(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_PurgeUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_PurgeUserResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_PurgeUserResponse>(
+            message: try await self.purgeUser(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
 }
 
 // MARK: atelier.generation.v1.GenerationService (client)
@@ -92,7 +1006,207 @@ extension Atelier_Generation_V1_GenerationService {
     ///
     /// You don't need to implement this protocol directly, use the generated
     /// implementation, ``Client``.
-    public protocol ClientProtocol: Sendable {}
+    public protocol ClientProtocol: Sendable {
+        /// Call the "GenerateImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Images of a character (MVP spec): 1 to 4, one credit each. Answers 202 with the queued job.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateImageRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GenerateImageRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func generateImage<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateImageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GenerateImageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GenerateVideo" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A video from one of the character's images: 4 s (5 credits) or 6 s (8). Not on Free.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateVideoRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GenerateVideoRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func generateVideo<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateVideoRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GenerateVideoRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetGenerationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The MVP spec's status route: the job, as GET /api/jobs/{id} shows it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GetJobRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GetJobRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getGenerationStatus<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GetJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GetJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListJobs" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_ListJobsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_ListJobsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_ListJobsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listJobs<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_ListJobsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_ListJobsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_ListJobsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ListJobsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetJob" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GetJobRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GetJobRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getJob<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GetJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GetJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CancelJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A queued job ends canceled at once; a running one at its next step. Its hold is released.
+        /// > Cancelling a finished job changes nothing and answers with it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_CancelJobRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_CancelJobRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func cancelJob<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_CancelJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_CancelJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The job's numbered events from `after_sequence`, then each new one until the job ends.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_WatchJobRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_WatchJobRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobEvent` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchJob<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_WatchJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_WatchJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobEvent>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Atelier_Generation_V1_JobEvent>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListJobEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A page of a job's events: the edge's Server-Sent Events read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_ListJobEventsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_ListJobEventsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_ListJobEventsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listJobEvents<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_ListJobEventsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_ListJobEventsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_ListJobEventsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ListJobEventsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "PurgeUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a deleted account's jobs and events; open holds are released. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_PurgeUserRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_PurgeUserRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_PurgeUserResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func purgeUser<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_PurgeUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_PurgeUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_PurgeUserResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_PurgeUserResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
 
     /// Generated client for the "atelier.generation.v1.GenerationService" service.
     ///
@@ -109,15 +1223,850 @@ extension Atelier_Generation_V1_GenerationService {
         public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
             self.client = client
         }
+
+        /// Call the "GenerateImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Images of a character (MVP spec): 1 to 4, one credit each. Answers 202 with the queued job.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateImageRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GenerateImageRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func generateImage<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateImageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GenerateImageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.GenerateImage.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GenerateVideo" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A video from one of the character's images: 4 s (5 credits) or 6 s (8). Not on Free.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateVideoRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GenerateVideoRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func generateVideo<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateVideoRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GenerateVideoRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.GenerateVideo.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetGenerationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The MVP spec's status route: the job, as GET /api/jobs/{id} shows it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GetJobRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GetJobRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getGenerationStatus<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GetJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GetJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.GetGenerationStatus.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListJobs" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_ListJobsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_ListJobsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_ListJobsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listJobs<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_ListJobsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_ListJobsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_ListJobsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ListJobsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.ListJobs.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetJob" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GetJobRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GetJobRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getJob<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GetJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GetJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.GetJob.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CancelJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A queued job ends canceled at once; a running one at its next step. Its hold is released.
+        /// > Cancelling a finished job changes nothing and answers with it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_CancelJobRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_CancelJobRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func cancelJob<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_CancelJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_CancelJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.CancelJob.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "WatchJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The job's numbered events from `after_sequence`, then each new one until the job ends.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_WatchJobRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_WatchJobRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobEvent` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchJob<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_WatchJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_WatchJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobEvent>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Atelier_Generation_V1_JobEvent>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.WatchJob.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListJobEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A page of a job's events: the edge's Server-Sent Events read it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_ListJobEventsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_ListJobEventsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_ListJobEventsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listJobEvents<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_ListJobEventsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_ListJobEventsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_ListJobEventsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ListJobEventsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.ListJobEvents.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "PurgeUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a deleted account's jobs and events; open holds are released. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_PurgeUserRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_PurgeUserRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_PurgeUserResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func purgeUser<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_PurgeUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_PurgeUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_PurgeUserResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_PurgeUserResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.PurgeUser.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
 // Helpers providing default arguments to 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Atelier_Generation_V1_GenerationService.ClientProtocol {
+    /// Call the "GenerateImage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Images of a character (MVP spec): 1 to 4, one credit each. Answers 202 with the queued job.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_GenerateImageRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func generateImage<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateImageRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.generateImage(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_GenerateImageRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_JobResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GenerateVideo" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A video from one of the character's images: 4 s (5 credits) or 6 s (8). Not on Free.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_GenerateVideoRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func generateVideo<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateVideoRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.generateVideo(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_GenerateVideoRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_JobResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetGenerationStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The MVP spec's status route: the job, as GET /api/jobs/{id} shows it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_GetJobRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getGenerationStatus<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_GetJobRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getGenerationStatus(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_GetJobRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_JobResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListJobs" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_ListJobsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listJobs<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_ListJobsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ListJobsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listJobs(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_ListJobsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_ListJobsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetJob" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_GetJobRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getJob<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_GetJobRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getJob(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_GetJobRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_JobResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CancelJob" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A queued job ends canceled at once; a running one at its next step. Its hold is released.
+    /// > Cancelling a finished job changes nothing and answers with it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_CancelJobRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cancelJob<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_CancelJobRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.cancelJob(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_CancelJobRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_JobResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchJob" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The job's numbered events from `after_sequence`, then each new one until the job ends.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_WatchJobRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchJob<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_WatchJobRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Atelier_Generation_V1_JobEvent>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchJob(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_WatchJobRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_JobEvent>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListJobEvents" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A page of a job's events: the edge's Server-Sent Events read it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_ListJobEventsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listJobEvents<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_ListJobEventsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ListJobEventsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listJobEvents(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_ListJobEventsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_ListJobEventsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PurgeUser" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes a deleted account's jobs and events; open holds are released. Services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_PurgeUserRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func purgeUser<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_PurgeUserRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_PurgeUserResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.purgeUser(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_PurgeUserRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_PurgeUserResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
 }
 
 // Helpers providing sugared APIs for 'ClientProtocol' methods.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Atelier_Generation_V1_GenerationService.ClientProtocol {
+    /// Call the "GenerateImage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Images of a character (MVP spec): 1 to 4, one credit each. Answers 202 with the queued job.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func generateImage<Result>(
+        _ message: Atelier_Generation_V1_GenerateImageRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateImageRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.generateImage(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GenerateVideo" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A video from one of the character's images: 4 s (5 credits) or 6 s (8). Not on Free.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func generateVideo<Result>(
+        _ message: Atelier_Generation_V1_GenerateVideoRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateVideoRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.generateVideo(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetGenerationStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The MVP spec's status route: the job, as GET /api/jobs/{id} shows it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getGenerationStatus<Result>(
+        _ message: Atelier_Generation_V1_GetJobRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_GetJobRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getGenerationStatus(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListJobs" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listJobs<Result>(
+        _ message: Atelier_Generation_V1_ListJobsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ListJobsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_ListJobsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listJobs(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetJob" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getJob<Result>(
+        _ message: Atelier_Generation_V1_GetJobRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_GetJobRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getJob(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CancelJob" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A queued job ends canceled at once; a running one at its next step. Its hold is released.
+    /// > Cancelling a finished job changes nothing and answers with it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cancelJob<Result>(
+        _ message: Atelier_Generation_V1_CancelJobRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_CancelJobRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.cancelJob(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchJob" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The job's numbered events from `after_sequence`, then each new one until the job ends.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchJob<Result>(
+        _ message: Atelier_Generation_V1_WatchJobRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Atelier_Generation_V1_JobEvent>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_WatchJobRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchJob(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListJobEvents" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A page of a job's events: the edge's Server-Sent Events read it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listJobEvents<Result>(
+        _ message: Atelier_Generation_V1_ListJobEventsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ListJobEventsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_ListJobEventsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listJobEvents(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PurgeUser" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes a deleted account's jobs and events; open holds are released. Services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func purgeUser<Result>(
+        _ message: Atelier_Generation_V1_PurgeUserRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_PurgeUserResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_PurgeUserRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.purgeUser(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
 }

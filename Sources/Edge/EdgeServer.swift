@@ -107,6 +107,8 @@ public struct EdgeServer: Sendable {
         let galleryPool = BoundedWorkPool(threads: 2, maxQueued: 64)
         let gallery = GalleryDownload(upstreams: upstreams, store: blobs.store, sessions: sessions, pool: galleryPool, logger: logger)
         router.get(RouterPath(GalleryDownload.path)) { request, context in try await gallery.download(request, context) }
+        let jobEvents = JobEventStream(upstreams: upstreams, sessions: sessions)
+        router.get(RouterPath(JobEventStream.path)) { request, context in try await jobEvents.events(request, context) }
         router.put(RouterPath(FileRoutes.filePath)) { request, context in try await files.put(request, context) }
         router.get(RouterPath(FileRoutes.filePath)) { request, context in try await files.get(request, context) }
         for route in routes {

@@ -13,15 +13,18 @@ struct Upstreams: Sendable {
     let auth: ServiceClient
     let catalog: ServiceClient
     let commerce: ServiceClient
+    let generation: ServiceClient
     let edge: ServicePrincipal
 
     init(clients: [ServiceName: ServiceClient], edge: ServicePrincipal) throws {
-        guard let auth = clients[.auth], let catalog = clients[.catalog], let commerce = clients[.commerce] else {
+        guard let auth = clients[.auth], let catalog = clients[.catalog], let commerce = clients[.commerce],
+              let generation = clients[.generation] else {
             throw EdgeError.internal("a service has no client")
         }
         self.auth = auth
         self.catalog = catalog
         self.commerce = commerce
+        self.generation = generation
         self.edge = edge
     }
 

@@ -1,20 +1,45 @@
 import AtelierProtos
+import Crypto
 import Logging
 import ServiceKit
+import ServiceLifecycle
+import Synchronization
 
-/// The generation service's RPCs. The declaration in proto/atelier/generation/v1 has no methods yet; they
-/// arrive with the issue that builds the generation. Until then the service starts, migrates its
-/// (empty) schema, serves grpc.health.v1 and refuses callers without a principal.
-public struct GenerationRPC: Atelier_Generation_V1_GenerationService.SimpleServiceProtocol {
-    public init() {}
-}
-
-/// Builds the generation service from configuration.
+/// Builds the generation service from configuration: its jobs' schema, the RPCs, the workers
+/// and the local provider, and the clients of commerce and catalog a job crosses.
 public enum GenerationServer {
     public static func make(configuration: Configuration, verifier: PrincipalVerifier, logger: Logger,
                             directory: ServiceDirectory? = nil) async throws -> HostedService {
-        try await HostedService.make(
+        let settings = try GenerationSettings(configuration)
+        let rpcLogger = Logger(label: "atelier.generation")
+        let commerce = LazyServiceClient(.commerce, configuration: configuration, directory: directory, timeout: .seconds(10))
+        let catalog = LazyServiceClient(.catalog, configuration: configuration, directory: directory, timeout: .seconds(10))
+        let peers = Peers(commerce: commerce, catalog: catalog, credential: settings.credential)
+        // Generation hands out no signed links: its results are served from `generated/`.
+        let (store, storePool) = try BlobStoreConfiguration.make(configuration, linkKey: SymmetricKey(size: .bits256))
+        let renderPool = BoundedWorkPool(threads: 2, maxQueued: 1024)
+        let provider = LocalProvider(delay: settings.localDelay, failures: settings.localFailures, pool: renderPool)
+        let made = MadeRunner()
+        let hosted = try await HostedService.make(
             .generation, configuration: configuration, verifier: verifier, logger: logger,
-            migrations: [], directory: directory, services: { _ in [GenerationRPC()] })
+            migrations: GenerationMigrations.all, directory: directory,
+            services: { database in
+                let runner = JobRunner(database: database, peers: peers, provider: provider, results: ResultStore(store: store),
+                                       settings: settings, logger: rpcLogger)
+                made.runner.withLock { $0 = runner }
+                return [GenerationRPC(database: database, peers: peers, settings: settings, runner: runner, logger: rpcLogger)]
+            })
+        let server = hosted.server
+        guard let runner = made.runner.withLock({ $0 }) else { throw ConfigurationError.invalid(key: "generation", value: "", expected: "a job runner") }
+        // The workers start once the server listens: its migrations have made the tables.
+        runner.startsAfter { _ = try await server.listeningPort() }
+        let pools: [any Service] = [renderPool] + (storePool.map { [$0] } ?? [])
+        return HostedService(name: .generation, database: hosted.database, server: hosted.server,
+                             background: hosted.background + pools + [commerce, catalog, runner])
     }
+}
+
+/// The runner the services closure made, handed back out of it.
+private final class MadeRunner: Sendable {
+    let runner = Mutex<JobRunner?>(nil)
 }

@@ -38,9 +38,13 @@ struct DevCommand: AsyncParsableCommand {
         if let postgres { overrides["database.url"] = postgres }
         // Checkout pages and their return links point at this edge unless told otherwise.
         if Configuration().string("public-url") == nil, port != 0 { overrides["public-url"] = "http://127.0.0.1:\(port)" }
-        let configuration = Configuration().overriding(overrides)
+        var configuration = Configuration().overriding(overrides)
         do {
             let signer = try Stack.signer(configuration)
+            // This process holds the key, so generation's credential is signed here unless given.
+            if configuration.string("generation.credential") == nil {
+                configuration = configuration.overriding(["generation.credential": try signer.generationCredential()])
+            }
             var services: [HostedService] = []
             let directory = ServiceDirectory(inProcessCalls: try configuration.bool("calls.in-process", default: true))
             for name in ServiceName.allCases {

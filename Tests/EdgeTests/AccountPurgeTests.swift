@@ -57,7 +57,7 @@ struct AccountPurgeTests {
     @Test("a purge cut short by a service that was down is finished by the sweep once it is back", arguments: TestBackend.available)
     func sweepFinishes(backend: TestBackend) async throws {
         let commercePort = try await TestStack.unusedPort()
-        try await TestStack.with(backend, services: [.auth, .catalog], edge: true, overrides: [
+        try await TestStack.with(backend, services: [.auth, .catalog, .generation], edge: true, overrides: [
             "commerce.port": String(commercePort), "edge.call-timeout-seconds": Self.commerceDownDeadline,
         ].merging(Self.quickSweeps) { $1 }) { stack in
             let (token, userID) = try await stack.signUp("leaving@example.com")

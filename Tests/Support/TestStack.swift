@@ -46,6 +46,9 @@ public final class TestStack: Sendable {
         }
         var configuration = Configuration(environment: [:]).overriding(values.merging(overrides) { $1 })
         let signer = PrincipalSigner.generate()
+        if configuration.string("generation.credential") == nil {
+            configuration = configuration.overriding(["generation.credential": try signer.generationCredential()])
+        }
         let directory = ServiceDirectory(inProcessCalls: backend.callsInProcess)
         var services: [ServiceName: HostedService] = [:]
         for name in names {

@@ -6,7 +6,7 @@ import Logging
 import ServiceKit
 
 /// Removes a deleted account's data from the services that hold it: the catalog's rows and the
-/// files the user uploaded, and commerce's wallet and subscription (billing stops).
+/// files the user uploaded, generation's jobs, and commerce's wallet and subscription (billing stops).
 ///
 /// Auth records every deleted account until its purge is complete. The deleting edge purges at
 /// once; `sweep`, run every `edge.purge-sweep-seconds`, claims the accounts whose purge did not
@@ -38,10 +38,11 @@ struct AccountPurger: Sendable {
     /// the account is done.
     @discardableResult
     func purge(user: String, deletedAt: Date) async -> Outcome {
-        // The two services hold nothing of each other's: their purges run side by side.
+        // The services hold nothing of each other's: their purges run side by side.
         async let catalogPurged = purgeCatalog(user: user)
         async let commerceClosed = closeCommerce(user: user)
-        guard await (catalogPurged, commerceClosed) == (true, true) else { return .unfinished }
+        async let jobsPurged = purgeJobs(user: user)
+        guard await (catalogPurged, commerceClosed, jobsPurged) == (true, true, true) else { return .unfinished }
         guard Date().timeIntervalSince(deletedAt) >= TimeInterval(settle.components.seconds) else { return .unsettled }
         do {
             _ = try await upstreams.auth.call(AuthMethods.CompleteAccountPurge.self, .with { $0.userID = user }, metadata: try upstreams.asEdge())
@@ -114,6 +115,20 @@ struct AccountPurger: Sendable {
             return true
         } catch {
             logger.warning("catalog purge after account deletion failed", metadata: ["user": "\(user)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Generation's jobs of a deleted account and their events; open holds are released.
+    private func purgeJobs(user: String) async -> Bool {
+        do {
+            let purged = try await Self.retrying {
+                try await upstreams.generation.call(GenerationMethods.PurgeUser.self, .with { $0.userID = user }, metadata: try upstreams.asEdge())
+            }
+            logger.info("purged generation jobs of a deleted account", metadata: ["user": "\(user)", "jobs": "\(purged.deleted)"])
+            return true
+        } catch {
+            logger.warning("generation purge after account deletion failed", metadata: ["user": "\(user)", "error": "\(error)"])
             return false
         }
     }

@@ -28,27 +28,6 @@ struct BlobSettings {
             while trimmed.hasSuffix("/") { trimmed.removeLast() }
             return trimmed
         }
-        switch configuration.string("blobs.store", default: "local") {
-        case "local":
-            let dataDirectory = configuration.string("data-dir", default: "./.atelier")
-            let directory = configuration.string("blobs.directory", default: "\(dataDirectory)/blobs")
-            let pool = BoundedWorkPool(threads: 2, maxQueued: 256)
-            self.pool = pool
-            store = LocalBlobStore(
-                directory: URL(fileURLWithPath: directory, isDirectory: true),
-                publicURL: configuration.string("public-url", default: "http://127.0.0.1:8080"),
-                key: signer.derivedKey(purpose: "file links"), pool: pool)
-        case "s3":
-            pool = nil
-            store = S3BlobStore(settings: .init(
-                endpoint: try configuration.require("blobs.s3.endpoint"),
-                region: configuration.string("blobs.s3.region", default: "us-east-1"),
-                bucket: try configuration.require("blobs.s3.bucket"),
-                accessKey: try configuration.require("blobs.s3.access-key"),
-                secretKey: try configuration.require("blobs.s3.secret-key"),
-                pathStyle: try configuration.bool("blobs.s3.path-style", default: true)))
-        case let other:
-            throw ConfigurationError.invalid(key: "blobs.store", value: other, expected: "local or s3")
-        }
+        (store, pool) = try BlobStoreConfiguration.make(configuration, linkKey: signer.derivedKey(purpose: "file links"))
     }
 }

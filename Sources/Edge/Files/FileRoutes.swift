@@ -128,8 +128,10 @@ struct FileRoutes: Sendable {
         guard let local else { throw Self.notFound }
         let key = try Self.key(context)
         let query = request.uri.queryParameters
-        guard local.verify(method: "GET", key: key, expires: query["expires"].map(String.init) ?? "",
-                           signature: query["signature"].map(String.init) ?? "", extra: [])
+        // Generated results are capability links (`GeneratedFiles`): their key is the secret.
+        guard key.hasPrefix(GeneratedFiles.folder + "/")
+            || local.verify(method: "GET", key: key, expires: query["expires"].map(String.init) ?? "",
+                            signature: query["signature"].map(String.init) ?? "", extra: [])
         else { throw Self.badSignature }
         guard let bytes = try await local.read(key: key, limit: UploadRules.maxAudioBytes) else { throw Self.notFound }
         let ext = String(key.split(separator: ".").last ?? "")

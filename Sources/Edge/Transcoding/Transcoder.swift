@@ -60,6 +60,10 @@ struct Transcoder: Sendable {
 
         // Auth counts failed logins per address: the edge says where the person is.
         metadata.addString(client, forKey: Caller.clientAddressKey)
+        // A service that keeps its own idempotency (generation's submits) reads the client's key.
+        if let key = request.headers[IdempotencyWindow.headerName], !key.isEmpty, key.utf8.count <= 200 {
+            metadata.addString(key, forKey: "idempotency-key")
+        }
         let input = try await requestJSON(route, request: request, context: context)
         if route.answeredFromSession, let session {
             return Self.json(shaper.reply(session.reply, as: route.rpc.outputType), status: route.successStatus)

@@ -10,6 +10,11 @@ public protocol BlobStore: Sendable {
     func downloadURL(key: String, expires: Date) throws -> URL
     /// Removes a file; removing one that is not there is not an error.
     func delete(key: String) async throws
+    /// Stores a file whole (a service's own result: generated images and videos).
+    func write(key: String, bytes: [UInt8], contentType: String) async throws
+    /// A link that keeps working, for files a service keeps for a user: the store's public base
+    /// when it has one, else the longest-lived download link the store can give.
+    func permanentURL(key: String) throws -> URL
     /// A file's bytes (at most `limit`), or nil when there is none.
     func read(key: String, limit: Int) async throws -> [UInt8]?
     /// The storage key a link of this store names, or nil for links elsewhere.
@@ -26,6 +31,14 @@ public enum BlobError: Error, Equatable, CustomStringConvertible {
         case .provider(let status, let message): "blob store answered \(status): \(message)"
         }
     }
+}
+
+/// The folder of generated results. Their keys carry a random 128-bit id, and the local store
+/// serves them without a signature, as a bucket with public, unguessable keys would: a gallery
+/// link must outlive any signature. Originals kept back from Free users live elsewhere.
+public enum GeneratedFiles {
+    public static let folder = "generated"
+    public static let originals = "originals"
 }
 
 /// Storage keys are ours: `folder/name.ext`, lower-case letters, digits, `-`, `_` and one dot.

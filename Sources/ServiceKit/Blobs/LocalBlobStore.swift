@@ -47,6 +47,17 @@ public struct LocalBlobStore: BlobStore {
     }
 
     /// Writes a file whole: into a temporary name first, then renamed, so a reader never sees half.
+    public func write(key storageKey: String, bytes: [UInt8], contentType: String) async throws {
+        try await write(key: storageKey, bytes: bytes)
+    }
+
+    /// Generated results are served unsigned (`GeneratedFiles`); anything else gets a week-long link.
+    public func permanentURL(key storageKey: String) throws -> URL {
+        guard StorageKey.isValid(storageKey) else { throw BlobError.invalidKey(storageKey) }
+        if storageKey.hasPrefix(GeneratedFiles.folder + "/"), let url = URL(string: "\(publicURL)/files/\(storageKey)") { return url }
+        return try downloadURL(key: storageKey, expires: Date().addingTimeInterval(7 * 86_400))
+    }
+
     public func write(key storageKey: String, bytes: [UInt8]) async throws {
         let file = try path(storageKey)
         try await pool.run {

@@ -17,8 +17,12 @@ public struct S3BlobStore: BlobStore {
         public var secretKey: String
         /// `endpoint/bucket/key` (MinIO, most self-hosted stores) rather than `bucket.endpoint/key`.
         public var pathStyle: Bool
+        /// A permanent public address for the bucket's files (a CDN or public bucket domain).
+        public var publicBaseURL: String?
 
-        public init(endpoint: String, region: String, bucket: String, accessKey: String, secretKey: String, pathStyle: Bool) {
+        public init(endpoint: String, region: String, bucket: String, accessKey: String, secretKey: String, pathStyle: Bool,
+                    publicBaseURL: String? = nil) {
+            self.publicBaseURL = publicBaseURL
             self.endpoint = endpoint
             self.region = region
             self.bucket = bucket
@@ -56,6 +60,24 @@ public struct S3BlobStore: BlobStore {
         guard (200..<300).contains(status) || status == 404 else {
             throw BlobError.provider(status: status, message: String(decoding: data.prefix(500), as: UTF8.self))
         }
+    }
+
+    public func write(key: String, bytes: [UInt8], contentType: String) async throws {
+        guard StorageKey.isValid(key) else { throw BlobError.invalidKey(key) }
+        var request = URLRequest(url: try presign(method: "PUT", key: key, expires: Date().addingTimeInterval(300)))
+        request.httpMethod = "PUT"
+        request.setValue(contentType, forHTTPHeaderField: "Content-Type")
+        let (data, response) = try await session.upload(for: request, from: Data(bytes))
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else { throw BlobError.provider(status: status, message: String(decoding: data.prefix(500), as: UTF8.self)) }
+    }
+
+    /// The public base (`blobs.public-base-url`) when set, else a presigned link for the seven
+    /// days SigV4 allows.
+    public func permanentURL(key: String) throws -> URL {
+        guard StorageKey.isValid(key) else { throw BlobError.invalidKey(key) }
+        if let base = settings.publicBaseURL, let url = URL(string: "\(base)/\(key)") { return url }
+        return try presign(method: "GET", key: key, expires: Date().addingTimeInterval(7 * 86_400 - 60))
     }
 
     public func read(key: String, limit: Int) async throws -> [UInt8]? {

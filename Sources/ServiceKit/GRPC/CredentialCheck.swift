@@ -37,20 +37,16 @@ public final class CredentialAnswers: Sendable {
 /// same process (`ServiceDirectory`: in-process, or its port) or the configured one. A lifecycle
 /// service: its connection closes when the process stops.
 public final class AuthCredentialCheck: CredentialCheck, Service {
-    private let configuration: Configuration
-    private let directory: ServiceDirectory?
     private let answers: CredentialAnswers
-    private let client = Mutex<ServiceClient?>(nil)
+    private let auth: LazyServiceClient
 
     public init(configuration: Configuration, directory: ServiceDirectory?, cacheLifetime: Duration) {
-        self.configuration = configuration
-        self.directory = directory
+        auth = LazyServiceClient(.auth, configuration: configuration, directory: directory, timeout: .seconds(5))
         answers = CredentialAnswers(lifetime: cacheLifetime)
     }
 
     public func isActive(credentialID: String, token: String) async throws -> Bool {
         try await answers.answer(for: credentialID) {
-            let auth = try connect()
             var metadata = Metadata()
             metadata.addString(token, forKey: PrincipalInterceptor.metadataKey)
             RequestID.propagate(into: &metadata)
@@ -65,18 +61,8 @@ public final class AuthCredentialCheck: CredentialCheck, Service {
         }
     }
 
-    private func connect() throws -> ServiceClient {
-        try client.withLock { client in
-            if let client { return client }
-            let made = try ServiceClient.make(.auth, configuration: configuration, directory: directory, timeout: .seconds(5))
-            client = made
-            return made
-        }
-    }
-
     /// Waits for shutdown, then closes the connection if one was made.
     public func run() async throws {
-        try? await gracefulShutdown()
-        (client.withLock { $0 }?.channel as? HTTP2Channel)?.close()
+        try await auth.run()
     }
 }

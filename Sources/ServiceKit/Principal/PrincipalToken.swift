@@ -53,6 +53,12 @@ public struct PrincipalSigner: Sendable {
         return try sign(principal)
     }
 
+    /// The generation service's own principal, for a process that holds the key (`atelier dev`,
+    /// the tests): its jobs call commerce and catalog long after the user's principal expired.
+    public func generationCredential(lifetime: Duration = .seconds(365 * 86_400)) throws -> String {
+        try service(name: "generation", roles: ["generation"], lifetime: lifetime)
+    }
+
     public func service(name: String, roles: [String] = [], credentialID: String = "", lifetime: Duration, now: Date = Date()) throws -> String {
         var principal = Principal()
         principal.kind = .service

@@ -1,0 +1,63 @@
+import ServiceKit
+
+/// The generation service's schema. Times are BIGINT microseconds since 1970 (see `SQLValue`).
+///
+/// `jobs` is the queue and the record at once: a worker claims the oldest runnable job (plan
+/// priority, aged by waiting time) by setting its lease; `last_sequence` numbers the job's
+/// events, which `job_events` keeps for watching and replay. `hold_ids` are the commerce holds
+/// placed for the job (one per credit-priced unit), settled or released with it.
+enum GenerationMigrations {
+    static let all: [Migration] = [
+        Migration(version: 1, name: "jobs and their events", statements: [
+            """
+            CREATE TABLE jobs (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'canceled')),
+                character_id TEXT NOT NULL,
+                input TEXT NOT NULL,
+                plan TEXT NOT NULL,
+                priority TEXT NOT NULL,
+                plan_rank BIGINT NOT NULL,
+                progress INTEGER NOT NULL DEFAULT 0,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                max_attempts INTEGER NOT NULL,
+                cost BIGINT NOT NULL,
+                asset TEXT NOT NULL,
+                charge TEXT NOT NULL,
+                hold_ids TEXT NOT NULL,
+                media_ids TEXT NOT NULL,
+                result_urls TEXT NOT NULL,
+                error_code TEXT NOT NULL DEFAULT '',
+                error_message TEXT NOT NULL DEFAULT '',
+                run_after BIGINT NOT NULL,
+                lease_until BIGINT,
+                cancel_requested BOOLEAN NOT NULL DEFAULT FALSE,
+                last_sequence BIGINT NOT NULL DEFAULT 0,
+                idempotency_key TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                started_at BIGINT,
+                finished_at BIGINT
+            )
+            """,
+            "CREATE UNIQUE INDEX jobs_idempotency ON jobs (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
+            "CREATE INDEX jobs_user_created ON jobs (user_id, created_at)",
+            "CREATE INDEX jobs_runnable ON jobs (run_after) WHERE status = 'queued'",
+            "CREATE INDEX jobs_leased ON jobs (lease_until) WHERE status = 'running'",
+            """
+            CREATE TABLE job_events (
+                job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+                sequence BIGINT NOT NULL,
+                type TEXT NOT NULL,
+                status TEXT NOT NULL,
+                progress INTEGER NOT NULL,
+                message TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (job_id, sequence)
+            )
+            """,
+        ]),
+    ]
+}

@@ -1,0 +1,41 @@
+import ServiceKit
+
+/// How generation runs its jobs.
+///
+/// - generation.credential (string, default none): generation's service principal, with the role
+///   "generation" (`atelier credential --name generation --roles generation`); `atelier dev` signs
+///   one itself. Without it, submits are refused (GENERATION_NOT_CONFIGURED).
+/// - generation.workers (int, default 4): jobs run at once in this process
+/// - generation.lease-seconds (int, default 30): how long a claimed job is a worker's before the
+///   rescuer returns it to the queue; renewed every third of it while the worker runs
+/// - generation.max-attempts (int, default 3), generation.backoff-ms (int, default 1000): retries
+///   wait backoff × 2^(attempt-1), with up to half again of jitter
+/// - generation.aging-seconds (int, default 60): how long a job waits to climb one plan rank
+/// - generation.poll-ms (int, default 500): how often idle workers look for work they were not told of
+/// - generation.local.delay-ms (int, default 0): each result of the local provider takes this long
+/// - generation.local.failures (int, default 0): the local provider fails the first that many
+///   attempts of every job (a rehearsal of a provider outage)
+struct GenerationSettings: Sendable {
+    let credential: String?
+    let workers: Int
+    let lease: Duration
+    let maxAttempts: Int
+    let backoff: Duration
+    let agingSeconds: Int64
+    let poll: Duration
+    let localDelay: Duration
+    let localFailures: Int
+    let watchInterval: Duration = .milliseconds(250)
+
+    init(_ configuration: Configuration) throws {
+        credential = configuration.string("generation.credential").flatMap { $0.isEmpty ? nil : $0 }
+        workers = try configuration.int("generation.workers", default: 4, range: 1...64)
+        lease = .seconds(try configuration.int("generation.lease-seconds", default: 30, range: 1...3600))
+        maxAttempts = try configuration.int("generation.max-attempts", default: 3, range: 1...10)
+        backoff = .milliseconds(try configuration.int("generation.backoff-ms", default: 1000, range: 0...600_000))
+        agingSeconds = Int64(try configuration.int("generation.aging-seconds", default: 60, range: 0...86_400))
+        poll = .milliseconds(try configuration.int("generation.poll-ms", default: 500, range: 10...60_000))
+        localDelay = .milliseconds(try configuration.int("generation.local.delay-ms", default: 0, range: 0...600_000))
+        localFailures = try configuration.int("generation.local.failures", default: 0, range: 0...100)
+    }
+}

@@ -1,0 +1,328 @@
+import AtelierProtos
+import Foundation
+import GRPCCore
+import Logging
+import ServiceKit
+import ServiceLifecycle
+import Synchronization
+
+/// The workers of this process: each claims the next runnable job with a lease, renews the lease
+/// while it works, and ends the job succeeded, failed or canceled, settling or releasing its
+/// holds. A rescuer returns jobs whose lease lapsed (their process died) to the queue. Every
+/// effect is keyed by the job, so a job run twice is stored, attached and charged once.
+final class JobRunner: Service, Sendable {
+    private let database: any Database
+    private let peers: Peers
+    private let provider: any MediaProvider
+    private let results: ResultStore
+    private let settings: GenerationSettings
+    private let logger: Logger
+    private let ready = Mutex<(@Sendable () async throws -> Void)?>(nil)
+    /// Idle workers waiting to be told of a new job.
+    private let sleepers = Mutex<[CheckedContinuation<Void, Never>]>([])
+
+    init(database: any Database, peers: Peers, provider: any MediaProvider, results: ResultStore, settings: GenerationSettings,
+         logger: Logger) {
+        self.database = database
+        self.peers = peers
+        self.provider = provider
+        self.results = results
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// What the workers wait for before their first claim (the server listening, its tables made).
+    func startsAfter(_ ready: @escaping @Sendable () async throws -> Void) {
+        self.ready.withLock { $0 = ready }
+    }
+
+    /// A job was queued: one idle worker looks now instead of at its next poll.
+    func wake() {
+        let sleeper = sleepers.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+        sleeper?.resume()
+    }
+
+    func run() async throws {
+        if let ready = ready.withLock({ $0 }) { try await ready() }
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<self.settings.workers { group.addTask { await self.work() } }
+                group.addTask { await self.rescueLoop() }
+                await group.waitForAll()
+            }
+        }
+        // Whoever still sleeps is released so the group can end.
+        for sleeper in sleepers.withLock({ list in defer { list = [] }; return list }) { sleeper.resume() }
+    }
+
+    private func work() async {
+        while !Task.isCancelled {
+            do {
+                let now = Date.databaseNow
+                let lease = now.addingTimeInterval(settings.lease.seconds)
+                if let claimed = try await database.transaction({ tx in
+                    try await JobStore.claim(tx, now: now, leaseUntil: lease, agingSeconds: self.settings.agingSeconds)
+                }) {
+                    await execute(claimed)
+                    continue
+                }
+            } catch {
+                logger.warning("claiming a job failed", metadata: ["error": "\(error)"])
+            }
+            await idle()
+        }
+    }
+
+    /// Sleeps until woken or the poll interval passes.
+    private func idle() async {
+        let poll = settings.poll
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in self.sleepers.withLock { $0.append(continuation) } }
+            }
+            group.addTask { try? await Task.sleep(for: poll) }
+            await group.next()
+            // The sleeper that was not woken is woken now, so it does not linger.
+            self.wakeAll()
+            group.cancelAll()
+        }
+    }
+
+    private func wakeAll() {
+        for sleeper in sleepers.withLock({ list in defer { list = [] }; return list }) { sleeper.resume() }
+    }
+
+    private func rescueLoop() async {
+        while !Task.isCancelled {
+            do {
+                for failed in try await JobStore.rescue(database, now: Date.databaseNow) {
+                    await release(failed)
+                    logger.warning("a job failed: its worker stopped and no attempts are left", metadata: ["job": "\(failed.job.id)"])
+                }
+            } catch {
+                logger.warning("rescuing lapsed jobs failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: settings.lease / 2)
+        }
+    }
+
+    // MARK: running one job
+
+    private struct Canceled: Error {}
+
+    private func execute(_ claimed: JobStore.Claimed) async {
+        let job = claimed.job
+        do {
+            let media = try await withLeaseRenewed(claimed) { try await self.produce(claimed) }
+            try await checkCanceled(job.id)
+            for hold in claimed.holdIDs { try await peers.settle(user: claimed.userID, hold: hold) }
+            let now = Date.databaseNow
+            try await database.transaction { tx in
+                try await JobStore.change(tx, job: job.id, from: ["running"], set: [
+                    ("status", "succeeded"), ("progress", .int(100)), ("charge", "settled"), ("lease_until", .null),
+                    ("media_ids", JSONColumn.encode(media.map(\.id))), ("result_urls", JSONColumn.encode(media.map(\.url))),
+                    ("finished_at", .time(now)),
+                ], event: "succeeded", message: "\(media.count) \(job.kind == "video" ? "video" : media.count == 1 ? "image" : "images") ready", now: now)
+            }
+        } catch is Canceled {
+            await finishCanceled(claimed)
+        } catch {
+            await failed(claimed, error: error)
+        }
+    }
+
+    /// Runs `body` while a task renews the job's lease every third of it.
+    private func withLeaseRenewed<T: Sendable>(_ claimed: JobStore.Claimed, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let (database, lease, id, attempt) = (self.database, settings.lease, claimed.job.id, claimed.job.attempts)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: lease / 3)
+                    _ = try? await JobStore.renew(database, job: id, attempt: attempt,
+                                                  leaseUntil: Date.databaseNow.addingTimeInterval(lease.seconds))
+                }
+            }
+            group.addTask { try await body() }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let value = next { return value }
+            }
+            throw CancellationError()
+        }
+    }
+
+    private func checkCanceled(_ job: String) async throws {
+        if try await JobStore.cancelRequested(database, job: job) { throw Canceled() }
+    }
+
+    /// The provider's files, stored and attached one by one; a cancel is honoured between them.
+    private func produce(_ claimed: JobStore.Claimed) async throws -> [Atelier_Catalog_V1_Media] {
+        let job = claimed.job
+        let input = job.input
+        let palette = Palette(skin: input["skinTone"], hair: input["hairColor"], eyes: input["eyeColor"],
+                              clothing: input["clothing"] ?? input["characterClothing"])
+        let seed = Int64(input["seed"] ?? "") ?? 0
+        let prompt = input["prompt"] ?? ""
+        try await checkCanceled(job.id)
+        let files: [GeneratedFile]
+        switch job.kind {
+        case "video":
+            files = [try await provider.video(VideoRequest(prompt: prompt, seed: seed, durationSeconds: Int(input["durationSeconds"] ?? "") ?? 4,
+                                                           palette: palette, attempt: Int(job.attempts)))]
+        default:
+            files = try await provider.images(ImageRequest(prompt: prompt, seed: seed, count: Int(input["count"] ?? "") ?? 1, palette: palette,
+                                                           steps: Int(input["steps"] ?? "") ?? 35, watermark: input["watermark"] == "true", attempt: Int(job.attempts)))
+        }
+        var attached: [Atelier_Catalog_V1_Media] = []
+        for (index, file) in files.enumerated() {
+            try await checkCanceled(job.id)
+            let stored = try await results.store(file, job: job.id, index: index)
+            let media = try await peers.attach(.with {
+                $0.userID = claimed.userID
+                $0.characterID = job.characterID
+                $0.type = job.kind == "video" ? "video" : "image"
+                $0.url = stored.url
+                if let thumbnail = stored.thumbnailURL { $0.thumbnailURL = thumbnail }
+                $0.generationParams = [
+                    "jobId": job.id, "provider": provider.name, "prompt": String(prompt.prefix(3900)), "seed": String(seed &+ Int64(index)),
+                ].merging(input["steps"].map { ["steps": $0] } ?? [:]) { a, _ in a }
+                $0.fileSizeBytes = Int64(file.bytes.count)
+                $0.width = Int32(file.width)
+                $0.height = Int32(file.height)
+                if let duration = file.durationSeconds { $0.durationSeconds = duration }
+                $0.watermarked = file.original != nil
+                $0.idempotencyKey = "\(job.id):\(index)"
+            })
+            attached.append(media)
+            let progress = Int32(10 + 85 * (index + 1) / max(files.count, 1))
+            let now = Date.databaseNow
+            try await database.transaction { tx in
+                try await JobStore.change(tx, job: job.id, from: ["running"], set: [("progress", .int(Int64(progress)))],
+                                          event: "progress", message: "\(index + 1) of \(files.count) ready", now: now)
+            }
+        }
+        return attached
+    }
+
+    private func failed(_ claimed: JobStore.Claimed, error: any Error) async {
+        let job = claimed.job
+        let (code, message, retryable) = Self.describe(error)
+        let now = Date.databaseNow
+        do {
+            if retryable && job.attempts < job.maxAttempts {
+                // Exponential backoff with up to half again of jitter.
+                let base = settings.backoff.seconds * pow(2, Double(job.attempts - 1))
+                let wait = base + Double.random(in: 0...(base / 2))
+                try await database.transaction { tx in
+                    try await JobStore.change(tx, job: job.id, from: ["running"], set: [
+                        ("status", "queued"), ("lease_until", .null), ("run_after", .time(now.addingTimeInterval(wait))),
+                        ("error_code", .text(code)), ("error_message", .text(message)),
+                    ], event: "retrying", message: "attempt \(job.attempts) failed (\(message)); retrying", now: now)
+                }
+                logger.info("a job attempt failed; retrying", metadata: ["job": "\(job.id)", "error": "\(code)"])
+                return
+            }
+            // The credits go back before the job reads as failed, so whoever sees it ended sees them.
+            await release(claimed)
+            try await database.transaction { tx in
+                try await JobStore.change(tx, job: job.id, from: ["running"], set: [
+                    ("status", "failed"), ("lease_until", .null), ("charge", "released"), ("finished_at", .time(now)),
+                    ("error_code", .text(code)), ("error_message", .text(message)),
+                ], event: "failed", message: message, now: now)
+            }
+            logger.warning("a job failed", metadata: ["job": "\(job.id)", "error": "\(code)"])
+        } catch {
+            // The lease lapses and the rescuer takes the job back.
+            logger.warning("a job's failure could not be recorded", metadata: ["job": "\(job.id)", "error": "\(error)"])
+        }
+    }
+
+    private func finishCanceled(_ claimed: JobStore.Claimed) async {
+        let now = Date.databaseNow
+        await release(claimed)
+        do {
+            try await database.transaction { tx in
+                try await JobStore.change(tx, job: claimed.job.id, from: ["running"], set: [
+                    ("status", "canceled"), ("lease_until", .null), ("charge", "released"), ("finished_at", .time(now)),
+                ], event: "canceled", message: "canceled while running", now: now)
+            }
+        } catch {
+            logger.warning("a job's cancel could not be recorded", metadata: ["job": "\(claimed.job.id)", "error": "\(error)"])
+        }
+    }
+
+    private func release(_ claimed: JobStore.Claimed) async {
+        for hold in claimed.holdIDs {
+            do { try await peers.release(user: claimed.userID, hold: hold) } catch {
+                logger.warning("a hold could not be released; it expires by itself", metadata: ["hold": "\(hold)", "error": "\(error)"])
+            }
+        }
+    }
+
+    static func describe(_ error: any Error) -> (code: String, message: String, retryable: Bool) {
+        switch error {
+        case let error as ProviderError: (error.code, error.message, error.retryable)
+        case let error as ServiceError: (error.reason.isEmpty ? "\(error.code)" : error.reason, error.message,
+                                         [.unavailable, .deadlineExceeded, .resourceExhausted, .aborted].contains(error.code))
+        case let error as RPCError: (ServiceError(received: error).reason.isEmpty ? "UPSTREAM_FAILED" : ServiceError(received: error).reason,
+                                     error.message, [.unavailable, .deadlineExceeded, .resourceExhausted, .aborted].contains(error.code))
+        default: ("GENERATION_FAILED", "the generation failed", true)
+        }
+    }
+
+    // MARK: cancel and purge
+
+    /// A queued job ends canceled at once and its holds go back; a running one is flagged and its
+    /// worker ends it at the next step. A finished job is answered as it is.
+    func cancel(job id: String, user: String) async throws -> Job {
+        let now = Date.databaseNow
+        let (job, holds) = try await database.transaction { tx -> (Job, [String]) in
+            guard let row = try await tx.first("SELECT status, hold_ids FROM jobs WHERE id = \(id) AND user_id = \(user)\(SQL.forUpdate)") else {
+                throw JobStore.table.notFound
+            }
+            switch try row.string("status") {
+            case "queued":
+                let job = try await JobStore.change(tx, job: id, from: ["queued"], set: [
+                    ("status", "canceled"), ("charge", "released"), ("finished_at", .time(now))], event: "canceled", message: "canceled", now: now)
+                let holds = try row.string("hold_ids").split(separator: ",").map(String.init)
+                if let job { return (job, holds) }
+                return (try await JobStore.table.get(tx, id: id, owner: user), holds)
+            case "running":
+                try await tx.query("UPDATE jobs SET cancel_requested = TRUE WHERE id = \(id)")
+                return (try await JobStore.table.get(tx, id: id, owner: user), [])
+            default:
+                return (try await JobStore.table.get(tx, id: id, owner: user), [])
+            }
+        }
+        for hold in holds {
+            do { try await peers.release(user: user, hold: hold) } catch {
+                logger.warning("a hold could not be released; it expires by itself", metadata: ["hold": "\(hold)", "error": "\(error)"])
+            }
+        }
+        return job
+    }
+
+    /// Deletes a deleted account's jobs (their events go with them); holds of unfinished jobs are
+    /// released first.
+    func purge(user: String) async throws -> (deleted: Int64, released: Int64) {
+        let open = try await database.query("SELECT hold_ids FROM jobs WHERE user_id = \(user) AND status IN ('queued', 'running')")
+        var released: Int64 = 0
+        for row in open {
+            for hold in try row.string("hold_ids").split(separator: ",") {
+                do {
+                    try await peers.release(user: user, hold: String(hold))
+                    released += 1
+                } catch {
+                    logger.warning("a hold could not be released; it expires by itself", metadata: ["hold": "\(hold)", "error": "\(error)"])
+                }
+            }
+        }
+        let deleted = try await database.count("SELECT COUNT(*) AS n FROM jobs WHERE user_id = \(user)")
+        try await database.query("DELETE FROM jobs WHERE user_id = \(user)")
+        return (deleted, released)
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

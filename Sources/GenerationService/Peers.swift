@@ -1,0 +1,75 @@
+import AtelierProtos
+import Foundation
+import GRPCCore
+import ServiceKit
+
+typealias CommerceMethods = Atelier_Commerce_V1_CommerceService.Method
+typealias CatalogMethods = Atelier_Catalog_V1_CatalogService.Method
+
+/// The services a job crosses: commerce for its holds, catalog for its character and results.
+/// Calls about money and results carry generation's own credential (`generation.credential`,
+/// a service principal with the role "generation"), since a job outlives the user's principal;
+/// reading the user's character at submit forwards the user's principal, so catalog decides
+/// what the user may see.
+struct Peers: Sendable {
+    let commerce: LazyServiceClient
+    let catalog: LazyServiceClient
+    let credential: String?
+
+    func asGeneration() throws -> Metadata {
+        guard let credential else {
+            throw ServiceError(.failedPrecondition, reason: "GENERATION_NOT_CONFIGURED",
+                               "generation has no service credential (generation.credential); ask the operator")
+        }
+        var metadata = Metadata()
+        metadata.addString(credential, forKey: PrincipalInterceptor.metadataKey)
+        RequestID.propagate(into: &metadata)
+        return metadata
+    }
+
+    static func asUser(_ token: String) -> Metadata {
+        var metadata = Metadata()
+        metadata.addString(token, forKey: PrincipalInterceptor.metadataKey)
+        RequestID.propagate(into: &metadata)
+        return metadata
+    }
+
+    /// One hold per unit of the operation, keyed by the job, so a retried submit holds once.
+    func hold(user: String, operation: String, job: String, unit: Int) async throws -> Atelier_Commerce_V1_HoldInfo {
+        try await commerce.call(CommerceMethods.Hold.self, .with {
+            $0.userID = user
+            $0.operation = operation
+            $0.jobID = job
+            $0.ttlSeconds = 86_400
+            $0.idempotencyKey = "\(job):hold:\(unit)"
+        }, metadata: try asGeneration()).hold
+    }
+
+    func settle(user: String, hold: String) async throws {
+        _ = try await commerce.call(CommerceMethods.Settle.self, .with {
+            $0.userID = user
+            $0.holdID = hold
+            $0.idempotencyKey = "settle:\(hold)"
+        }, metadata: try asGeneration())
+    }
+
+    func release(user: String, hold: String) async throws {
+        _ = try await commerce.call(CommerceMethods.Release.self, .with {
+            $0.userID = user
+            $0.holdID = hold
+            $0.idempotencyKey = "release:\(hold)"
+        }, metadata: try asGeneration())
+    }
+
+    func character(_ id: String, userToken: String) async throws -> Atelier_Catalog_V1_Character {
+        try await catalog.call(CatalogMethods.GetCharacter.self, .with { $0.characterID = id }, metadata: Self.asUser(userToken)).character
+    }
+
+    func media(_ id: String, userToken: String) async throws -> Atelier_Catalog_V1_Media {
+        try await catalog.call(CatalogMethods.GetMedia.self, .with { $0.id = id }, metadata: Self.asUser(userToken)).media
+    }
+
+    func attach(_ request: Atelier_Catalog_V1_AttachMediaRequest) async throws -> Atelier_Catalog_V1_Media {
+        try await catalog.call(CatalogMethods.AttachMedia.self, request, metadata: try asGeneration()).media
+    }
+}

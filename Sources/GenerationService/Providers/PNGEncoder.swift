@@ -1,0 +1,101 @@
+import ServiceKit
+
+/// Writes RGB images as PNG files without a compression library: the pixel rows go into
+/// "stored" (uncompressed) deflate blocks, which every PNG reader accepts. Generated pictures
+/// are small (384×512), so the larger file is a fair price for no dependency.
+enum PNGEncoder {
+    /// `pixels` holds `width * height * 3` bytes, row by row, red-green-blue.
+    static func encode(width: Int, height: Int, pixels: [UInt8]) -> [UInt8] {
+        precondition(pixels.count == width * height * 3, "an RGB image has three bytes a pixel")
+        var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        var header: [UInt8] = []
+        header.appendBigEndian(UInt32(width))
+        header.appendBigEndian(UInt32(height))
+        header += [8, 2, 0, 0, 0]  // 8 bits a channel, truecolour, deflate, no filter set, no interlace
+        chunk("IHDR", header, into: &png)
+        // Each row starts with its filter byte (0: none).
+        chunk("IDAT", zlibStored(rows(width: width, height: height, pixels: pixels)), into: &png)
+        chunk("IEND", [], into: &png)
+        return png
+    }
+
+    /// An animated PNG (APNG): `frames` of the same size, `framesPerSecond` of them a second,
+    /// repeating. Readers without APNG support show the first frame.
+    static func encodeAnimation(width: Int, height: Int, frames: [[UInt8]], framesPerSecond: Int) -> [UInt8] {
+        var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        var header: [UInt8] = []
+        header.appendBigEndian(UInt32(width))
+        header.appendBigEndian(UInt32(height))
+        header += [8, 2, 0, 0, 0]
+        chunk("IHDR", header, into: &png)
+        var control: [UInt8] = []
+        control.appendBigEndian(UInt32(frames.count))
+        control.appendBigEndian(0)  // plays forever
+        chunk("acTL", control, into: &png)
+        var sequence: UInt32 = 0
+        for (index, pixels) in frames.enumerated() {
+            var frame: [UInt8] = []
+            frame.appendBigEndian(sequence); sequence += 1
+            frame.appendBigEndian(UInt32(width))
+            frame.appendBigEndian(UInt32(height))
+            frame.appendBigEndian(0)
+            frame.appendBigEndian(0)
+            frame += [0, 1, UInt8(framesPerSecond >> 8), UInt8(framesPerSecond & 0xFF), 0, 0]  // 1/fps s, dispose none, blend source
+            chunk("fcTL", frame, into: &png)
+            let data = zlibStored(rows(width: width, height: height, pixels: pixels))
+            if index == 0 {
+                chunk("IDAT", data, into: &png)
+            } else {
+                var part: [UInt8] = []
+                part.appendBigEndian(sequence); sequence += 1
+                chunk("fdAT", part + data, into: &png)
+            }
+        }
+        chunk("IEND", [], into: &png)
+        return png
+    }
+
+    private static func rows(width: Int, height: Int, pixels: [UInt8]) -> [UInt8] {
+        var raw: [UInt8] = []
+        raw.reserveCapacity(height * (width * 3 + 1))
+        for row in 0..<height {
+            raw.append(0)
+            raw += pixels[(row * width * 3)..<((row + 1) * width * 3)]
+        }
+        return raw
+    }
+
+    private static func chunk(_ type: String, _ data: [UInt8], into png: inout [UInt8]) {
+        png.appendBigEndian(UInt32(data.count))
+        let typed = Array(type.utf8) + data
+        png += typed
+        png.appendBigEndian(CRC32.checksum(typed))
+    }
+
+    /// A zlib stream of stored blocks (at most 65,535 bytes each) with its Adler-32.
+    private static func zlibStored(_ data: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [0x78, 0x01]
+        var offset = 0
+        repeat {
+            let length = min(65_535, data.count - offset)
+            let last: UInt8 = offset + length == data.count ? 1 : 0
+            out.append(last)
+            out += [UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8((~length >> 8) & 0xFF)]
+            out += data[offset..<(offset + length)]
+            offset += length
+        } while offset < data.count
+        var a: UInt32 = 1, b: UInt32 = 0
+        for byte in data {
+            a = (a + UInt32(byte)) % 65_521
+            b = (b + a) % 65_521
+        }
+        out.appendBigEndian((b << 16) | a)
+        return out
+    }
+}
+
+extension [UInt8] {
+    mutating func appendBigEndian(_ value: UInt32) {
+        append(contentsOf: [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)])
+    }
+}
