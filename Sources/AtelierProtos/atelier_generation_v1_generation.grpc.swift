@@ -286,6 +286,7 @@ extension Atelier_Generation_V1_GenerationService {
         /// > Source IDL Documentation:
         /// >
         /// > The job's numbered events from `after_sequence`, then each new one until the job ends.
+        /// > Services and back-office callers name the user (`user_id`).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Atelier_Generation_V1_WatchJobRequest` messages.
@@ -450,6 +451,7 @@ extension Atelier_Generation_V1_GenerationService {
         /// > Source IDL Documentation:
         /// >
         /// > The job's numbered events from `after_sequence`, then each new one until the job ends.
+        /// > Services and back-office callers name the user (`user_id`).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Generation_V1_WatchJobRequest` message.
@@ -612,6 +614,7 @@ extension Atelier_Generation_V1_GenerationService {
         /// > Source IDL Documentation:
         /// >
         /// > The job's numbered events from `after_sequence`, then each new one until the job ends.
+        /// > Services and back-office callers name the user (`user_id`).
         ///
         /// - Parameters:
         ///   - request: A `Atelier_Generation_V1_WatchJobRequest` message.
@@ -1143,6 +1146,7 @@ extension Atelier_Generation_V1_GenerationService {
         /// > Source IDL Documentation:
         /// >
         /// > The job's numbered events from `after_sequence`, then each new one until the job ends.
+        /// > Services and back-office callers name the user (`user_id`).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Generation_V1_WatchJobRequest` message.
@@ -1426,6 +1430,7 @@ extension Atelier_Generation_V1_GenerationService {
         /// > Source IDL Documentation:
         /// >
         /// > The job's numbered events from `after_sequence`, then each new one until the job ends.
+        /// > Services and back-office callers name the user (`user_id`).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Generation_V1_WatchJobRequest` message.
@@ -1698,6 +1703,7 @@ extension Atelier_Generation_V1_GenerationService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > The job's numbered events from `after_sequence`, then each new one until the job ends.
+    /// > Services and back-office callers name the user (`user_id`).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Atelier_Generation_V1_WatchJobRequest` message.
@@ -1978,6 +1984,7 @@ extension Atelier_Generation_V1_GenerationService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > The job's numbered events from `after_sequence`, then each new one until the job ends.
+    /// > Services and back-office callers name the user (`user_id`).
     ///
     /// - Parameters:
     ///   - message: request message to send.
