@@ -115,10 +115,12 @@ final class JobRunner: Service, Sendable {
         do {
             let media = try await withLeaseRenewed(claimed) { try await self.produce(claimed) }
             try await checkCanceled(job.id)
+            // A worker whose lease was taken back leaves the job to the one that holds it now.
+            guard try await JobStore.isCurrent(database, job: job.id, attempt: job.attempts) else { return }
             for hold in claimed.holdIDs { try await peers.settle(user: claimed.userID, hold: hold) }
             let now = Date.databaseNow
             try await database.transaction { tx in
-                try await JobStore.change(tx, job: job.id, from: ["running"], set: [
+                try await JobStore.change(tx, job: job.id, from: ["running"], attempt: job.attempts, set: [
                     ("status", "succeeded"), ("progress", .int(100)), ("charge", "settled"), ("lease_until", .null),
                     ("media_ids", JSONColumn.encode(media.map(\.id))), ("result_urls", JSONColumn.encode(media.map(\.url))),
                     ("finished_at", .time(now)),
@@ -138,8 +140,8 @@ final class JobRunner: Service, Sendable {
             group.addTask {
                 while true {
                     try await Task.sleep(for: lease / 3)
-                    _ = try? await JobStore.renew(database, job: id, attempt: attempt,
-                                                  leaseUntil: Date.databaseNow.addingTimeInterval(lease.seconds))
+                    let now = Date.databaseNow
+                    _ = try? await JobStore.renew(database, job: id, attempt: attempt, now: now, leaseUntil: now.addingTimeInterval(lease.seconds))
                 }
             }
             group.addTask { try await body() }
@@ -197,7 +199,7 @@ final class JobRunner: Service, Sendable {
             let progress = Int32(10 + 85 * (index + 1) / max(files.count, 1))
             let now = Date.databaseNow
             try await database.transaction { tx in
-                try await JobStore.change(tx, job: job.id, from: ["running"], set: [("progress", .int(Int64(progress)))],
+                try await JobStore.change(tx, job: job.id, from: ["running"], attempt: job.attempts, set: [("progress", .int(Int64(progress)))],
                                           event: "progress", message: "\(index + 1) of \(files.count) ready", now: now)
             }
         }
@@ -214,7 +216,7 @@ final class JobRunner: Service, Sendable {
                 let base = settings.backoff.seconds * pow(2, Double(job.attempts - 1))
                 let wait = base + Double.random(in: 0...(base / 2))
                 try await database.transaction { tx in
-                    try await JobStore.change(tx, job: job.id, from: ["running"], set: [
+                    try await JobStore.change(tx, job: job.id, from: ["running"], attempt: job.attempts, set: [
                         ("status", "queued"), ("lease_until", .null), ("run_after", .time(now.addingTimeInterval(wait))),
                         ("error_code", .text(code)), ("error_message", .text(message)),
                     ], event: "retrying", message: "attempt \(job.attempts) failed (\(message)); retrying", now: now)
@@ -222,10 +224,12 @@ final class JobRunner: Service, Sendable {
                 logger.info("a job attempt failed; retrying", metadata: ["job": "\(job.id)", "error": "\(code)"])
                 return
             }
-            // The credits go back before the job reads as failed, so whoever sees it ended sees them.
+            // The credits go back before the job reads as failed, so whoever sees it ended sees them;
+            // a worker whose lease was taken back leaves them to the one that holds the job now.
+            guard try await JobStore.isCurrent(database, job: job.id, attempt: job.attempts) else { return }
             await release(claimed)
             try await database.transaction { tx in
-                try await JobStore.change(tx, job: job.id, from: ["running"], set: [
+                try await JobStore.change(tx, job: job.id, from: ["running"], attempt: job.attempts, set: [
                     ("status", "failed"), ("lease_until", .null), ("charge", "released"), ("finished_at", .time(now)),
                     ("error_code", .text(code)), ("error_message", .text(message)),
                 ], event: "failed", message: message, now: now)
@@ -239,10 +243,11 @@ final class JobRunner: Service, Sendable {
 
     private func finishCanceled(_ claimed: JobStore.Claimed) async {
         let now = Date.databaseNow
+        guard (try? await JobStore.isCurrent(database, job: claimed.job.id, attempt: claimed.job.attempts)) == true else { return }
         await release(claimed)
         do {
             try await database.transaction { tx in
-                try await JobStore.change(tx, job: claimed.job.id, from: ["running"], set: [
+                try await JobStore.change(tx, job: claimed.job.id, from: ["running"], attempt: claimed.job.attempts, set: [
                     ("status", "canceled"), ("lease_until", .null), ("charge", "released"), ("finished_at", .time(now)),
                 ], event: "canceled", message: "canceled while running", now: now)
             }

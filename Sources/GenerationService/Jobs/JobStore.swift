@@ -53,13 +53,15 @@ enum JobStore {
     }
 
     /// Changes a job and appends the event that says so; nil when the job is not in one of
-    /// `from` (another worker or a cancel got there first).
+    /// `from` (another worker or a cancel got there first) or, with `attempt`, when the job is no
+    /// longer in that attempt: a worker whose lease was taken back may not move the job.
     @discardableResult
-    static func change(_ tx: any SQLExecutor, job id: String, from: [String], set changes: [(SQLIdentifier, SQLValue)],
+    static func change(_ tx: any SQLExecutor, job id: String, from: [String], attempt: Int32? = nil, set changes: [(SQLIdentifier, SQLValue)],
                        event type: String, message: String, now: Date) async throws -> Job? {
+        let owned: SQL = attempt.map { " AND attempts = \(Int64($0))" } ?? ""
         guard let row = try await tx.first("""
             UPDATE jobs SET \(SQL.assignments(changes + [("updated_at", .time(now))])), last_sequence = last_sequence + 1
-            WHERE id = \(id) AND status IN (\(list: from.map { .text($0) }))
+            WHERE id = \(id) AND status IN (\(list: from.map { .text($0) }))\(owned)
             RETURNING \(columns.names()), last_sequence
             """) else { return nil }
         let job = try columns.read(row)
@@ -94,12 +96,18 @@ enum JobStore {
                 cancelRequested: try row.bool("cancel_requested"))
     }
 
-    /// Renews a running job's lease; false when the job is no longer this worker's to run.
-    static func renew(_ db: any SQLExecutor, job id: String, attempt: Int32, leaseUntil: Date) async throws -> Bool {
+    /// Renews a running job's lease; false when the job is no longer this worker's to run. A
+    /// lease that has already lapsed is not renewed: the rescuer may be taking the job back.
+    static func renew(_ db: any SQLExecutor, job id: String, attempt: Int32, now: Date, leaseUntil: Date) async throws -> Bool {
         try await db.first("""
             UPDATE jobs SET lease_until = \(leaseUntil)
-            WHERE id = \(id) AND status = 'running' AND attempts = \(Int64(attempt)) RETURNING id
+            WHERE id = \(id) AND status = 'running' AND attempts = \(Int64(attempt)) AND lease_until >= \(now) RETURNING id
             """) != nil
+    }
+
+    /// Whether the job is still running in this attempt: its worker still holds it.
+    static func isCurrent(_ db: any SQLExecutor, job id: String, attempt: Int32) async throws -> Bool {
+        try await db.first("SELECT id FROM jobs WHERE id = \(id) AND status = 'running' AND attempts = \(Int64(attempt))") != nil
     }
 
     static func cancelRequested(_ db: any SQLExecutor, job id: String) async throws -> Bool {
