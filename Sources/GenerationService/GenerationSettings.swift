@@ -12,6 +12,8 @@ import ServiceKit
 ///   wait backoff × 2^(attempt-1), with up to half again of jitter
 /// - generation.aging-seconds (int, default 60): how long a job waits to climb one plan rank
 /// - generation.poll-ms (int, default 500): how often idle workers look for work they were not told of
+/// - generation.breaker.failures (int, default 5), generation.breaker.open-seconds (int, default 30):
+///   failures in a row that open the provider's breaker, and how long it stays open before a probe
 /// - generation.local.delay-ms (int, default 0): each result of the local provider takes this long
 /// - generation.local.failures (int, default 0): the local provider fails the first that many
 ///   attempts of every job (a rehearsal of a provider outage)
@@ -24,6 +26,8 @@ struct GenerationSettings: Sendable {
     let agingSeconds: Int64
     let poll: Duration
     let localDelay: Duration
+    let breakerFailures: Int
+    let breakerOpen: Duration
     let localFailures: Int
     let watchInterval: Duration = .milliseconds(250)
 
@@ -36,6 +40,8 @@ struct GenerationSettings: Sendable {
         agingSeconds = Int64(try configuration.int("generation.aging-seconds", default: 60, range: 0...86_400))
         poll = .milliseconds(try configuration.int("generation.poll-ms", default: 500, range: 10...60_000))
         localDelay = .milliseconds(try configuration.int("generation.local.delay-ms", default: 0, range: 0...600_000))
+        breakerFailures = try configuration.int("generation.breaker.failures", default: 5, range: 1...1000)
+        breakerOpen = .seconds(try configuration.int("generation.breaker.open-seconds", default: 30, range: 1...3600))
         localFailures = try configuration.int("generation.local.failures", default: 0, range: 0...100)
     }
 }

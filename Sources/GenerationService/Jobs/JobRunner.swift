@@ -17,6 +17,8 @@ final class JobRunner: Service, Sendable {
     private let results: ResultStore
     private let settings: GenerationSettings
     private let logger: Logger
+    /// The provider's breaker: one provider today, one breaker.
+    let breaker: CircuitBreaker
     private let ready = Mutex<(@Sendable () async throws -> Void)?>(nil)
     /// Idle workers waiting to be told of a new job.
     private let sleepers = Mutex<[CheckedContinuation<Void, Never>]>([])
@@ -29,6 +31,7 @@ final class JobRunner: Service, Sendable {
         self.results = results
         self.settings = settings
         self.logger = logger
+        breaker = CircuitBreaker(threshold: settings.breakerFailures, openFor: settings.breakerOpen)
     }
 
     /// What the workers wait for before their first claim (the server listening, its tables made).
@@ -112,6 +115,10 @@ final class JobRunner: Service, Sendable {
 
     private func execute(_ claimed: JobStore.Claimed) async {
         let job = claimed.job
+        if case .wait(let pause) = breaker.admit() {
+            await wait(claimed, pause: pause)
+            return
+        }
         do {
             let media = try await withLeaseRenewed(claimed) { try await self.produce(claimed) }
             try await checkCanceled(job.id)
@@ -167,14 +174,21 @@ final class JobRunner: Service, Sendable {
         let prompt = input["prompt"] ?? ""
         try await checkCanceled(job.id)
         let files: [GeneratedFile]
-        switch job.kind {
-        case "video":
-            files = [try await provider.video(VideoRequest(prompt: prompt, seed: seed, durationSeconds: Int(input["durationSeconds"] ?? "") ?? 4,
-                                                           palette: palette, attempt: Int(job.attempts)))]
-        default:
-            files = try await provider.images(ImageRequest(prompt: prompt, seed: seed, count: Int(input["count"] ?? "") ?? 1, palette: palette,
-                                                           steps: Int(input["steps"] ?? "") ?? 35, watermark: input["watermark"] == "true", attempt: Int(job.attempts)))
+        // A provider that fails as a whole (not the request) counts against its breaker.
+        do {
+            switch job.kind {
+            case "video":
+                files = [try await provider.video(VideoRequest(prompt: prompt, seed: seed, durationSeconds: Int(input["durationSeconds"] ?? "") ?? 4,
+                                                               palette: palette, attempt: Int(job.attempts)))]
+            default:
+                files = try await provider.images(ImageRequest(prompt: prompt, seed: seed, count: Int(input["count"] ?? "") ?? 1, palette: palette,
+                                                               steps: Int(input["steps"] ?? "") ?? 35, watermark: input["watermark"] == "true", attempt: Int(job.attempts)))
+            }
+        } catch let error as ProviderError where error.retryable {
+            breaker.failed()
+            throw error
         }
+        breaker.succeeded()
         var attached: [Atelier_Catalog_V1_Media] = []
         for (index, file) in files.enumerated() {
             try await checkCanceled(job.id)
@@ -204,6 +218,23 @@ final class JobRunner: Service, Sendable {
             }
         }
         return attached
+    }
+
+    /// The breaker is open: the job goes back to the queue until it may try, without spending
+    /// the attempt it was claimed for.
+    private func wait(_ claimed: JobStore.Claimed, pause: Duration) async {
+        let job = claimed.job
+        let now = Date.databaseNow
+        do {
+            try await database.transaction { tx in
+                try await JobStore.change(tx, job: job.id, from: ["running"], attempt: job.attempts, set: [
+                    ("status", "queued"), ("lease_until", .null), ("attempts", .int(Int64(job.attempts - 1))),
+                    ("run_after", .time(now.addingTimeInterval(pause.seconds))),
+                ], event: "waiting", message: "the provider is unavailable; waiting \(Int(pause.seconds.rounded(.up))) s before trying", now: now)
+            }
+        } catch {
+            logger.warning("a job could not be put back to wait for its provider", metadata: ["job": "\(job.id)", "error": "\(error)"])
+        }
     }
 
     private func failed(_ claimed: JobStore.Claimed, error: any Error) async {
