@@ -14,6 +14,8 @@ struct JobEventStream: Sendable {
     static let path = "/api/jobs/{job_id}/events"
     static let keepAlive: Duration = .seconds(15)
     static let poll: Duration = .milliseconds(250)
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!  // '!' is fine: a valid field name.
+    static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!  // '!' is fine: a valid field name.
 
     let upstreams: Upstreams
     let sessions: SessionResolver
@@ -22,7 +24,7 @@ struct JobEventStream: Sendable {
         guard let token = Transcoder.bearerToken(request) else { throw EdgeError.unauthenticated }
         let session = try await sessions.resolve(token: token)
         let jobID = context.parameters.get("job_id").map { String($0) } ?? ""
-        let resumeText = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters["lastEventId"].map(String.init) ?? "0"
+        let resumeText = request.headers[Self.lastEventID] ?? request.uri.queryParameters["lastEventId"].map(String.init) ?? "0"
         guard let resume = Int64(resumeText), resume >= 0 else {
             throw EdgeError.invalidField("Last-Event-ID", "must be the number of the last event received")
         }
@@ -55,7 +57,7 @@ struct JobEventStream: Sendable {
             try await writer.finish(nil)
         }
         return Response(status: .ok,
-                        headers: [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"],
+                        headers: [.contentType: "text/event-stream", .cacheControl: "no-store", Self.accelBuffering: "no"],
                         body: body)
     }
 
