@@ -29,31 +29,24 @@ struct CircuitBreakerTests {
         #expect(breaker.admit(now: start) == .go, "a success in between resets the count")
     }
 
-    @Test("jobs wait while the breaker is open, without spending attempts, and finish once a probe succeeds",
+    @Test("a job waits while the breaker is open, without spending an attempt, and finishes once its probe succeeds",
           arguments: TestBackend.available)
-    func jobsWait(backend: TestBackend) async throws {
+    func jobWaits(backend: TestBackend) async throws {
+        // The first attempt fails and opens the breaker for 3 s; the retry, due 50 ms later, finds
+        // it open and waits; after the pause it is the probe, succeeds and closes the breaker.
         try await TestStack.with(backend, edge: true, overrides: [
-            "generation.local.failures": "1", "generation.backoff-ms": "1500", "generation.workers": "2",
-            "generation.breaker.failures": "2", "generation.breaker.open-seconds": "2",
+            "generation.local.failures": "1", "generation.backoff-ms": "50",
+            "generation.breaker.failures": "1", "generation.breaker.open-seconds": "3",
         ]) { stack in
             let (token, character) = try await RetryTests.setUp(stack, "breaker@example.com")
-            // Both at once, so both first attempts fail before either retries.
-            async let first = stack.http("POST", "/api/generate/image", json: ["characterId": character], token: token)
-            async let second = stack.http("POST", "/api/generate/image", json: ["characterId": character], token: token)
-            var ids: [String] = []
-            for submit in try await [first, second] {
-                ids.append(try #require(ImageVideoFlowTests.job(submit)["id"] as? String, "\(submit.text)"))
-            }
-            var waited = false
-            for id in ids {
-                let done = try await ImageVideoFlowTests.finished(stack, id, token: token)
-                #expect(done["status"] as? String == "succeeded", "\(done)")
-                #expect(done["attempts"] as? Int == 2, "waiting spent no attempt: \(done)")
-                let events = try await stack.http("GET", "/api/jobs/\(id)/events", token: token)
-                if events.text.contains("event: waiting") { waited = true }
-            }
-            #expect(waited, "a job waited for the breaker")
-            #expect(try await ImageVideoFlowTests.balance(stack, token: token) == (3, 1))
+            let submit = try await stack.http("POST", "/api/generate/image", json: ["characterId": character], token: token)
+            let id = try #require(ImageVideoFlowTests.job(submit)["id"] as? String, "\(submit.text)")
+            let done = try await ImageVideoFlowTests.finished(stack, id, token: token)
+            #expect(done["status"] as? String == "succeeded", "\(done)")
+            #expect(done["attempts"] as? Int == 2, "waiting spent no attempt: \(done)")
+            let events = try await stack.http("GET", "/api/jobs/\(id)/events", token: token).text
+            #expect(events.contains("event: waiting"), "\(events)")
+            #expect(try await ImageVideoFlowTests.balance(stack, token: token) == (3, 2))
         }
     }
 }
