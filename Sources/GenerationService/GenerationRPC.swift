@@ -37,10 +37,7 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         fields["seed"] = String(input.hasSeed ? input.seed : Int64.random(in: 0...Int64(Int32.max)))
         fields["steps"] = plan.entitlements.quality == "full" || plan.rank > 0 ? "35" : "20"
         fields["watermark"] = plan.entitlements.watermark ? "true" : "false"
-        for (name, value) in [("skinTone", character.skinTone), ("hairColor", character.hairColor), ("eyeColor", character.eyeColor),
-                              ("characterClothing", character.clothing)] where !value.isEmpty {
-            fields[name] = value
-        }
+        fields.merge(Self.colours(of: character)) { $1 }
         let job = try await submit(kind: "image", user: user, plan: plan, characterID: character.id, input: fields,
                                    operation: "image", units: count, key: key)
         return ServerResponse(message: .with { $0.job = job })
@@ -70,10 +67,7 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         var fields: [String: String] = ["durationSeconds": String(duration), "mediaId": media.id, "sourceUrl": media.url]
         fields["prompt"] = Self.prompt(character: character, fields: [:])
         fields["seed"] = media.generationParams["seed"] ?? String(Int64.random(in: 0...Int64(Int32.max)))
-        for (name, value) in [("skinTone", character.skinTone), ("hairColor", character.hairColor), ("eyeColor", character.eyeColor),
-                              ("characterClothing", character.clothing)] where !value.isEmpty {
-            fields[name] = value
-        }
+        fields.merge(Self.colours(of: character)) { $1 }
         let job = try await submit(kind: "video", user: user, plan: plan, characterID: character.id, input: fields,
                                    operation: "video_\(duration)s", units: 1, key: key)
         return ServerResponse(message: .with { $0.job = job })
@@ -179,7 +173,7 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         do {
             for unit in 1...units { holds.append(try await peers.hold(user: user, operation: operation, job: id, unit: unit)) }
         } catch {
-            await release(holds.map(\.id), user: user)
+            await peers.release(holds.map(\.id), user: user, logger: logger)
             throw error
         }
         let placed = holds
@@ -204,22 +198,13 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
             }
         } catch {
             // A submit with the same key won the race, or the insert failed: these holds go back.
-            await release(placed.map(\.id), user: user)
+            await peers.release(placed.map(\.id), user: user, logger: logger)
             if let refused = error as? DatabaseError, case .uniqueViolation = refused, let key, let existing = try await find(user: user, key: key) { return existing }
             throw error
         }
         runner.wake()
         logger.info("job queued", metadata: ["job": "\(id)", "kind": "\(kind)", "user": "\(user)", "cost": "\(job.cost)"])
         return job
-    }
-
-    private func release(_ holds: [String], user: String) async {
-        for hold in holds {
-            do { try await peers.release(user: user, hold: hold) } catch {
-                // The hold expires by itself (its ttl); the sweeper returns its credits then.
-                logger.warning("a hold could not be released", metadata: ["hold": "\(hold)", "error": "\(error)"])
-            }
-        }
     }
 
     private func find(user: String, key: String) async throws -> Job? {
@@ -239,6 +224,13 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         let name = entitlements.plan.isEmpty ? (principal.plan.isEmpty ? "free" : principal.plan) : entitlements.plan
         let rank = Int(entitlements.queuePriority) > 0 ? Int(entitlements.queuePriority) : (name == "pro" ? 2 : name == "starter" ? 1 : 0)
         return PlanPriority(name: name, rank: rank, entitlements: entitlements)
+    }
+
+    /// The character's colours the local provider paints with, where it names them.
+    static func colours(of character: Atelier_Catalog_V1_Character) -> [String: String] {
+        let named = [("skinTone", character.skinTone), ("hairColor", character.hairColor), ("eyeColor", character.eyeColor),
+                     ("characterClothing", character.clothing)]
+        return Dictionary(uniqueKeysWithValues: named.filter { !$0.1.isEmpty })
     }
 
     /// The character's prompt and what the request adds to it.

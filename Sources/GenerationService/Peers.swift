@@ -1,6 +1,7 @@
 import AtelierProtos
 import Foundation
 import GRPCCore
+import Logging
 import ServiceKit
 
 typealias CommerceMethods = Atelier_Commerce_V1_CommerceService.Method
@@ -59,6 +60,22 @@ struct Peers: Sendable {
             $0.holdID = hold
             $0.idempotencyKey = "release:\(hold)"
         }, metadata: try asGeneration())
+    }
+
+    /// Releases each hold, logging those that fail (a hold expires by itself after its ttl, and
+    /// the sweeper returns its credits then). Returns how many were released.
+    @discardableResult
+    func release(_ holds: [String], user: String, logger: Logger) async -> Int {
+        var released = 0
+        for hold in holds {
+            do {
+                try await release(user: user, hold: hold)
+                released += 1
+            } catch {
+                logger.warning("a hold could not be released; it expires by itself", metadata: ["hold": "\(hold)", "error": "\(error)"])
+            }
+        }
+        return released
     }
 
     func character(_ id: String, userToken: String) async throws -> Atelier_Catalog_V1_Character {

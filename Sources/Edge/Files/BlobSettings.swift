@@ -23,11 +23,7 @@ struct BlobSettings {
     init(_ configuration: Configuration, signer: PrincipalSigner) throws {
         uploadLifetime = TimeInterval(try configuration.int("blobs.upload-seconds", default: 900, range: 1...86_400))
         downloadLifetime = TimeInterval(try configuration.int("blobs.download-seconds", default: 3600, range: 60...604_800))
-        publicBaseURL = configuration.string("blobs.public-base-url").map { base in
-            var trimmed = base
-            while trimmed.hasSuffix("/") { trimmed.removeLast() }
-            return trimmed
-        }
+        publicBaseURL = BlobStoreConfiguration.publicBaseURL(configuration)
         (store, pool) = try BlobStoreConfiguration.make(configuration, linkKey: signer.derivedKey(purpose: "file links"))
     }
 }

@@ -20,8 +20,18 @@ final class JobRunner: Service, Sendable {
     /// The provider's breaker: one provider today, one breaker.
     let breaker: CircuitBreaker
     private let ready = Mutex<(@Sendable () async throws -> Void)?>(nil)
-    /// Idle workers waiting to be told of a new job.
-    private let sleepers = Mutex<[CheckedContinuation<Void, Never>]>([])
+    /// Idle workers waiting to be told of a new job, by a number of their own, and the numbers of
+    /// those whose poll ran out before they started waiting.
+    private let sleepers = Mutex(Sleepers())
+
+    private struct Sleepers {
+        var next: UInt64 = 0
+        var waiting: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+        /// Woken by `wake`, not yet back from their wait.
+        var woken: Set<UInt64> = []
+        /// Whose poll ran out before they started waiting: they must not start.
+        var done: Set<UInt64> = []
+    }
 
     init(database: any Database, peers: Peers, provider: any MediaProvider, results: ResultStore, settings: GenerationSettings,
          logger: Logger) {
@@ -41,7 +51,12 @@ final class JobRunner: Service, Sendable {
 
     /// A job was queued: one idle worker looks now instead of at its next poll.
     func wake() {
-        let sleeper = sleepers.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+        let sleeper = sleepers.withLock { sleepers -> CheckedContinuation<Void, Never>? in
+            guard !sleepers.waiting.isEmpty else { return nil }
+            let first = sleepers.waiting.removeFirst()
+            sleepers.woken.insert(first.id)
+            return first.continuation
+        }
         sleeper?.resume()
     }
 
@@ -55,7 +70,7 @@ final class JobRunner: Service, Sendable {
             }
         }
         // Whoever still sleeps is released so the group can end.
-        for sleeper in sleepers.withLock({ list in defer { list = [] }; return list }) { sleeper.resume() }
+        wakeAll()
     }
 
     private func work() async {
@@ -79,20 +94,55 @@ final class JobRunner: Service, Sendable {
     /// Sleeps until woken or the poll interval passes.
     private func idle() async {
         let poll = settings.poll
-        await withTaskGroup(of: Void.self) { group in
+        let id = sleepers.withLock { sleepers in
+            sleepers.next += 1
+            return sleepers.next
+        }
+        await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                await withCheckedContinuation { continuation in self.sleepers.withLock { $0.append(continuation) } }
+                await withCheckedContinuation { continuation in
+                    let resumeNow = self.sleepers.withLock { sleepers in
+                        if sleepers.done.remove(id) != nil { return true }
+                        sleepers.waiting.append((id, continuation))
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+                return true
             }
-            group.addTask { try? await Task.sleep(for: poll) }
-            await group.next()
-            // The sleeper that was not woken is woken now, so it does not linger.
-            self.wakeAll()
+            group.addTask {
+                try? await Task.sleep(for: poll)
+                return false
+            }
+            // Only this worker's own wait ends here; other idle workers sleep on.
+            if await group.next() == true {
+                self.sleepers.withLock { _ = $0.woken.remove(id) }
+            } else {
+                self.stopWaiting(id)
+            }
             group.cancelAll()
         }
     }
 
+    private func stopWaiting(_ id: UInt64) {
+        let sleeper = sleepers.withLock { sleepers -> CheckedContinuation<Void, Never>? in
+            if let index = sleepers.waiting.firstIndex(where: { $0.id == id }) { return sleepers.waiting.remove(at: index).continuation }
+            // Woken at the same moment: its wait is over already.
+            if sleepers.woken.remove(id) != nil { return nil }
+            // Not yet waiting: it must not start.
+            sleepers.done.insert(id)
+            return nil
+        }
+        sleeper?.resume()
+    }
+
     private func wakeAll() {
-        for sleeper in sleepers.withLock({ list in defer { list = [] }; return list }) { sleeper.resume() }
+        let all = sleepers.withLock { sleepers in
+            defer { sleepers.waiting = [] }
+            for sleeper in sleepers.waiting { sleepers.woken.insert(sleeper.id) }
+            return sleepers.waiting
+        }
+        for sleeper in all { sleeper.continuation.resume() }
     }
 
     private func rescueLoop() async {
@@ -288,11 +338,7 @@ final class JobRunner: Service, Sendable {
     }
 
     private func release(_ claimed: JobStore.Claimed) async {
-        for hold in claimed.holdIDs {
-            do { try await peers.release(user: claimed.userID, hold: hold) } catch {
-                logger.warning("a hold could not be released; it expires by itself", metadata: ["hold": "\(hold)", "error": "\(error)"])
-            }
-        }
+        await peers.release(claimed.holdIDs, user: claimed.userID, logger: logger)
     }
 
     static func describe(_ error: any Error) -> (code: String, message: String, retryable: Bool) {
@@ -330,11 +376,7 @@ final class JobRunner: Service, Sendable {
                 return (try await JobStore.table.get(tx, id: id, owner: user), [])
             }
         }
-        for hold in holds {
-            do { try await peers.release(user: user, hold: hold) } catch {
-                logger.warning("a hold could not be released; it expires by itself", metadata: ["hold": "\(hold)", "error": "\(error)"])
-            }
-        }
+        await peers.release(holds, user: user, logger: logger)
         return job
     }
 
@@ -344,14 +386,8 @@ final class JobRunner: Service, Sendable {
         let open = try await database.query("SELECT hold_ids FROM jobs WHERE user_id = \(user) AND status IN ('queued', 'running')")
         var released: Int64 = 0
         for row in open {
-            for hold in try row.string("hold_ids").split(separator: ",") {
-                do {
-                    try await peers.release(user: user, hold: String(hold))
-                    released += 1
-                } catch {
-                    logger.warning("a hold could not be released; it expires by itself", metadata: ["hold": "\(hold)", "error": "\(error)"])
-                }
-            }
+            let holds = try row.string("hold_ids").split(separator: ",").map(String.init)
+            released += Int64(await peers.release(holds, user: user, logger: logger))
         }
         let deleted = try await database.count("SELECT COUNT(*) AS n FROM jobs WHERE user_id = \(user)")
         try await database.query("DELETE FROM jobs WHERE user_id = \(user)")

@@ -13,12 +13,17 @@ import Foundation
 public enum BlobStoreConfiguration {
     /// The store, and for a local one the threads it reads and writes files on. `linkKey` signs
     /// the local store's links; a process that never hands out signed links may pass any key.
-    public static func make(_ configuration: Configuration, linkKey: SymmetricKey) throws -> (any BlobStore, BoundedWorkPool?) {
-        let publicBase = configuration.string("blobs.public-base-url").map { base in
+    /// `blobs.public-base-url` without a trailing slash, when set.
+    public static func publicBaseURL(_ configuration: Configuration) -> String? {
+        configuration.string("blobs.public-base-url").map { base in
             var trimmed = base
             while trimmed.hasSuffix("/") { trimmed.removeLast() }
             return trimmed
         }
+    }
+
+    public static func make(_ configuration: Configuration, linkKey: SymmetricKey) throws -> (any BlobStore, BoundedWorkPool?) {
+        let publicBase = publicBaseURL(configuration)
         switch configuration.string("blobs.store", default: "local") {
         case "local":
             let dataDirectory = configuration.string("data-dir", default: "./.atelier")
