@@ -1,6 +1,8 @@
 # One image for every service: `atelier serve <auth|catalog|generation|commerce|edge>`.
 FROM swift:6.3-bookworm AS build
 WORKDIR /src
+# zlib's headers: generation reads outside providers' PNGs (the runtime's zlib1g is in every Debian).
+RUN apt-get update && apt-get install -y --no-install-recommends zlib1g-dev && rm -rf /var/lib/apt/lists/*
 COPY Package.swift ./
 COPY Sources ./Sources
 COPY Tests ./Tests

@@ -67,10 +67,12 @@ let package = Package(
             resources: [.copy("Resources/common-passwords.txt")]
         ),
         .target(name: "CatalogService", dependencies: ["ServiceKit", "AtelierProtos"]),
+        // zlib (Debian's zlib1g-dev): outside providers' PNGs are deflate-compressed.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "GenerationService",
             dependencies: [
-                "ServiceKit", "AtelierProtos",
+                "ServiceKit", "AtelierProtos", "CZlib",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -137,7 +139,15 @@ let package = Package(
             path: "Tests/Support"
         ),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "AtelierTestSupport"]),
-        .testTarget(name: "GenerationServiceTests", dependencies: ["GenerationService", "ServiceKit", "AtelierTestSupport"]),
+        .testTarget(
+            name: "GenerationServiceTests",
+            dependencies: [
+                "GenerationService", "ServiceKit", "AtelierTestSupport", "CZlib",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(
             name: "AuthServiceTests",
             dependencies: [

@@ -99,10 +99,14 @@ extension Atelier_Commerce_V1_CommerceService.Method.CompleteSandboxCheckout: Un
 extension Atelier_Commerce_V1_CommerceService.Method.PurgeUser: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.GenerateImage: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.GenerateVideo: UnaryMethod {}
+extension Atelier_Generation_V1_GenerationService.Method.GenerateBaseImage: UnaryMethod {}
+extension Atelier_Generation_V1_GenerationService.Method.GenerateVariant: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.GetGenerationStatus: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.ListJobs: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.GetJob: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.CancelJob: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.ListJobEvents: UnaryMethod {}
+extension Atelier_Generation_V1_GenerationService.Method.HandleReplicateWebhook: UnaryMethod {}
+extension Atelier_Generation_V1_GenerationService.Method.ExportUser: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.PurgeUser: UnaryMethod {}
 extension Grpc_Health_V1_Health.Method.Check: UnaryMethod {}

@@ -1554,6 +1554,7 @@ extension Atelier_Catalog_V1_CatalogService {
         /// >
         /// > The record of an upload whose account still exists, or NotFound: the edge asks before it
         /// > stores a file through a local upload link, so a deleted account's links are refused.
+        /// > Generation asks too, with the user, before it draws a character from an uploaded photo.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Atelier_Catalog_V1_GetUploadRequest` messages.
@@ -2403,6 +2404,7 @@ extension Atelier_Catalog_V1_CatalogService {
         /// >
         /// > The record of an upload whose account still exists, or NotFound: the edge asks before it
         /// > stores a file through a local upload link, so a deleted account's links are refused.
+        /// > Generation asks too, with the user, before it draws a character from an uploaded photo.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Catalog_V1_GetUploadRequest` message.
@@ -3250,6 +3252,7 @@ extension Atelier_Catalog_V1_CatalogService {
         /// >
         /// > The record of an upload whose account still exists, or NotFound: the edge asks before it
         /// > stores a file through a local upload link, so a deleted account's links are refused.
+        /// > Generation asks too, with the user, before it draws a character from an uploaded photo.
         ///
         /// - Parameters:
         ///   - request: A `Atelier_Catalog_V1_GetUploadRequest` message.
@@ -6141,6 +6144,7 @@ extension Atelier_Catalog_V1_CatalogService {
         /// >
         /// > The record of an upload whose account still exists, or NotFound: the edge asks before it
         /// > stores a file through a local upload link, so a deleted account's links are refused.
+        /// > Generation asks too, with the user, before it draws a character from an uploaded photo.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Catalog_V1_GetUploadRequest` message.
@@ -7781,6 +7785,7 @@ extension Atelier_Catalog_V1_CatalogService {
         /// >
         /// > The record of an upload whose account still exists, or NotFound: the edge asks before it
         /// > stores a file through a local upload link, so a deleted account's links are refused.
+        /// > Generation asks too, with the user, before it draws a character from an uploaded photo.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Catalog_V1_GetUploadRequest` message.
@@ -9202,6 +9207,7 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
     /// >
     /// > The record of an upload whose account still exists, or NotFound: the edge asks before it
     /// > stores a file through a local upload link, so a deleted account's links are refused.
+    /// > Generation asks too, with the user, before it draws a character from an uploaded photo.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Atelier_Catalog_V1_GetUploadRequest` message.
@@ -10799,6 +10805,7 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
     /// >
     /// > The record of an upload whose account still exists, or NotFound: the edge asks before it
     /// > stores a file through a local upload link, so a deleted account's links are refused.
+    /// > Generation asks too, with the user, before it draws a character from an uploaded photo.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -122,6 +122,9 @@ public nonisolated struct Atelier_Catalog_V1_GetUploadRequest: Sendable {
 
   public var storageKey: String = String()
 
+  /// When set, the upload must be this user's: another user's file is NotFound.
+  public var userID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -430,7 +433,7 @@ nonisolated extension Atelier_Catalog_V1_RecordUploadResponse: SwiftProtobuf.Mes
 
 nonisolated extension Atelier_Catalog_V1_GetUploadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetUploadRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}storage_key\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}storage_key\0\u{3}user_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -439,6 +442,7 @@ nonisolated extension Atelier_Catalog_V1_GetUploadRequest: SwiftProtobuf.Message
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.storageKey) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.userID) }()
       default: break
       }
     }
@@ -448,11 +452,15 @@ nonisolated extension Atelier_Catalog_V1_GetUploadRequest: SwiftProtobuf.Message
     if !self.storageKey.isEmpty {
       try visitor.visitSingularStringField(value: self.storageKey, fieldNumber: 1)
     }
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Atelier_Catalog_V1_GetUploadRequest, rhs: Atelier_Catalog_V1_GetUploadRequest) -> Bool {
     if lhs.storageKey != rhs.storageKey {return false}
+    if lhs.userID != rhs.userID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -52,6 +52,32 @@ public enum Atelier_Generation_V1_GenerationService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GenerateBaseImage" metadata.
+        public enum GenerateBaseImage: Sendable {
+            /// Request type for "GenerateBaseImage".
+            public typealias Input = Atelier_Generation_V1_GenerateBaseImageRequest
+            /// Response type for "GenerateBaseImage".
+            public typealias Output = Atelier_Generation_V1_JobResponse
+            /// Descriptor for "GenerateBaseImage".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "GenerateBaseImage",
+                type: .unary
+            )
+        }
+        /// Namespace for "GenerateVariant" metadata.
+        public enum GenerateVariant: Sendable {
+            /// Request type for "GenerateVariant".
+            public typealias Input = Atelier_Generation_V1_GenerateVariantRequest
+            /// Response type for "GenerateVariant".
+            public typealias Output = Atelier_Generation_V1_JobResponse
+            /// Descriptor for "GenerateVariant".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "GenerateVariant",
+                type: .unary
+            )
+        }
         /// Namespace for "GetGenerationStatus" metadata.
         public enum GetGenerationStatus: Sendable {
             /// Request type for "GetGenerationStatus".
@@ -130,6 +156,32 @@ public enum Atelier_Generation_V1_GenerationService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "HandleReplicateWebhook" metadata.
+        public enum HandleReplicateWebhook: Sendable {
+            /// Request type for "HandleReplicateWebhook".
+            public typealias Input = Atelier_Generation_V1_ReplicateWebhookRequest
+            /// Response type for "HandleReplicateWebhook".
+            public typealias Output = Atelier_Generation_V1_ReplicateWebhookResponse
+            /// Descriptor for "HandleReplicateWebhook".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "HandleReplicateWebhook",
+                type: .unary
+            )
+        }
+        /// Namespace for "ExportUser" metadata.
+        public enum ExportUser: Sendable {
+            /// Request type for "ExportUser".
+            public typealias Input = Atelier_Generation_V1_ExportUserRequest
+            /// Response type for "ExportUser".
+            public typealias Output = Atelier_Generation_V1_ExportUserResponse
+            /// Descriptor for "ExportUser".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "ExportUser",
+                type: .unary
+            )
+        }
         /// Namespace for "PurgeUser" metadata.
         public enum PurgeUser: Sendable {
             /// Request type for "PurgeUser".
@@ -147,12 +199,16 @@ public enum Atelier_Generation_V1_GenerationService: Sendable {
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             GenerateImage.descriptor,
             GenerateVideo.descriptor,
+            GenerateBaseImage.descriptor,
+            GenerateVariant.descriptor,
             GetGenerationStatus.descriptor,
             ListJobs.descriptor,
             GetJob.descriptor,
             CancelJob.descriptor,
             WatchJob.descriptor,
             ListJobEvents.descriptor,
+            HandleReplicateWebhook.descriptor,
+            ExportUser.descriptor,
             PurgeUser.descriptor
         ]
     }
@@ -213,6 +269,45 @@ extension Atelier_Generation_V1_GenerationService {
         /// - Returns: A streaming response of `Atelier_Generation_V1_JobResponse` messages.
         func generateVideo(
             request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateVideoRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse>
+
+        /// Handle the "GenerateBaseImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A character's base picture (the epic's two modes): "text" draws it from a description,
+        /// > "photo" from an uploaded reference photo (the storage key POST /api/files/upload gave). It
+        /// > becomes the character's picture. One credit.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_GenerateBaseImageRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_JobResponse` messages.
+        func generateBaseImage(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateBaseImageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse>
+
+        /// Handle the "GenerateVariant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A styling edit of one of the character's images ("make them smile", a pose, an action, a
+        /// > scene), saved as a variant in the theme. One credit.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_GenerateVariantRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_JobResponse` messages.
+        func generateVariant(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateVariantRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse>
 
@@ -318,11 +413,48 @@ extension Atelier_Generation_V1_GenerationService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_ListJobEventsResponse>
 
+        /// Handle the "HandleReplicateWebhook" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replicate's signed webhook, passed on by the edge with its body untouched: the signature is
+        /// > checked, and the finished prediction is recorded once per `webhook-id`, in one transaction.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_ReplicateWebhookRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_ReplicateWebhookResponse` messages.
+        func handleReplicateWebhook(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_ReplicateWebhookRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_ReplicateWebhookResponse>
+
+        /// Handle the "ExportUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A user's jobs, oldest first, a page at a time (for GET /api/user/export). Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_ExportUserRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_ExportUserResponse` messages.
+        func exportUser(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_ExportUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_ExportUserResponse>
+
         /// Handle the "PurgeUser" method.
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Deletes a deleted account's jobs and events; open holds are released. Services only.
+        /// > Deletes a deleted account's jobs, their events and files; open holds are released. Services only.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Atelier_Generation_V1_PurgeUserRequest` messages.
@@ -378,6 +510,45 @@ extension Atelier_Generation_V1_GenerationService {
         /// - Returns: A response containing a single `Atelier_Generation_V1_JobResponse` message.
         func generateVideo(
             request: GRPCCore.ServerRequest<Atelier_Generation_V1_GenerateVideoRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>
+
+        /// Handle the "GenerateBaseImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A character's base picture (the epic's two modes): "text" draws it from a description,
+        /// > "photo" from an uploaded reference photo (the storage key POST /api/files/upload gave). It
+        /// > becomes the character's picture. One credit.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateBaseImageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_JobResponse` message.
+        func generateBaseImage(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_GenerateBaseImageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>
+
+        /// Handle the "GenerateVariant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A styling edit of one of the character's images ("make them smile", a pose, an action, a
+        /// > scene), saved as a variant in the theme. One credit.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateVariantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_JobResponse` message.
+        func generateVariant(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_GenerateVariantRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>
 
@@ -483,11 +654,48 @@ extension Atelier_Generation_V1_GenerationService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_ListJobEventsResponse>
 
+        /// Handle the "HandleReplicateWebhook" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replicate's signed webhook, passed on by the edge with its body untouched: the signature is
+        /// > checked, and the finished prediction is recorded once per `webhook-id`, in one transaction.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_ReplicateWebhookRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_ReplicateWebhookResponse` message.
+        func handleReplicateWebhook(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_ReplicateWebhookRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_ReplicateWebhookResponse>
+
+        /// Handle the "ExportUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A user's jobs, oldest first, a page at a time (for GET /api/user/export). Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_ExportUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_ExportUserResponse` message.
+        func exportUser(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_ExportUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_ExportUserResponse>
+
         /// Handle the "PurgeUser" method.
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Deletes a deleted account's jobs and events; open holds are released. Services only.
+        /// > Deletes a deleted account's jobs, their events and files; open holds are released. Services only.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Generation_V1_PurgeUserRequest` message.
@@ -541,6 +749,45 @@ extension Atelier_Generation_V1_GenerationService {
         /// - Returns: A `Atelier_Generation_V1_JobResponse` to respond with.
         func generateVideo(
             request: Atelier_Generation_V1_GenerateVideoRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_JobResponse
+
+        /// Handle the "GenerateBaseImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A character's base picture (the epic's two modes): "text" draws it from a description,
+        /// > "photo" from an uploaded reference photo (the storage key POST /api/files/upload gave). It
+        /// > becomes the character's picture. One credit.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_GenerateBaseImageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_JobResponse` to respond with.
+        func generateBaseImage(
+            request: Atelier_Generation_V1_GenerateBaseImageRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_JobResponse
+
+        /// Handle the "GenerateVariant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A styling edit of one of the character's images ("make them smile", a pose, an action, a
+        /// > scene), saved as a variant in the theme. One credit.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_GenerateVariantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_JobResponse` to respond with.
+        func generateVariant(
+            request: Atelier_Generation_V1_GenerateVariantRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atelier_Generation_V1_JobResponse
 
@@ -647,11 +894,48 @@ extension Atelier_Generation_V1_GenerationService {
             context: GRPCCore.ServerContext
         ) async throws -> Atelier_Generation_V1_ListJobEventsResponse
 
+        /// Handle the "HandleReplicateWebhook" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replicate's signed webhook, passed on by the edge with its body untouched: the signature is
+        /// > checked, and the finished prediction is recorded once per `webhook-id`, in one transaction.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_ReplicateWebhookRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_ReplicateWebhookResponse` to respond with.
+        func handleReplicateWebhook(
+            request: Atelier_Generation_V1_ReplicateWebhookRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_ReplicateWebhookResponse
+
+        /// Handle the "ExportUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A user's jobs, oldest first, a page at a time (for GET /api/user/export). Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_ExportUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_ExportUserResponse` to respond with.
+        func exportUser(
+            request: Atelier_Generation_V1_ExportUserRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_ExportUserResponse
+
         /// Handle the "PurgeUser" method.
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Deletes a deleted account's jobs and events; open holds are released. Services only.
+        /// > Deletes a deleted account's jobs, their events and files; open holds are released. Services only.
         ///
         /// - Parameters:
         ///   - request: A `Atelier_Generation_V1_PurgeUserRequest` message.
@@ -688,6 +972,28 @@ extension Atelier_Generation_V1_GenerationService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_JobResponse>(),
             handler: { request, context in
                 try await self.generateVideo(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.GenerateBaseImage.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_GenerateBaseImageRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_JobResponse>(),
+            handler: { request, context in
+                try await self.generateBaseImage(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.GenerateVariant.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_GenerateVariantRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_JobResponse>(),
+            handler: { request, context in
+                try await self.generateVariant(
                     request: request,
                     context: context
                 )
@@ -760,6 +1066,28 @@ extension Atelier_Generation_V1_GenerationService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.HandleReplicateWebhook.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_ReplicateWebhookRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_ReplicateWebhookResponse>(),
+            handler: { request, context in
+                try await self.handleReplicateWebhook(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.ExportUser.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_ExportUserRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_ExportUserResponse>(),
+            handler: { request, context in
+                try await self.exportUser(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Atelier_Generation_V1_GenerationService.Method.PurgeUser.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_PurgeUserRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_PurgeUserResponse>(),
@@ -792,6 +1120,28 @@ extension Atelier_Generation_V1_GenerationService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse> {
         let response = try await self.generateVideo(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func generateBaseImage(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateBaseImageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse> {
+        let response = try await self.generateBaseImage(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func generateVariant(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateVariantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse> {
+        let response = try await self.generateVariant(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -864,6 +1214,28 @@ extension Atelier_Generation_V1_GenerationService.ServiceProtocol {
         return GRPCCore.StreamingServerResponse(single: response)
     }
 
+    public func handleReplicateWebhook(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_ReplicateWebhookRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_ReplicateWebhookResponse> {
+        let response = try await self.handleReplicateWebhook(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func exportUser(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_ExportUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_ExportUserResponse> {
+        let response = try await self.exportUser(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
     public func purgeUser(
         request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_PurgeUserRequest>,
         context: GRPCCore.ServerContext
@@ -898,6 +1270,32 @@ extension Atelier_Generation_V1_GenerationService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse> {
         return GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>(
             message: try await self.generateVideo(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func generateBaseImage(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_GenerateBaseImageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>(
+            message: try await self.generateBaseImage(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func generateVariant(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_GenerateVariantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>(
+            message: try await self.generateVariant(
                 request: request.message,
                 context: context
             ),
@@ -987,6 +1385,32 @@ extension Atelier_Generation_V1_GenerationService.SimpleServiceProtocol {
         )
     }
 
+    public func handleReplicateWebhook(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_ReplicateWebhookRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_ReplicateWebhookResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_ReplicateWebhookResponse>(
+            message: try await self.handleReplicateWebhook(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func exportUser(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_ExportUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_ExportUserResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_ExportUserResponse>(
+            message: try await self.exportUser(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
     public func purgeUser(
         request: GRPCCore.ServerRequest<Atelier_Generation_V1_PurgeUserRequest>,
         context: GRPCCore.ServerContext
@@ -1051,6 +1475,55 @@ extension Atelier_Generation_V1_GenerationService {
         func generateVideo<Result>(
             request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateVideoRequest>,
             serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GenerateVideoRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GenerateBaseImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A character's base picture (the epic's two modes): "text" draws it from a description,
+        /// > "photo" from an uploaded reference photo (the storage key POST /api/files/upload gave). It
+        /// > becomes the character's picture. One credit.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateBaseImageRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GenerateBaseImageRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func generateBaseImage<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateBaseImageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GenerateBaseImageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GenerateVariant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A styling edit of one of the character's images ("make them smile", a pose, an action, a
+        /// > scene), saved as a variant in the theme. One credit.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateVariantRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GenerateVariantRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func generateVariant<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateVariantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GenerateVariantRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result
@@ -1188,11 +1661,58 @@ extension Atelier_Generation_V1_GenerationService {
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ListJobEventsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
+        /// Call the "HandleReplicateWebhook" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replicate's signed webhook, passed on by the edge with its body untouched: the signature is
+        /// > checked, and the finished prediction is recorded once per `webhook-id`, in one transaction.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_ReplicateWebhookRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_ReplicateWebhookRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_ReplicateWebhookResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func handleReplicateWebhook<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_ReplicateWebhookRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_ReplicateWebhookRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_ReplicateWebhookResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ReplicateWebhookResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExportUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A user's jobs, oldest first, a page at a time (for GET /api/user/export). Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_ExportUserRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_ExportUserRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_ExportUserResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exportUser<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_ExportUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_ExportUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_ExportUserResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ExportUserResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
         /// Call the "PurgeUser" method.
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Deletes a deleted account's jobs and events; open holds are released. Services only.
+        /// > Deletes a deleted account's jobs, their events and files; open holds are released. Services only.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Generation_V1_PurgeUserRequest` message.
@@ -1289,6 +1809,77 @@ extension Atelier_Generation_V1_GenerationService {
             try await self.client.unary(
                 request: request,
                 descriptor: Atelier_Generation_V1_GenerationService.Method.GenerateVideo.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GenerateBaseImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A character's base picture (the epic's two modes): "text" draws it from a description,
+        /// > "photo" from an uploaded reference photo (the storage key POST /api/files/upload gave). It
+        /// > becomes the character's picture. One credit.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateBaseImageRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GenerateBaseImageRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func generateBaseImage<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateBaseImageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GenerateBaseImageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.GenerateBaseImage.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GenerateVariant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A styling edit of one of the character's images ("make them smile", a pose, an action, a
+        /// > scene), saved as a variant in the theme. One credit.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateVariantRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GenerateVariantRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_JobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func generateVariant<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateVariantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GenerateVariantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.GenerateVariant.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1492,11 +2083,80 @@ extension Atelier_Generation_V1_GenerationService {
             )
         }
 
+        /// Call the "HandleReplicateWebhook" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replicate's signed webhook, passed on by the edge with its body untouched: the signature is
+        /// > checked, and the finished prediction is recorded once per `webhook-id`, in one transaction.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_ReplicateWebhookRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_ReplicateWebhookRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_ReplicateWebhookResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func handleReplicateWebhook<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_ReplicateWebhookRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_ReplicateWebhookRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_ReplicateWebhookResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ReplicateWebhookResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.HandleReplicateWebhook.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ExportUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A user's jobs, oldest first, a page at a time (for GET /api/user/export). Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_ExportUserRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_ExportUserRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_ExportUserResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exportUser<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_ExportUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_ExportUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_ExportUserResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ExportUserResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.ExportUser.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "PurgeUser" method.
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Deletes a deleted account's jobs and events; open holds are released. Services only.
+        /// > Deletes a deleted account's jobs, their events and files; open holds are released. Services only.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Generation_V1_PurgeUserRequest` message.
@@ -1583,6 +2243,67 @@ extension Atelier_Generation_V1_GenerationService.ClientProtocol {
         try await self.generateVideo(
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_GenerateVideoRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_JobResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GenerateBaseImage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A character's base picture (the epic's two modes): "text" draws it from a description,
+    /// > "photo" from an uploaded reference photo (the storage key POST /api/files/upload gave). It
+    /// > becomes the character's picture. One credit.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_GenerateBaseImageRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func generateBaseImage<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateBaseImageRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.generateBaseImage(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_GenerateBaseImageRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_JobResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GenerateVariant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A styling edit of one of the character's images ("make them smile", a pose, an action, a
+    /// > scene), saved as a variant in the theme. One credit.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_GenerateVariantRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func generateVariant<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateVariantRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.generateVariant(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_GenerateVariantRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_JobResponse>(),
             options: options,
             onResponse: handleResponse
@@ -1755,11 +2476,70 @@ extension Atelier_Generation_V1_GenerationService.ClientProtocol {
         )
     }
 
+    /// Call the "HandleReplicateWebhook" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Replicate's signed webhook, passed on by the edge with its body untouched: the signature is
+    /// > checked, and the finished prediction is recorded once per `webhook-id`, in one transaction.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_ReplicateWebhookRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func handleReplicateWebhook<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_ReplicateWebhookRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ReplicateWebhookResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.handleReplicateWebhook(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_ReplicateWebhookRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_ReplicateWebhookResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportUser" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A user's jobs, oldest first, a page at a time (for GET /api/user/export). Services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_ExportUserRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportUser<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_ExportUserRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ExportUserResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.exportUser(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_ExportUserRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_ExportUserResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "PurgeUser" method.
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Deletes a deleted account's jobs and events; open holds are released. Services only.
+    /// > Deletes a deleted account's jobs, their events and files; open holds are released. Services only.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Atelier_Generation_V1_PurgeUserRequest` message.
@@ -1848,6 +2628,75 @@ extension Atelier_Generation_V1_GenerationService.ClientProtocol {
             metadata: metadata
         )
         return try await self.generateVideo(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GenerateBaseImage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A character's base picture (the epic's two modes): "text" draws it from a description,
+    /// > "photo" from an uploaded reference photo (the storage key POST /api/files/upload gave). It
+    /// > becomes the character's picture. One credit.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func generateBaseImage<Result>(
+        _ message: Atelier_Generation_V1_GenerateBaseImageRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateBaseImageRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.generateBaseImage(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GenerateVariant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A styling edit of one of the character's images ("make them smile", a pose, an action, a
+    /// > scene), saved as a variant in the theme. One credit.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func generateVariant<Result>(
+        _ message: Atelier_Generation_V1_GenerateVariantRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateVariantRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.generateVariant(
             request: request,
             options: options,
             onResponse: handleResponse
@@ -2044,11 +2893,78 @@ extension Atelier_Generation_V1_GenerationService.ClientProtocol {
         )
     }
 
+    /// Call the "HandleReplicateWebhook" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Replicate's signed webhook, passed on by the edge with its body untouched: the signature is
+    /// > checked, and the finished prediction is recorded once per `webhook-id`, in one transaction.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func handleReplicateWebhook<Result>(
+        _ message: Atelier_Generation_V1_ReplicateWebhookRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ReplicateWebhookResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_ReplicateWebhookRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.handleReplicateWebhook(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportUser" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A user's jobs, oldest first, a page at a time (for GET /api/user/export). Services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportUser<Result>(
+        _ message: Atelier_Generation_V1_ExportUserRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_ExportUserResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_ExportUserRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exportUser(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "PurgeUser" method.
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Deletes a deleted account's jobs and events; open holds are released. Services only.
+    /// > Deletes a deleted account's jobs, their events and files; open holds are released. Services only.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -14,6 +14,11 @@
 /// attempt and cancellation release it. A submit with an `Idempotency-Key` (forwarded by the edge
 /// as the `idempotency-key` metadata) returns the same job.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -36,7 +41,7 @@ public nonisolated struct Atelier_Generation_V1_Job: @unchecked Sendable {
     set {_uniqueStorage()._id = newValue}
   }
 
-  /// "image" or "video".
+  /// "image", "photo" (a base picture from a photo), "variant" (a styling edit) or "video".
   public var kind: String {
     get {_storage._kind}
     set {_uniqueStorage()._kind = newValue}
@@ -243,6 +248,139 @@ public nonisolated struct Atelier_Generation_V1_GenerateVideoRequest: Sendable {
   public var durationSeconds: Int32 = 0
 
   public var characterID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atelier_Generation_V1_GenerateBaseImageRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var characterID: String = String()
+
+  /// "text" (the default) or "photo".
+  public var mode: String = String()
+
+  /// Text mode: what to draw, beside what the character says of itself. At most 1,000 characters.
+  public var prompt: String = String()
+
+  public var style: String = String()
+
+  /// Photo mode: the storage key of the uploaded photo (an avatar or illustration upload).
+  public var photoKey: String = String()
+
+  public var seed: Int64 {
+    get {_seed ?? 0}
+    set {_seed = newValue}
+  }
+  /// Returns true if `seed` has been explicitly set.
+  public var hasSeed: Bool {self._seed != nil}
+  /// Clears the value of `seed`. Subsequent reads from it will return its default value.
+  public mutating func clearSeed() {self._seed = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _seed: Int64? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_GenerateVariantRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var themeID: String = String()
+
+  /// The instruction: "make them smile". At most 500 characters; one of edit, pose, action or
+  /// scene is needed.
+  public var edit: String = String()
+
+  public var pose: String = String()
+
+  public var action: String = String()
+
+  public var scene: String = String()
+
+  /// The image to change: one of the character's images; the character's picture when unset.
+  public var mediaID: String = String()
+
+  public var seed: Int64 {
+    get {_seed ?? 0}
+    set {_seed = newValue}
+  }
+  /// Returns true if `seed` has been explicitly set.
+  public var hasSeed: Bool {self._seed != nil}
+  /// Clears the value of `seed`. Subsequent reads from it will return its default value.
+  public mutating func clearSeed() {self._seed = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _seed: Int64? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_ReplicateWebhookRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var payload: Data = Data()
+
+  public var webhookID: String = String()
+
+  public var webhookTimestamp: String = String()
+
+  public var webhookSignature: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atelier_Generation_V1_ReplicateWebhookResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var received: Bool = false
+
+  public var predictionID: String = String()
+
+  /// This webhook-id had been received before; nothing changed.
+  public var duplicate: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atelier_Generation_V1_ExportUserRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  public var pageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atelier_Generation_V1_ExportUserResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var jobs: [Atelier_Generation_V1_Job] = []
+
+  public var nextPageToken: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -781,6 +919,284 @@ nonisolated extension Atelier_Generation_V1_GenerateVideoRequest: SwiftProtobuf.
     if lhs.mediaID != rhs.mediaID {return false}
     if lhs.durationSeconds != rhs.durationSeconds {return false}
     if lhs.characterID != rhs.characterID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_GenerateBaseImageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GenerateBaseImageRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}character_id\0\u{1}mode\0\u{1}prompt\0\u{1}style\0\u{3}photo_key\0\u{1}seed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.characterID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.mode) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.prompt) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.style) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.photoKey) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self._seed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.characterID.isEmpty {
+      try visitor.visitSingularStringField(value: self.characterID, fieldNumber: 1)
+    }
+    if !self.mode.isEmpty {
+      try visitor.visitSingularStringField(value: self.mode, fieldNumber: 2)
+    }
+    if !self.prompt.isEmpty {
+      try visitor.visitSingularStringField(value: self.prompt, fieldNumber: 3)
+    }
+    if !self.style.isEmpty {
+      try visitor.visitSingularStringField(value: self.style, fieldNumber: 4)
+    }
+    if !self.photoKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.photoKey, fieldNumber: 5)
+    }
+    try { if let v = self._seed {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_GenerateBaseImageRequest, rhs: Atelier_Generation_V1_GenerateBaseImageRequest) -> Bool {
+    if lhs.characterID != rhs.characterID {return false}
+    if lhs.mode != rhs.mode {return false}
+    if lhs.prompt != rhs.prompt {return false}
+    if lhs.style != rhs.style {return false}
+    if lhs.photoKey != rhs.photoKey {return false}
+    if lhs._seed != rhs._seed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_GenerateVariantRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GenerateVariantRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}theme_id\0\u{1}edit\0\u{1}pose\0\u{1}action\0\u{1}scene\0\u{3}media_id\0\u{1}seed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.themeID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.edit) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.pose) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.action) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.scene) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.mediaID) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self._seed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.themeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.themeID, fieldNumber: 1)
+    }
+    if !self.edit.isEmpty {
+      try visitor.visitSingularStringField(value: self.edit, fieldNumber: 2)
+    }
+    if !self.pose.isEmpty {
+      try visitor.visitSingularStringField(value: self.pose, fieldNumber: 3)
+    }
+    if !self.action.isEmpty {
+      try visitor.visitSingularStringField(value: self.action, fieldNumber: 4)
+    }
+    if !self.scene.isEmpty {
+      try visitor.visitSingularStringField(value: self.scene, fieldNumber: 5)
+    }
+    if !self.mediaID.isEmpty {
+      try visitor.visitSingularStringField(value: self.mediaID, fieldNumber: 6)
+    }
+    try { if let v = self._seed {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_GenerateVariantRequest, rhs: Atelier_Generation_V1_GenerateVariantRequest) -> Bool {
+    if lhs.themeID != rhs.themeID {return false}
+    if lhs.edit != rhs.edit {return false}
+    if lhs.pose != rhs.pose {return false}
+    if lhs.action != rhs.action {return false}
+    if lhs.scene != rhs.scene {return false}
+    if lhs.mediaID != rhs.mediaID {return false}
+    if lhs._seed != rhs._seed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_ReplicateWebhookRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReplicateWebhookRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}payload\0\u{3}webhook_id\0\u{3}webhook_timestamp\0\u{3}webhook_signature\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.payload) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.webhookID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.webhookTimestamp) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.webhookSignature) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.payload.isEmpty {
+      try visitor.visitSingularBytesField(value: self.payload, fieldNumber: 1)
+    }
+    if !self.webhookID.isEmpty {
+      try visitor.visitSingularStringField(value: self.webhookID, fieldNumber: 2)
+    }
+    if !self.webhookTimestamp.isEmpty {
+      try visitor.visitSingularStringField(value: self.webhookTimestamp, fieldNumber: 3)
+    }
+    if !self.webhookSignature.isEmpty {
+      try visitor.visitSingularStringField(value: self.webhookSignature, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_ReplicateWebhookRequest, rhs: Atelier_Generation_V1_ReplicateWebhookRequest) -> Bool {
+    if lhs.payload != rhs.payload {return false}
+    if lhs.webhookID != rhs.webhookID {return false}
+    if lhs.webhookTimestamp != rhs.webhookTimestamp {return false}
+    if lhs.webhookSignature != rhs.webhookSignature {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_ReplicateWebhookResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReplicateWebhookResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}received\0\u{3}prediction_id\0\u{1}duplicate\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.received) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.predictionID) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.duplicate) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.received != false {
+      try visitor.visitSingularBoolField(value: self.received, fieldNumber: 1)
+    }
+    if !self.predictionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.predictionID, fieldNumber: 2)
+    }
+    if self.duplicate != false {
+      try visitor.visitSingularBoolField(value: self.duplicate, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_ReplicateWebhookResponse, rhs: Atelier_Generation_V1_ReplicateWebhookResponse) -> Bool {
+    if lhs.received != rhs.received {return false}
+    if lhs.predictionID != rhs.predictionID {return false}
+    if lhs.duplicate != rhs.duplicate {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_ExportUserRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportUserRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_ExportUserRequest, rhs: Atelier_Generation_V1_ExportUserRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_ExportUserResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportUserResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}jobs\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.jobs) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.jobs.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.jobs, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_ExportUserResponse, rhs: Atelier_Generation_V1_ExportUserResponse) -> Bool {
+    if lhs.jobs != rhs.jobs {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -83,7 +83,7 @@ public struct EdgeServer: Sendable {
         router.get("/readyz") { _, _ in await probes.readiness() }
         // The baseline for scripts/bench: the cheapest response this edge can give.
         router.get("/hello") { _, _ in Probes.json(.object([("message", .string("hello"))])) }
-        let openAPI = OpenAPIDocument(schema: schema, routes: routes, extraPaths: Probes.openAPIPaths + WebhookIngress.openAPIPaths + AccountData.openAPIPaths + FileRoutes.openAPIPaths
+        let openAPI = OpenAPIDocument(schema: schema, routes: routes, extraPaths: Probes.openAPIPaths + WebhookIngress.openAPIPaths + ReplicateWebhookIngress.openAPIPaths + AccountData.openAPIPaths + FileRoutes.openAPIPaths
                                       + GalleryDownload.openAPIPaths)
             .json().serialized()
         router.get("/openapi.json") { _, _ in
@@ -93,6 +93,8 @@ public struct EdgeServer: Sendable {
         for path in WebhookIngress.paths {
             router.post(RouterPath(path)) { request, _ in try await webhooks.handle(request) }
         }
+        let replicate = ReplicateWebhookIngress(upstreams: upstreams, maxBodyBytes: maxBodyBytes)
+        router.post(RouterPath(ReplicateWebhookIngress.path)) { request, _ in try await replicate.handle(request) }
         let sandbox = SandboxCheckoutPage(upstreams: upstreams, sessions: sessions)
         router.get(RouterPath(SandboxCheckoutPage.path)) { _, context in try await sandbox.show(context) }
         router.post(RouterPath(SandboxCheckoutPage.path)) { request, context in try await sandbox.choose(request, context) }

@@ -6,6 +6,10 @@ import ServiceKit
 /// priority, aged by waiting time) by setting its lease; `last_sequence` numbers the job's
 /// events, which `job_events` keeps for watching and replay. `hold_ids` are the commerce holds
 /// placed for the job (one per credit-priced unit), settled or released with it.
+///
+/// `provider_webhooks` holds every webhook delivery's id (Replicate's `webhook-id`, the same on
+/// retries) so each is applied once; `replicate_predictions` is what those deliveries said: the
+/// finished prediction a worker waits for.
 enum GenerationMigrations {
     static let all: [Migration] = [
         Migration(version: 1, name: "jobs and their events", statements: [
@@ -58,6 +62,25 @@ enum GenerationMigrations {
                 PRIMARY KEY (job_id, sequence)
             )
             """,
+        ]),
+        Migration(version: 2, name: "provider webhooks", statements: [
+            """
+            CREATE TABLE provider_webhooks (
+                webhook_id TEXT PRIMARY KEY,
+                provider TEXT NOT NULL,
+                received_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE replicate_predictions (
+                id TEXT PRIMARY KEY,
+                status TEXT NOT NULL,
+                body TEXT NOT NULL,
+                received_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX provider_webhooks_received ON provider_webhooks (received_at)",
+            "CREATE INDEX replicate_predictions_received ON replicate_predictions (received_at)",
         ]),
     ]
 }

@@ -14,6 +14,7 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
     let peers: Peers
     let settings: GenerationSettings
     let runner: JobRunner
+    let webhooks: ReplicateWebhooks
     let logger: Logger
 
     func generateImage(request: ServerRequest<Atelier_Generation_V1_GenerateImageRequest>,
@@ -34,10 +35,7 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         let character = try await peers.character(characterID, userToken: try Self.token(request.metadata))
         let plan = Self.plan(principal)
         fields["prompt"] = Self.prompt(character: character, fields: fields)
-        fields["seed"] = String(input.hasSeed ? input.seed : Int64.random(in: 0...Int64(Int32.max)))
-        fields["steps"] = plan.entitlements.quality == "full" || plan.rank > 0 ? "35" : "20"
-        fields["watermark"] = plan.entitlements.watermark ? "true" : "false"
-        fields.merge(Self.colours(of: character)) { $1 }
+        fields.merge(Self.pictureFields(plan: plan, character: character, seed: input.hasSeed ? input.seed : nil)) { $1 }
         let job = try await submit(kind: "image", user: user, plan: plan, characterID: character.id, input: fields,
                                    operation: "image", units: count, key: key)
         return ServerResponse(message: .with { $0.job = job })
@@ -71,6 +69,113 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         let job = try await submit(kind: "video", user: user, plan: plan, characterID: character.id, input: fields,
                                    operation: "video_\(duration)s", units: 1, key: key)
         return ServerResponse(message: .with { $0.job = job })
+    }
+
+    func generateBaseImage(request: ServerRequest<Atelier_Generation_V1_GenerateBaseImageRequest>,
+                           context: ServerContext) async throws -> ServerResponse<Atelier_Generation_V1_JobResponse> {
+        let input = request.message
+        let (user, _, principal) = try Caller.user()
+        let characterID = try Self.required(input.characterID, field: "characterId")
+        let mode = input.mode.isEmpty ? "text" : input.mode
+        guard mode == "text" || mode == "photo" else { throw ServiceError.invalid("mode", "mode must be text or photo") }
+        guard input.prompt.count <= 1000 else { throw ServiceError.invalid("prompt", "prompt must be at most 1000 characters") }
+        guard input.style.count <= 500 else { throw ServiceError.invalid("style", "style must be at most 500 characters") }
+        var fields: [String: String] = ["count": "1", "mode": mode, "setAsCharacterImage": "true"]
+        if mode == "photo" {
+            guard !input.photoKey.isEmpty else { throw ServiceError.invalid("photoKey", "photo mode needs photoKey, the storage key of an uploaded photo") }
+            guard StorageKey.isValid(input.photoKey) else { throw ServiceError.invalid("photoKey", "photoKey is not a storage key") }
+        } else if !input.photoKey.isEmpty {
+            throw ServiceError.invalid("photoKey", "photoKey is for photo mode")
+        }
+        let key = try Self.idempotencyKey(request.metadata)
+        if let key, let existing = try await find(user: user, key: key) { return ServerResponse(message: .with { $0.job = existing }) }
+
+        let character = try await peers.character(characterID, userToken: try Self.token(request.metadata))
+        if mode == "photo" {
+            let upload = try await peers.upload(input.photoKey, user: user)
+            guard Self.photoTypes.contains(upload.mimeType) else {
+                throw ServiceError.invalid("photoKey", "the photo must be a PNG, JPEG or WebP picture, not \(upload.mimeType)")
+            }
+            fields["photoKey"] = upload.storageKey
+        }
+        let plan = Self.plan(principal)
+        var description = [character.prompt.isEmpty ? character.name : character.prompt]
+        if !input.prompt.isEmpty { description.append(input.prompt) }
+        if !input.style.isEmpty { description.append("style: \(input.style)") }
+        fields["prompt"] = mode == "photo"
+            ? "Draw the person in this photo as this character, keeping their face recognisable: \(description.joined(separator: "; "))"
+            : description.joined(separator: "; ")
+        fields.merge(Self.pictureFields(plan: plan, character: character, seed: input.hasSeed ? input.seed : nil)) { $1 }
+        let job = try await submit(kind: mode == "photo" ? "photo" : "image", user: user, plan: plan, characterID: character.id, input: fields,
+                                   operation: "image", units: 1, key: key)
+        return ServerResponse(message: .with { $0.job = job })
+    }
+
+    static let photoTypes: Set<String> = ["image/png", "image/jpeg", "image/webp"]
+
+    func generateVariant(request: ServerRequest<Atelier_Generation_V1_GenerateVariantRequest>,
+                         context: ServerContext) async throws -> ServerResponse<Atelier_Generation_V1_JobResponse> {
+        let input = request.message
+        let (user, _, principal) = try Caller.user()
+        let themeID = try Self.required(input.themeID, field: "themeId")
+        var changes: [String] = []
+        for (name, value) in [("edit", input.edit), ("pose", input.pose), ("action", input.action), ("scene", input.scene)] {
+            guard value.count <= 500 else { throw ServiceError.invalid(name, "\(name) must be at most 500 characters") }
+            if !value.isEmpty { changes.append(name == "edit" ? value : "\(name): \(value)") }
+        }
+        guard !changes.isEmpty else { throw ServiceError.invalid("edit", "say what to change: edit, pose, action or scene") }
+        let key = try Self.idempotencyKey(request.metadata)
+        if let key, let existing = try await find(user: user, key: key) { return ServerResponse(message: .with { $0.job = existing }) }
+
+        let token = try Self.token(request.metadata)
+        let theme = try await peers.theme(themeID, userToken: token)
+        let character = try await peers.character(theme.characterID, userToken: token)
+        let source: String
+        if input.mediaID.isEmpty {
+            guard character.hasImageURL, !character.imageURL.isEmpty else {
+                throw ServiceError.invalid("mediaId", "the character has no picture yet: make its base image first, or name one of its images")
+            }
+            source = character.imageURL
+        } else {
+            let media = try await peers.media(input.mediaID, userToken: token)
+            guard media.type == "image" else { throw ServiceError.invalid("mediaId", "an edit changes an image, and this media is a video") }
+            guard media.characterID == character.id else { throw ServiceError.invalid("mediaId", "the image belongs to another character") }
+            source = media.url
+        }
+        let plan = Self.plan(principal)
+        let edit = changes.joined(separator: "; ")
+        var fields: [String: String] = ["count": "1", "themeId": theme.id, "edit": edit, "sourceUrl": source]
+        fields["prompt"] = "Change this picture of the character as asked, keeping who they are: \(edit). The character: "
+            + (character.prompt.isEmpty ? character.name : character.prompt)
+        fields.merge(Self.pictureFields(plan: plan, character: character, seed: input.hasSeed ? input.seed : nil)) { $1 }
+        let job = try await submit(kind: "variant", user: user, plan: plan, characterID: character.id, input: fields,
+                                   operation: "image", units: 1, key: key)
+        return ServerResponse(message: .with { $0.job = job })
+    }
+
+    func handleReplicateWebhook(request: ServerRequest<Atelier_Generation_V1_ReplicateWebhookRequest>,
+                                context: ServerContext) async throws -> ServerResponse<Atelier_Generation_V1_ReplicateWebhookResponse> {
+        _ = try Caller.service()
+        let input = request.message
+        let outcome = try await webhooks.receive(payload: Array(input.payload), id: input.webhookID, timestamp: input.webhookTimestamp,
+                                                 signature: input.webhookSignature)
+        return ServerResponse(message: .with { $0.received = true; $0.predictionID = outcome.predictionID; $0.duplicate = outcome.duplicate })
+    }
+
+    func exportUser(request: ServerRequest<Atelier_Generation_V1_ExportUserRequest>,
+                    context: ServerContext) async throws -> ServerResponse<Atelier_Generation_V1_ExportUserResponse> {
+        _ = try Caller.service()
+        let user = try Self.required(request.message.userID, field: "userId")
+        let token = request.message.pageToken
+        guard token.isEmpty || Int(token).map({ $0 >= 0 }) == true else { throw ServiceError.invalid("pageToken", "pageToken is not one this call gave") }
+        let offset = Int(token) ?? 0, size = 200
+        let jobs = try await database.query("""
+            \(JobStore.table.select) WHERE user_id = \(user) ORDER BY created_at, id LIMIT \(size + 1) OFFSET \(offset)
+            """).map(JobStore.table.read)
+        return ServerResponse(message: .with {
+            $0.jobs = Array(jobs.prefix(size))
+            $0.nextPageToken = jobs.count > size ? String(offset + size) : ""
+        })
     }
 
     func getGenerationStatus(request: ServerRequest<Atelier_Generation_V1_GetJobRequest>,
@@ -224,6 +329,15 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         let name = entitlements.plan.isEmpty ? (principal.plan.isEmpty ? "free" : principal.plan) : entitlements.plan
         let rank = Int(entitlements.queuePriority) > 0 ? Int(entitlements.queuePriority) : (name == "pro" ? 2 : name == "starter" ? 1 : 0)
         return PlanPriority(name: name, rank: rank, entitlements: entitlements)
+    }
+
+    /// What every picture job carries: its seed, the plan's steps and mark, the character's colours.
+    static func pictureFields(plan: PlanPriority, character: Atelier_Catalog_V1_Character, seed: Int64?) -> [String: String] {
+        var fields = colours(of: character)
+        fields["seed"] = String(seed ?? Int64.random(in: 0...Int64(Int32.max)))
+        fields["steps"] = plan.entitlements.quality == "full" || plan.rank > 0 ? "35" : "20"
+        fields["watermark"] = plan.entitlements.watermark ? "true" : "false"
+        return fields
     }
 
     /// The character's colours the local provider paints with, where it names them.

@@ -18,16 +18,21 @@ public enum GenerationServer {
         // Generation hands out no signed links: its results are served from `generated/`.
         let (store, storePool) = try BlobStoreConfiguration.make(configuration, linkKey: SymmetricKey(size: .bits256))
         let renderPool = BoundedWorkPool(threads: 2, maxQueued: 1024)
-        let provider = LocalProvider(delay: settings.localDelay, failures: settings.localFailures, pool: renderPool)
+        let webhookSecret = configuration.string("generation.replicate.webhook-secret").flatMap { $0.isEmpty ? nil : $0 }
+        if let webhookSecret, ReplicateWebhooks.key(webhookSecret) == nil {
+            throw ConfigurationError.invalid(key: "generation.replicate.webhook-secret", value: "…", expected: "whsec_ followed by base64")
+        }
         let made = MadeRunner()
         let hosted = try await HostedService.make(
             .generation, configuration: configuration, verifier: verifier, logger: logger,
             migrations: GenerationMigrations.all, directory: directory,
-            services: { database in
-                let runner = JobRunner(database: database, peers: peers, provider: provider, results: ResultStore(store: store),
-                                       settings: settings, logger: rpcLogger)
+            services: { opened in
+                let webhooks = ReplicateWebhooks(database: opened, secret: webhookSecret)
+                let providers = try ProviderSet.make(configuration, settings: settings, pool: renderPool, inbox: webhooks)
+                let runner = JobRunner(database: opened, peers: peers, providers: providers, results: ResultStore(store: store),
+                                       settings: settings, pool: renderPool, webhooks: webhooks, logger: rpcLogger)
                 made.runner.withLock { $0 = runner }
-                return [GenerationRPC(database: database, peers: peers, settings: settings, runner: runner, logger: rpcLogger)]
+                return [GenerationRPC(database: opened, peers: peers, settings: settings, runner: runner, webhooks: webhooks, logger: rpcLogger)]
             })
         let server = hosted.server
         guard let runner = made.runner.withLock({ $0 }) else { throw ConfigurationError.invalid(key: "generation", value: "", expected: "a job runner") }

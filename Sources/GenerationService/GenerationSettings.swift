@@ -17,6 +17,8 @@ import ServiceKit
 /// - generation.local.delay-ms (int, default 0): each result of the local provider takes this long
 /// - generation.local.failures (int, default 0): the local provider fails the first that many
 ///   attempts of every job (a rehearsal of a provider outage)
+///
+/// Which providers serve images, edits and videos, their keys, limits and webhooks: `ProviderSet`.
 struct GenerationSettings: Sendable {
     let credential: String?
     let workers: Int

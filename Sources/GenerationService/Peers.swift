@@ -89,4 +89,17 @@ struct Peers: Sendable {
     func attach(_ request: Atelier_Catalog_V1_AttachMediaRequest) async throws -> Atelier_Catalog_V1_Media {
         try await catalog.call(CatalogMethods.AttachMedia.self, request, metadata: try asGeneration()).media
     }
+
+    func theme(_ id: String, userToken: String) async throws -> Atelier_Catalog_V1_Theme {
+        try await catalog.call(CatalogMethods.GetTheme.self, .with { $0.themeID = id }, metadata: Self.asUser(userToken)).theme
+    }
+
+    /// The user's own upload: another user's file, or one of a deleted account, is NotFound.
+    func upload(_ key: String, user: String) async throws -> Atelier_Catalog_V1_FileUpload {
+        try await catalog.call(CatalogMethods.GetUpload.self, .with { $0.storageKey = key; $0.userID = user }, metadata: try asGeneration()).file
+    }
+
+    func addVariant(_ request: Atelier_Catalog_V1_AddVariantRequest) async throws -> Atelier_Catalog_V1_Variant {
+        try await catalog.call(CatalogMethods.AddVariant.self, request, metadata: try asGeneration()).variant
+    }
 }

@@ -33,7 +33,7 @@ extension CatalogRPC {
     public func getUpload(request: Atelier_Catalog_V1_GetUploadRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_GetUploadResponse {
         _ = try Caller.service()
         guard StorageKey.isValid(request.storageKey) else { throw ServiceError.notFound("upload") }
-        let file = try await UploadStore.live(database, key: request.storageKey)
+        let file = try await UploadStore.live(database, key: request.storageKey, user: request.userID.isEmpty ? nil : request.userID)
         return .with { $0.file = file }
     }
 

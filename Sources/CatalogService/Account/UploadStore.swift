@@ -27,9 +27,11 @@ enum UploadStore {
     }
 
     /// The record of a key whose account has not been purged, or NotFound.
-    static func live(_ db: any SQLExecutor, key: String) async throws -> FileUpload {
+    /// With `user`, only that user's record: another user's file reads as not found.
+    static func live(_ db: any SQLExecutor, key: String, user: String? = nil) async throws -> FileUpload {
+        let owner: SQL = user.map { "AND user_id = \($0)" } ?? ""
         guard let row = try await db.first("""
-            SELECT \(columns.names()) FROM file_uploads WHERE storage_key = \(key) AND purged_at IS NULL
+            SELECT \(columns.names()) FROM file_uploads WHERE storage_key = \(key) AND purged_at IS NULL \(owner)
             """)
         else { throw ServiceError.notFound("upload") }
         return try columns.read(row)

@@ -8,8 +8,8 @@ import ServiceKit
 import SwiftProtobuf
 
 /// A user's data across services, which no single RPC holds: `GET /api/user/export` gathers the
-/// account from auth, everything from the catalog, and the wallet, ledger, subscription and
-/// payments from commerce; deleting the account (auth's DeleteAccount, transcoded as usual) is
+/// account from auth, everything from the catalog, the wallet, ledger, subscription and
+/// payments from commerce, and the generation jobs; deleting the account (auth's DeleteAccount, transcoded as usual) is
 /// followed by the purge of the user's data in the other services (`AccountPurger`).
 struct AccountData: Sendable {
     static let exportPath = "/api/user/export"
@@ -26,6 +26,7 @@ struct AccountData: Sendable {
         async let account = upstreams.auth.call(AuthMethods.GetProfile.self, .init(), metadata: asUser)
         async let items = catalogExport(user: session.userID)
         async let money = commerceJSON(asUser)
+        async let jobs = generationJSON(user: session.userID)
         let accountJSON = try shaped(try await account, as: "atelier.auth.v1.UserResponse")
         let catalogJSON = try shaped(try await items, as: "atelier.catalog.v1.CatalogExport")
         return Transcoder.json(.object([
@@ -33,6 +34,7 @@ struct AccountData: Sendable {
             ("account", accountJSON),
             ("catalog", catalogJSON),
             ("commerce", try await money),
+            ("generation", .object([("jobs", .array(try await jobs))])),
         ]), status: 200)
     }
 
@@ -48,6 +50,15 @@ struct AccountData: Sendable {
             token = page.nextPageToken
         } while !token.isEmpty
         return whole
+    }
+
+    /// The user's generation jobs, every page, oldest first.
+    private func generationJSON(user: String) async throws -> [JSONValue] {
+        try await Self.everyPage { token in
+            let page = try await upstreams.generation.call(GenerationMethods.ExportUser.self, .with { $0.userID = user; $0.pageToken = token },
+                                                       metadata: try upstreams.asEdge())
+            return (try page.jobs.map { try shaped($0, as: "atelier.generation.v1.Job") }, page.nextPageToken)
+        }
     }
 
     /// The caller's wallet, subscription, whole ledger and whole billing history, read through
@@ -102,7 +113,7 @@ struct AccountData: Sendable {
     static var openAPIPaths: [(String, JSONValue)] {
         let export: JSONValue = .object([
             ("type", .string("object")),
-            ("required", .array([.string("exportedAt"), .string("account"), .string("catalog"), .string("commerce")])),
+            ("required", .array([.string("exportedAt"), .string("account"), .string("catalog"), .string("commerce"), .string("generation")])),
             ("properties", .object([
                 ("exportedAt", .object([("type", .string("string")), ("format", .string("date-time"))])),
                 // The account as GET /api/user/profile shows it; the catalog's characters, themes,
@@ -111,6 +122,8 @@ struct AccountData: Sendable {
                 ("catalog", .object([("type", .string("object"))])),
                 // The wallet, the subscription, every ledger entry and every payment.
                 ("commerce", .object([("type", .string("object"))])),
+                // Every generation job: what was asked, its state, cost and results.
+                ("generation", .object([("type", .string("object"))])),
             ])),
         ])
         return [(exportPath, .object([("get", .object([

@@ -13,12 +13,13 @@ import Synchronization
 final class JobRunner: Service, Sendable {
     private let database: any Database
     private let peers: Peers
-    private let provider: any MediaProvider
+    let providers: ProviderSet
     private let results: ResultStore
     private let settings: GenerationSettings
     private let logger: Logger
-    /// The provider's breaker: one provider today, one breaker.
-    let breaker: CircuitBreaker
+    /// Where the Free plan's mark is drawn on providers' pictures.
+    private let pool: BoundedWorkPool
+    private let webhooks: ReplicateWebhooks
     private let ready = Mutex<(@Sendable () async throws -> Void)?>(nil)
     /// Idle workers waiting to be told of a new job, by a number of their own, and the numbers of
     /// those whose poll ran out before they started waiting.
@@ -33,15 +34,16 @@ final class JobRunner: Service, Sendable {
         var done: Set<UInt64> = []
     }
 
-    init(database: any Database, peers: Peers, provider: any MediaProvider, results: ResultStore, settings: GenerationSettings,
-         logger: Logger) {
+    init(database: any Database, peers: Peers, providers: ProviderSet, results: ResultStore, settings: GenerationSettings,
+         pool: BoundedWorkPool, webhooks: ReplicateWebhooks, logger: Logger) {
         self.database = database
         self.peers = peers
-        self.provider = provider
+        self.providers = providers
         self.results = results
         self.settings = settings
+        self.pool = pool
+        self.webhooks = webhooks
         self.logger = logger
-        breaker = CircuitBreaker(threshold: settings.breakerFailures, openFor: settings.breakerOpen)
     }
 
     /// What the workers wait for before their first claim (the server listening, its tables made).
@@ -152,6 +154,7 @@ final class JobRunner: Service, Sendable {
                     await release(failed)
                     logger.warning("a job failed: its worker stopped and no attempts are left", metadata: ["job": "\(failed.job.id)"])
                 }
+                try await webhooks.sweep(now: Date.databaseNow)
             } catch {
                 logger.warning("rescuing lapsed jobs failed", metadata: ["error": "\(error)"])
             }
@@ -161,11 +164,9 @@ final class JobRunner: Service, Sendable {
 
     // MARK: running one job
 
-    private struct Canceled: Error {}
-
     private func execute(_ claimed: JobStore.Claimed) async {
         let job = claimed.job
-        if case .wait(let pause) = breaker.admit() {
+        if case .wait(let pause) = providers.gate(forKind: job.kind).breaker.admit() {
             await wait(claimed, pause: pause)
             return
         }
@@ -183,7 +184,7 @@ final class JobRunner: Service, Sendable {
                     ("finished_at", .time(now)),
                 ], event: "succeeded", message: "\(media.count) \(job.kind == "video" ? "video" : media.count == 1 ? "image" : "images") ready", now: now)
             }
-        } catch is Canceled {
+        } catch is JobCanceled {
             await finishCanceled(claimed)
         } catch {
             await failed(claimed, error: error)
@@ -211,34 +212,19 @@ final class JobRunner: Service, Sendable {
     }
 
     private func checkCanceled(_ job: String) async throws {
-        if try await JobStore.cancelRequested(database, job: job) { throw Canceled() }
+        if try await JobStore.cancelRequested(database, job: job) { throw JobCanceled() }
     }
 
     /// The provider's files, stored and attached one by one; a cancel is honoured between them.
     private func produce(_ claimed: JobStore.Claimed) async throws -> [Atelier_Catalog_V1_Media] {
         let job = claimed.job
         let input = job.input
-        let palette = Palette(skin: input["skinTone"], hair: input["hairColor"], eyes: input["eyeColor"],
-                              clothing: input["clothing"] ?? input["characterClothing"])
         let seed = Int64(input["seed"] ?? "") ?? 0
         let prompt = input["prompt"] ?? ""
         try await checkCanceled(job.id)
-        let files: [GeneratedFile]
-        // A provider that fails as a whole (not the request) counts against its breaker.
-        do {
-            switch job.kind {
-            case "video":
-                files = [try await provider.video(VideoRequest(prompt: prompt, seed: seed, durationSeconds: Int(input["durationSeconds"] ?? "") ?? 4,
-                                                               palette: palette, attempt: Int(job.attempts)))]
-            default:
-                files = try await provider.images(ImageRequest(prompt: prompt, seed: seed, count: Int(input["count"] ?? "") ?? 1, palette: palette,
-                                                               steps: Int(input["steps"] ?? "") ?? 35, watermark: input["watermark"] == "true", attempt: Int(job.attempts)))
-            }
-        } catch let error as ProviderError where error.retryable {
-            breaker.failed()
-            throw error
-        }
-        breaker.succeeded()
+        let gate = providers.gate(forKind: job.kind)
+        let made = try await gate.slots.run { try await call(claimed, gate: gate) }
+        let files = input["watermark"] == "true" && job.kind != "video" ? try await pool.run { try made.map(FreeMark.apply) } : made
         var attached: [Atelier_Catalog_V1_Media] = []
         for (index, file) in files.enumerated() {
             try await checkCanceled(job.id)
@@ -250,15 +236,27 @@ final class JobRunner: Service, Sendable {
                 $0.url = stored.url
                 if let thumbnail = stored.thumbnailURL { $0.thumbnailURL = thumbnail }
                 $0.generationParams = [
-                    "jobId": job.id, "provider": provider.name, "prompt": String(prompt.prefix(3900)), "seed": String(seed &+ Int64(index)),
-                ].merging(input["steps"].map { ["steps": $0] } ?? [:]) { a, _ in a }
+                    "jobId": job.id, "provider": gate.name, "prompt": String(prompt.prefix(3900)), "seed": String(seed &+ Int64(index)),
+                ].merging(input.filter { ["steps", "mode", "edit", "themeId"].contains($0.key) }) { a, _ in a }
                 $0.fileSizeBytes = Int64(file.bytes.count)
                 $0.width = Int32(file.width)
                 $0.height = Int32(file.height)
                 if let duration = file.durationSeconds { $0.durationSeconds = duration }
                 $0.watermarked = file.original != nil
                 $0.idempotencyKey = "\(job.id):\(index)"
+                // A base picture (text or photo mode) becomes the character's picture.
+                $0.setAsCharacterImage = input["setAsCharacterImage"] == "true"
             })
+            if job.kind == "variant", let theme = input["themeId"] {
+                _ = try await peers.addVariant(.with {
+                    $0.userID = claimed.userID
+                    $0.themeID = theme
+                    $0.prompt = input["edit"] ?? prompt
+                    $0.imageURL = media.url
+                    $0.metadata = ["mediaId": media.id, "jobId": job.id]
+                    $0.idempotencyKey = "\(job.id):variant:\(index)"
+                })
+            }
             attached.append(media)
             let progress = Int32(10 + 85 * (index + 1) / max(files.count, 1))
             let now = Date.databaseNow
@@ -268,6 +266,47 @@ final class JobRunner: Service, Sendable {
             }
         }
         return attached
+    }
+
+    /// The provider call for the job's kind. A provider that fails as a whole (not the request)
+    /// counts against its breaker.
+    private func call(_ claimed: JobStore.Claimed, gate: ProviderGate) async throws -> [GeneratedFile] {
+        let job = claimed.job
+        let input = job.input
+        let palette = Palette(skin: input["skinTone"], hair: input["hairColor"], eyes: input["eyeColor"],
+                              clothing: input["clothing"] ?? input["characterClothing"])
+        let seed = Int64(input["seed"] ?? "") ?? 0
+        let prompt = input["prompt"] ?? ""
+        let database = self.database
+        let control = JobControl(job: job.id, attempt: Int(job.attempts)) {
+            (try? await JobStore.cancelRequested(database, job: job.id)) ?? false
+        }
+        do {
+            let files: [GeneratedFile]
+            switch job.kind {
+            case "video":
+                let source = try await input["sourceUrl"].asyncMap { try await results.source(url: $0) }
+                files = [try await providers.video.video(VideoRequest(
+                    prompt: prompt, seed: seed, durationSeconds: Int(input["durationSeconds"] ?? "") ?? 4, palette: palette, source: source, control: control))]
+            case "variant", "photo":
+                let source: SourceImage
+                if let key = input["photoKey"] {
+                    source = try await results.source(key: key)
+                } else {
+                    source = try await results.source(url: input["sourceUrl"] ?? "")
+                }
+                files = try await providers.edit.edit(EditRequest(instruction: prompt, source: source, seed: seed, palette: palette, control: control))
+            default:
+                files = try await providers.image.images(ImageRequest(
+                    prompt: prompt, seed: seed, count: Int(input["count"] ?? "") ?? 1, palette: palette,
+                    steps: Int(input["steps"] ?? "") ?? 35, control: control))
+            }
+            gate.breaker.succeeded()
+            return files
+        } catch let error as ProviderError where error.retryable {
+            gate.breaker.failed()
+            throw error
+        }
     }
 
     /// The breaker is open: the job goes back to the queue until it may try, without spending
@@ -293,9 +332,9 @@ final class JobRunner: Service, Sendable {
         let now = Date.databaseNow
         do {
             if retryable && job.attempts < job.maxAttempts {
-                // Exponential backoff with up to half again of jitter.
+                // Exponential backoff with up to half again of jitter, and never sooner than the provider asked.
                 let base = settings.backoff.seconds * pow(2, Double(job.attempts - 1))
-                let wait = base + Double.random(in: 0...(base / 2))
+                let wait = max(base + Double.random(in: 0...(base / 2)), (error as? ProviderError)?.retryAfter?.seconds ?? 0)
                 try await database.transaction { tx in
                     try await JobStore.change(tx, job: job.id, from: ["running"], attempt: job.attempts, set: [
                         ("status", "queued"), ("lease_until", .null), ("run_after", .time(now.addingTimeInterval(wait))),
@@ -344,6 +383,7 @@ final class JobRunner: Service, Sendable {
     static func describe(_ error: any Error) -> (code: String, message: String, retryable: Bool) {
         switch error {
         case let error as ProviderError: (error.code, error.message, error.retryable)
+        case let error as SourceUnavailable: ("SOURCE_IMAGE_MISSING", error.description, false)
         case let error as ServiceError: (error.reason.isEmpty ? "\(error.code)" : error.reason, error.message,
                                          [.unavailable, .deadlineExceeded, .resourceExhausted, .aborted].contains(error.code))
         case let error as RPCError: (ServiceError(received: error).reason.isEmpty ? "UPSTREAM_FAILED" : ServiceError(received: error).reason,
@@ -380,8 +420,8 @@ final class JobRunner: Service, Sendable {
         return job
     }
 
-    /// Deletes a deleted account's jobs (their events go with them); holds of unfinished jobs are
-    /// released first.
+    /// Deletes a deleted account's jobs (their events go with them) and every file they made;
+    /// holds of unfinished jobs are released first.
     func purge(user: String) async throws -> (deleted: Int64, released: Int64) {
         let open = try await database.query("SELECT hold_ids FROM jobs WHERE user_id = \(user) AND status IN ('queued', 'running')")
         var released: Int64 = 0
@@ -389,12 +429,24 @@ final class JobRunner: Service, Sendable {
             let holds = try row.string("hold_ids").split(separator: ",").map(String.init)
             released += Int64(await peers.release(holds, user: user, logger: logger))
         }
-        let deleted = try await database.count("SELECT COUNT(*) AS n FROM jobs WHERE user_id = \(user)")
+        // The files go before the rows that name them, so a purge that stops half way is run again whole.
+        let jobs = try await database.query("SELECT id, input FROM jobs WHERE user_id = \(user)")
+        for row in jobs {
+            let input = (try? JSONColumn.map(row, "input")) ?? [:]
+            await results.delete(job: try row.string("id"), count: Int(input["count"] ?? "") ?? 1)
+        }
         try await database.query("DELETE FROM jobs WHERE user_id = \(user)")
-        return (deleted, released)
+        return (Int64(jobs.count), released)
     }
 }
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
 }
