@@ -5,7 +5,7 @@ import Testing
 
 /// Generation as a new user meets it, offline with the local provider, over HTTP: images of a
 /// character charged exactly, a request beyond the balance refused with nothing created, a video
-/// once subscribed, and cancels that give the credits back.
+/// once subscribed, a variant from an edit prompt, and cancels that give the credits back.
 @Suite("Images and videos of a character, money first")
 struct ImageVideoFlowTests {
     static func job(_ reply: HTTPReply) -> [String: Any] { reply.json["job"] as? [String: Any] ?? [:] }
@@ -118,6 +118,16 @@ struct ImageVideoFlowTests {
             #expect(videos.first?["thumbnailUrl"] as? String != nil)
             #expect(try await stack.http("GET", "/api/jobs?kind=video", token: starter).total == 1)
             #expect(try await stack.http("GET", "/api/jobs?kind=song", token: starter).errorField == "kind")
+
+            // A variant from an edit prompt, in a theme of the character.
+            let theme = try await stack.http("POST", "/api/characters/\(character)/themes", json: ["name": "Moods"], token: starter)
+            let themeID = try #require((theme.json["theme"] as? [String: Any])?["id"] as? String, "\(theme.text)")
+            let edit = try await stack.http("POST", "/api/themes/\(themeID)/variants/generate", json: ["edit": "make them smile"], token: starter)
+            #expect(edit.status == 202, "\(edit.text)")
+            let editJob = try await Self.finished(stack, try #require(Self.job(edit)["id"] as? String), token: starter)
+            #expect(editJob["status"] as? String == "succeeded", "\(editJob)")
+            let variants = try await stack.http("GET", "/api/themes/\(themeID)/variants", token: starter).list("variants")
+            #expect(variants.first?["prompt"] as? String == "make them smile" && variants.first?["imageUrl"] is String, "\(variants)")
         }
     }
 

@@ -24,7 +24,7 @@ struct GeminiProvider: ImageProvider, ImageEditProvider {
             let details = error?["details"] as? [[String: Any]] ?? []
             let delay = details.lazy.compactMap { $0["retryDelay"] as? String }.first.flatMap(Duration.init(googleDuration:))
             let message = [error?["status"] as? String, error?["message"] as? String].compactMap { $0 }.joined(separator: ": ")
-            return (message.isEmpty ? nil : message, delay)
+            return ProviderHTTP.ErrorBody(message: message.isEmpty ? nil : message, retryAfter: delay)
         }
     }
 

@@ -10,11 +10,18 @@ import FoundationNetworking
 struct ProviderHTTP: Sendable {
     let provider: String
     let session: URLSession
-    /// Reads the provider's own error body: its message, and a retry hint some put there.
-    let readError: @Sendable (_ status: Int, _ body: [String: Any]) -> (message: String?, retryAfter: Duration?)
+    /// What a provider's own error body says: its message, a retry hint some put there, and
+    /// whether trying again can help when the provider says so itself (OpenAI's 429
+    /// `insufficient_quota` is not worth a retry; its `rate_limit_exceeded` is).
+    struct ErrorBody: Sendable {
+        var message: String?
+        var retryAfter: Duration?
+        var retryable: Bool?
+    }
 
-    init(provider: String, timeout: Duration,
-         readError: @escaping @Sendable (_ status: Int, _ body: [String: Any]) -> (message: String?, retryAfter: Duration?)) {
+    let readError: @Sendable (_ status: Int, _ body: [String: Any]) -> ErrorBody
+
+    init(provider: String, timeout: Duration, readError: @escaping @Sendable (_ status: Int, _ body: [String: Any]) -> ErrorBody) {
         self.provider = provider
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout.seconds
@@ -71,19 +78,24 @@ struct ProviderHTTP: Sendable {
             return Reply(status: status, body: data, contentType: http?.value(forHTTPHeaderField: "Content-Type"))
         }
         let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        let (message, hint) = readError(status, object)
-        let said = message.map { ": \($0)" } ?? ""
+        let said = readError(status, object)
+        let hint = said.retryAfter
+        let message = said.message.map { ": \($0)" } ?? ""
         switch status {
+        case 429 where said.retryable == false:
+            throw ProviderError(code: "PROVIDER_QUOTA_EXHAUSTED", message: "\(provider) says our quota is spent\(message)", retryable: false)
         case 429:
-            let header = http?.value(forHTTPHeaderField: "Retry-After").flatMap(Double.init).map { Duration.milliseconds(Int64($0 * 1000)) }
-            throw ProviderError(code: "PROVIDER_RATE_LIMITED", message: "\(provider) is limiting our requests\(said)", retryable: true,
-                                retryAfter: header ?? hint)
+            // retry-after-ms (OpenAI) is finer than Retry-After (seconds).
+            let milliseconds = http?.value(forHTTPHeaderField: "retry-after-ms").flatMap(Double.init).map { Duration.milliseconds(Int64($0)) }
+            let seconds = http?.value(forHTTPHeaderField: "Retry-After").flatMap(Double.init).map { Duration.milliseconds(Int64($0 * 1000)) }
+            throw ProviderError(code: "PROVIDER_RATE_LIMITED", message: "\(provider) is limiting our requests\(message)", retryable: true,
+                                retryAfter: milliseconds ?? seconds ?? hint)
         case 500...599:
-            throw ProviderError(code: "PROVIDER_UNAVAILABLE", message: "\(provider) failed (\(status))\(said)", retryable: true, retryAfter: hint)
+            throw ProviderError(code: "PROVIDER_UNAVAILABLE", message: "\(provider) failed (\(status))\(message)", retryable: true, retryAfter: hint)
         case 401, 403:
-            throw ProviderError(code: "PROVIDER_NOT_AUTHORIZED", message: "\(provider) refused our key (\(status))\(said)", retryable: false)
+            throw ProviderError(code: "PROVIDER_NOT_AUTHORIZED", message: "\(provider) refused our key (\(status))\(message)", retryable: false)
         default:
-            throw ProviderError(code: "PROVIDER_REJECTED", message: "\(provider) rejected the request (\(status))\(said)", retryable: false)
+            throw ProviderError(code: "PROVIDER_REJECTED", message: "\(provider) rejected the request (\(status))\(message)", retryable: false)
         }
     }
 

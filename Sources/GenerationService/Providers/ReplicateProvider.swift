@@ -36,7 +36,7 @@ struct ReplicateProvider: ImageProvider, VideoProvider {
         http = ProviderHTTP(provider: "Replicate", timeout: timeout) { status, body in
             // Errors are RFC 7807 documents; a 429 says "Your rate limit resets in ~30s."
             let detail = body["detail"] as? String ?? body["title"] as? String
-            return (detail, status == 429 ? detail.flatMap(Self.resetHint) : nil)
+            return ProviderHTTP.ErrorBody(message: detail, retryAfter: status == 429 ? detail.flatMap(Self.resetHint) : nil)
         }
     }
 
