@@ -12,12 +12,13 @@ RUN swift build -c release --product atelier --static-swift-stdlib \
  && cp -r "$(swift build -c release --show-bin-path)"/*.resources /out/
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tzdata libcurl4 \
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tzdata libcurl4 espeak-ng \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home /var/lib/atelier --create-home atelier \
  && install -d -o atelier /var/lib/atelier/blobs
 # The blobs directory exists, owned by the service user, so the compose volume mounted on it is writable.
-# libcurl carries the HTTP calls to payment providers (FoundationNetworking).
+# libcurl carries the HTTP calls to payment providers (FoundationNetworking); espeak-ng is the local
+# provider's narrator.
 # SwiftPM resource bundles (API descriptors, the common-password list, the price list) sit beside the executable.
 COPY --from=build /out/ /usr/local/bin/
 USER atelier

@@ -70,6 +70,7 @@ extension Atelier_Catalog_V1_CatalogService.Method.ListIllustrations: UnaryMetho
 extension Atelier_Catalog_V1_CatalogService.Method.DeleteIllustration: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.CreateStory: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.AddIllustration: UnaryMethod {}
+extension Atelier_Catalog_V1_CatalogService.Method.SetStoryAudio: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.ListCustomEvents: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.CreateCustomEvent: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.GetCustomEvent: UnaryMethod {}
@@ -101,6 +102,9 @@ extension Atelier_Generation_V1_GenerationService.Method.GenerateImage: UnaryMet
 extension Atelier_Generation_V1_GenerationService.Method.GenerateVideo: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.GenerateBaseImage: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.GenerateVariant: UnaryMethod {}
+extension Atelier_Generation_V1_GenerationService.Method.CreateStory: UnaryMethod {}
+extension Atelier_Generation_V1_GenerationService.Method.GenerateStoryAudio: UnaryMethod {}
+extension Atelier_Generation_V1_GenerationService.Method.GetStoryAudioStatus: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.GetGenerationStatus: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.ListJobs: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.GetJob: UnaryMethod {}

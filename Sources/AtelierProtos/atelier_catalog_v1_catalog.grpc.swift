@@ -572,6 +572,19 @@ public enum Atelier_Catalog_V1_CatalogService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SetStoryAudio" metadata.
+        public enum SetStoryAudio: Sendable {
+            /// Request type for "SetStoryAudio".
+            public typealias Input = Atelier_Catalog_V1_SetStoryAudioRequest
+            /// Response type for "SetStoryAudio".
+            public typealias Output = Atelier_Catalog_V1_StoryResponse
+            /// Descriptor for "SetStoryAudio".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "SetStoryAudio",
+                type: .unary
+            )
+        }
         /// Namespace for "ListCustomEvents" metadata.
         public enum ListCustomEvents: Sendable {
             /// Request type for "ListCustomEvents".
@@ -733,6 +746,7 @@ public enum Atelier_Catalog_V1_CatalogService: Sendable {
             DeleteIllustration.descriptor,
             CreateStory.descriptor,
             AddIllustration.descriptor,
+            SetStoryAudio.descriptor,
             ListCustomEvents.descriptor,
             CreateCustomEvent.descriptor,
             GetCustomEvent.descriptor,
@@ -1449,6 +1463,25 @@ extension Atelier_Catalog_V1_CatalogService {
             request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_AddIllustrationRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_IllustrationResponse>
+
+        /// Handle the "SetStoryAudio" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Generation records a story's narration. Refused (FAILED_PRECONDITION, STORY_CHANGED) when
+        /// > the story's text is no longer the one narrated.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_SetStoryAudioRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_StoryResponse` messages.
+        func setStoryAudio(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_SetStoryAudioRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_StoryResponse>
 
         /// Handle the "ListCustomEvents" method.
         ///
@@ -2300,6 +2333,25 @@ extension Atelier_Catalog_V1_CatalogService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_IllustrationResponse>
 
+        /// Handle the "SetStoryAudio" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Generation records a story's narration. Refused (FAILED_PRECONDITION, STORY_CHANGED) when
+        /// > the story's text is no longer the one narrated.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_SetStoryAudioRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_StoryResponse` message.
+        func setStoryAudio(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_SetStoryAudioRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_StoryResponse>
+
         /// Handle the "ListCustomEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -3148,6 +3200,25 @@ extension Atelier_Catalog_V1_CatalogService {
             context: GRPCCore.ServerContext
         ) async throws -> Atelier_Catalog_V1_IllustrationResponse
 
+        /// Handle the "SetStoryAudio" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Generation records a story's narration. Refused (FAILED_PRECONDITION, STORY_CHANGED) when
+        /// > the story's text is no longer the one narrated.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_SetStoryAudioRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_StoryResponse` to respond with.
+        func setStoryAudio(
+            request: Atelier_Catalog_V1_SetStoryAudioRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_StoryResponse
+
         /// Handle the "ListCustomEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -3776,6 +3847,17 @@ extension Atelier_Catalog_V1_CatalogService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.SetStoryAudio.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_SetStoryAudioRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_StoryResponse>(),
+            handler: { request, context in
+                try await self.setStoryAudio(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Atelier_Catalog_V1_CatalogService.Method.ListCustomEvents.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_ListCustomEventsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_ListCustomEventsResponse>(),
@@ -4336,6 +4418,17 @@ extension Atelier_Catalog_V1_CatalogService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_IllustrationResponse> {
         let response = try await self.addIllustration(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func setStoryAudio(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_SetStoryAudioRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_StoryResponse> {
+        let response = try await self.setStoryAudio(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -4984,6 +5077,19 @@ extension Atelier_Catalog_V1_CatalogService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_IllustrationResponse> {
         return GRPCCore.ServerResponse<Atelier_Catalog_V1_IllustrationResponse>(
             message: try await self.addIllustration(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func setStoryAudio(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_SetStoryAudioRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_StoryResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_StoryResponse>(
+            message: try await self.setStoryAudio(
                 request: request.message,
                 context: context
             ),
@@ -6008,6 +6114,30 @@ extension Atelier_Catalog_V1_CatalogService {
             deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_IllustrationResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_IllustrationResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SetStoryAudio" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Generation records a story's narration. Refused (FAILED_PRECONDITION, STORY_CHANGED) when
+        /// > the story's text is no longer the one narrated.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_SetStoryAudioRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_SetStoryAudioRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_StoryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func setStoryAudio<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_SetStoryAudioRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_SetStoryAudioRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_StoryResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListCustomEvents" method.
@@ -7585,6 +7715,41 @@ extension Atelier_Catalog_V1_CatalogService {
             )
         }
 
+        /// Call the "SetStoryAudio" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Generation records a story's narration. Refused (FAILED_PRECONDITION, STORY_CHANGED) when
+        /// > the story's text is no longer the one narrated.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_SetStoryAudioRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_SetStoryAudioRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_StoryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func setStoryAudio<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_SetStoryAudioRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_SetStoryAudioRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_StoryResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.SetStoryAudio.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ListCustomEvents" method.
         ///
         /// > Source IDL Documentation:
@@ -9032,6 +9197,36 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_AddIllustrationRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_IllustrationResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetStoryAudio" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Generation records a story's narration. Refused (FAILED_PRECONDITION, STORY_CHANGED) when
+    /// > the story's text is no longer the one narrated.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_SetStoryAudioRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setStoryAudio<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_SetStoryAudioRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.setStoryAudio(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_SetStoryAudioRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_StoryResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -10605,6 +10800,40 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
             metadata: metadata
         )
         return try await self.addIllustration(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetStoryAudio" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Generation records a story's narration. Refused (FAILED_PRECONDITION, STORY_CHANGED) when
+    /// > the story's text is no longer the one narrated.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setStoryAudio<Result>(
+        _ message: Atelier_Catalog_V1_SetStoryAudioRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_StoryResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_SetStoryAudioRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.setStoryAudio(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -1028,6 +1028,29 @@ public nonisolated struct Atelier_Catalog_V1_CreateStoryRequest: Sendable {
   public init() {}
 }
 
+public nonisolated struct Atelier_Catalog_V1_SetStoryAudioRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  public var storyID: String = String()
+
+  public var audioURL: String = String()
+
+  public var audioDuration: Double = 0
+
+  public var voiceType: String = String()
+
+  /// SHA-256 (hex) of the text narrated.
+  public var contentSha256: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// Generation saves an illustration of a story; it goes after the story's last one.
 public nonisolated struct Atelier_Catalog_V1_AddIllustrationRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -3039,6 +3062,61 @@ nonisolated extension Atelier_Catalog_V1_CreateStoryRequest: SwiftProtobuf.Messa
     if lhs.customEventID != rhs.customEventID {return false}
     if lhs.customEventPrompt != rhs.customEventPrompt {return false}
     if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Catalog_V1_SetStoryAudioRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetStoryAudioRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}story_id\0\u{3}audio_url\0\u{3}audio_duration\0\u{3}voice_type\0\u{3}content_sha256\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.storyID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.audioURL) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.audioDuration) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.voiceType) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.contentSha256) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    if !self.storyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.storyID, fieldNumber: 2)
+    }
+    if !self.audioURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.audioURL, fieldNumber: 3)
+    }
+    if self.audioDuration.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.audioDuration, fieldNumber: 4)
+    }
+    if !self.voiceType.isEmpty {
+      try visitor.visitSingularStringField(value: self.voiceType, fieldNumber: 5)
+    }
+    if !self.contentSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.contentSha256, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Catalog_V1_SetStoryAudioRequest, rhs: Atelier_Catalog_V1_SetStoryAudioRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.storyID != rhs.storyID {return false}
+    if lhs.audioURL != rhs.audioURL {return false}
+    if lhs.audioDuration != rhs.audioDuration {return false}
+    if lhs.voiceType != rhs.voiceType {return false}
+    if lhs.contentSha256 != rhs.contentSha256 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -78,6 +78,45 @@ public enum Atelier_Generation_V1_GenerationService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CreateStory" metadata.
+        public enum CreateStory: Sendable {
+            /// Request type for "CreateStory".
+            public typealias Input = Atelier_Generation_V1_CreateStoryRequest
+            /// Response type for "CreateStory".
+            public typealias Output = Atelier_Generation_V1_CreateStoryResponse
+            /// Descriptor for "CreateStory".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "CreateStory",
+                type: .unary
+            )
+        }
+        /// Namespace for "GenerateStoryAudio" metadata.
+        public enum GenerateStoryAudio: Sendable {
+            /// Request type for "GenerateStoryAudio".
+            public typealias Input = Atelier_Generation_V1_GenerateStoryAudioRequest
+            /// Response type for "GenerateStoryAudio".
+            public typealias Output = Atelier_Generation_V1_StoryJobResponse
+            /// Descriptor for "GenerateStoryAudio".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "GenerateStoryAudio",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetStoryAudioStatus" metadata.
+        public enum GetStoryAudioStatus: Sendable {
+            /// Request type for "GetStoryAudioStatus".
+            public typealias Input = Atelier_Generation_V1_GetStoryAudioStatusRequest
+            /// Response type for "GetStoryAudioStatus".
+            public typealias Output = Atelier_Generation_V1_StoryAudioStatus
+            /// Descriptor for "GetStoryAudioStatus".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "GetStoryAudioStatus",
+                type: .unary
+            )
+        }
         /// Namespace for "GetGenerationStatus" metadata.
         public enum GetGenerationStatus: Sendable {
             /// Request type for "GetGenerationStatus".
@@ -201,6 +240,9 @@ public enum Atelier_Generation_V1_GenerationService: Sendable {
             GenerateVideo.descriptor,
             GenerateBaseImage.descriptor,
             GenerateVariant.descriptor,
+            CreateStory.descriptor,
+            GenerateStoryAudio.descriptor,
+            GetStoryAudioStatus.descriptor,
             GetGenerationStatus.descriptor,
             ListJobs.descriptor,
             GetJob.descriptor,
@@ -310,6 +352,64 @@ extension Atelier_Generation_V1_GenerationService {
             request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateVariantRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse>
+
+        /// Handle the "CreateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.3: a story for one of the user's heroes, in en, es, fr, de or it, written by a job.
+        /// > 201 with the story when it is written within generation.sync-wait-seconds, else 202 with
+        /// > the job (the story's id appears on the job as story_id). Narration is queued unless
+        /// > generate_audio is false. A custom event's usage count rises. One story from the plan's
+        /// > allowance (or a credit); its narration is part of it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_CreateStoryRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_CreateStoryResponse` messages.
+        func createStory(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_CreateStoryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_CreateStoryResponse>
+
+        /// Handle the "GenerateStoryAudio" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.4: narrates a story again (after an edit, or in another voice): 202 with the job.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_GenerateStoryAudioRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_StoryJobResponse` messages.
+        func generateStoryAudio(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateStoryAudioRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_StoryJobResponse>
+
+        /// Handle the "GetStoryAudioStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.4: the narration, or the job still making it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_GetStoryAudioStatusRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_StoryAudioStatus` messages.
+        func getStoryAudioStatus(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GetStoryAudioStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_StoryAudioStatus>
 
         /// Handle the "GetGenerationStatus" method.
         ///
@@ -552,6 +652,64 @@ extension Atelier_Generation_V1_GenerationService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>
 
+        /// Handle the "CreateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.3: a story for one of the user's heroes, in en, es, fr, de or it, written by a job.
+        /// > 201 with the story when it is written within generation.sync-wait-seconds, else 202 with
+        /// > the job (the story's id appears on the job as story_id). Narration is queued unless
+        /// > generate_audio is false. A custom event's usage count rises. One story from the plan's
+        /// > allowance (or a credit); its narration is part of it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_CreateStoryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_CreateStoryResponse` message.
+        func createStory(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_CreateStoryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_CreateStoryResponse>
+
+        /// Handle the "GenerateStoryAudio" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.4: narrates a story again (after an edit, or in another voice): 202 with the job.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateStoryAudioRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_StoryJobResponse` message.
+        func generateStoryAudio(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_GenerateStoryAudioRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_StoryJobResponse>
+
+        /// Handle the "GetStoryAudioStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.4: the narration, or the job still making it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GetStoryAudioStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_StoryAudioStatus` message.
+        func getStoryAudioStatus(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_GetStoryAudioStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_StoryAudioStatus>
+
         /// Handle the "GetGenerationStatus" method.
         ///
         /// > Source IDL Documentation:
@@ -791,6 +949,64 @@ extension Atelier_Generation_V1_GenerationService {
             context: GRPCCore.ServerContext
         ) async throws -> Atelier_Generation_V1_JobResponse
 
+        /// Handle the "CreateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.3: a story for one of the user's heroes, in en, es, fr, de or it, written by a job.
+        /// > 201 with the story when it is written within generation.sync-wait-seconds, else 202 with
+        /// > the job (the story's id appears on the job as story_id). Narration is queued unless
+        /// > generate_audio is false. A custom event's usage count rises. One story from the plan's
+        /// > allowance (or a credit); its narration is part of it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_CreateStoryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_CreateStoryResponse` to respond with.
+        func createStory(
+            request: Atelier_Generation_V1_CreateStoryRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_CreateStoryResponse
+
+        /// Handle the "GenerateStoryAudio" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.4: narrates a story again (after an edit, or in another voice): 202 with the job.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_GenerateStoryAudioRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_StoryJobResponse` to respond with.
+        func generateStoryAudio(
+            request: Atelier_Generation_V1_GenerateStoryAudioRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_StoryJobResponse
+
+        /// Handle the "GetStoryAudioStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.4: the narration, or the job still making it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_GetStoryAudioStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_StoryAudioStatus` to respond with.
+        func getStoryAudioStatus(
+            request: Atelier_Generation_V1_GetStoryAudioStatusRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_StoryAudioStatus
+
         /// Handle the "GetGenerationStatus" method.
         ///
         /// > Source IDL Documentation:
@@ -1000,6 +1216,39 @@ extension Atelier_Generation_V1_GenerationService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.CreateStory.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_CreateStoryRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_CreateStoryResponse>(),
+            handler: { request, context in
+                try await self.createStory(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.GenerateStoryAudio.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_GenerateStoryAudioRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_StoryJobResponse>(),
+            handler: { request, context in
+                try await self.generateStoryAudio(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.GetStoryAudioStatus.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_GetStoryAudioStatusRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_StoryAudioStatus>(),
+            handler: { request, context in
+                try await self.getStoryAudioStatus(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Atelier_Generation_V1_GenerationService.Method.GetGenerationStatus.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_GetJobRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_JobResponse>(),
@@ -1142,6 +1391,39 @@ extension Atelier_Generation_V1_GenerationService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_JobResponse> {
         let response = try await self.generateVariant(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createStory(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_CreateStoryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_CreateStoryResponse> {
+        let response = try await self.createStory(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func generateStoryAudio(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateStoryAudioRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_StoryJobResponse> {
+        let response = try await self.generateStoryAudio(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getStoryAudioStatus(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GetStoryAudioStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_StoryAudioStatus> {
+        let response = try await self.getStoryAudioStatus(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1296,6 +1578,45 @@ extension Atelier_Generation_V1_GenerationService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse> {
         return GRPCCore.ServerResponse<Atelier_Generation_V1_JobResponse>(
             message: try await self.generateVariant(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createStory(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_CreateStoryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_CreateStoryResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_CreateStoryResponse>(
+            message: try await self.createStory(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func generateStoryAudio(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_GenerateStoryAudioRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_StoryJobResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_StoryJobResponse>(
+            message: try await self.generateStoryAudio(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getStoryAudioStatus(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_GetStoryAudioStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_StoryAudioStatus> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_StoryAudioStatus>(
+            message: try await self.getStoryAudioStatus(
                 request: request.message,
                 context: context
             ),
@@ -1527,6 +1848,79 @@ extension Atelier_Generation_V1_GenerationService {
             deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_JobResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_JobResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.3: a story for one of the user's heroes, in en, es, fr, de or it, written by a job.
+        /// > 201 with the story when it is written within generation.sync-wait-seconds, else 202 with
+        /// > the job (the story's id appears on the job as story_id). Narration is queued unless
+        /// > generate_audio is false. A custom event's usage count rises. One story from the plan's
+        /// > allowance (or a credit); its narration is part of it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_CreateStoryRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_CreateStoryRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_CreateStoryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createStory<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_CreateStoryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_CreateStoryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_CreateStoryResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_CreateStoryResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GenerateStoryAudio" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.4: narrates a story again (after an edit, or in another voice): 202 with the job.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateStoryAudioRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GenerateStoryAudioRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_StoryJobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func generateStoryAudio<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateStoryAudioRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GenerateStoryAudioRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_StoryJobResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_StoryJobResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetStoryAudioStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.4: the narration, or the job still making it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GetStoryAudioStatusRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GetStoryAudioStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_StoryAudioStatus` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getStoryAudioStatus<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GetStoryAudioStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GetStoryAudioStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_StoryAudioStatus>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_StoryAudioStatus>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "GetGenerationStatus" method.
@@ -1880,6 +2274,112 @@ extension Atelier_Generation_V1_GenerationService {
             try await self.client.unary(
                 request: request,
                 descriptor: Atelier_Generation_V1_GenerationService.Method.GenerateVariant.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CreateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.3: a story for one of the user's heroes, in en, es, fr, de or it, written by a job.
+        /// > 201 with the story when it is written within generation.sync-wait-seconds, else 202 with
+        /// > the job (the story's id appears on the job as story_id). Narration is queued unless
+        /// > generate_audio is false. A custom event's usage count rises. One story from the plan's
+        /// > allowance (or a credit); its narration is part of it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_CreateStoryRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_CreateStoryRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_CreateStoryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createStory<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_CreateStoryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_CreateStoryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_CreateStoryResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_CreateStoryResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.CreateStory.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GenerateStoryAudio" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.4: narrates a story again (after an edit, or in another voice): 202 with the job.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateStoryAudioRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GenerateStoryAudioRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_StoryJobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func generateStoryAudio<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateStoryAudioRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GenerateStoryAudioRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_StoryJobResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_StoryJobResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.GenerateStoryAudio.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetStoryAudioStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.4: the narration, or the job still making it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GetStoryAudioStatusRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GetStoryAudioStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_StoryAudioStatus` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getStoryAudioStatus<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GetStoryAudioStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GetStoryAudioStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_StoryAudioStatus>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_StoryAudioStatus>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.GetStoryAudioStatus.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -2310,6 +2810,97 @@ extension Atelier_Generation_V1_GenerationService.ClientProtocol {
         )
     }
 
+    /// Call the "CreateStory" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.3: a story for one of the user's heroes, in en, es, fr, de or it, written by a job.
+    /// > 201 with the story when it is written within generation.sync-wait-seconds, else 202 with
+    /// > the job (the story's id appears on the job as story_id). Narration is queued unless
+    /// > generate_audio is false. A custom event's usage count rises. One story from the plan's
+    /// > allowance (or a credit); its narration is part of it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_CreateStoryRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createStory<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_CreateStoryRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_CreateStoryResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createStory(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_CreateStoryRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_CreateStoryResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GenerateStoryAudio" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.4: narrates a story again (after an edit, or in another voice): 202 with the job.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_GenerateStoryAudioRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func generateStoryAudio<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateStoryAudioRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_StoryJobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.generateStoryAudio(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_GenerateStoryAudioRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_StoryJobResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetStoryAudioStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.4: the narration, or the job still making it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_GetStoryAudioStatusRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getStoryAudioStatus<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_GetStoryAudioStatusRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_StoryAudioStatus>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getStoryAudioStatus(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_GetStoryAudioStatusRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_StoryAudioStatus>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "GetGenerationStatus" method.
     ///
     /// > Source IDL Documentation:
@@ -2697,6 +3288,109 @@ extension Atelier_Generation_V1_GenerationService.ClientProtocol {
             metadata: metadata
         )
         return try await self.generateVariant(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateStory" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.3: a story for one of the user's heroes, in en, es, fr, de or it, written by a job.
+    /// > 201 with the story when it is written within generation.sync-wait-seconds, else 202 with
+    /// > the job (the story's id appears on the job as story_id). Narration is queued unless
+    /// > generate_audio is false. A custom event's usage count rises. One story from the plan's
+    /// > allowance (or a credit); its narration is part of it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createStory<Result>(
+        _ message: Atelier_Generation_V1_CreateStoryRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_CreateStoryResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_CreateStoryRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createStory(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GenerateStoryAudio" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.4: narrates a story again (after an edit, or in another voice): 202 with the job.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func generateStoryAudio<Result>(
+        _ message: Atelier_Generation_V1_GenerateStoryAudioRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_StoryJobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateStoryAudioRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.generateStoryAudio(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetStoryAudioStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.4: the narration, or the job still making it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getStoryAudioStatus<Result>(
+        _ message: Atelier_Generation_V1_GetStoryAudioStatusRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_StoryAudioStatus>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_GetStoryAudioStatusRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getStoryAudioStatus(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -159,6 +159,12 @@ public nonisolated struct Atelier_Generation_V1_Job: @unchecked Sendable {
   /// Clears the value of `finishedAt`. Subsequent reads from it will return its default value.
   public mutating func clearFinishedAt() {_uniqueStorage()._finishedAt = nil}
 
+  /// A story job's story, a narration job's story.
+  public var storyID: String {
+    get {_storage._storyID}
+    set {_uniqueStorage()._storyID = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -387,6 +393,274 @@ public nonisolated struct Atelier_Generation_V1_ExportUserResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Atelier_Generation_V1_CreateStoryRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var heroID: String = String()
+
+  /// Required unless custom_event_id is given: bedtime, first_day_of_school...
+  public var eventType: String = String()
+
+  /// en (the default), es, fr, de or it.
+  public var language: String = String()
+
+  public var customEventID: String = String()
+
+  /// true when unset.
+  public var generateAudio: Bool {
+    get {_generateAudio ?? false}
+    set {_generateAudio = newValue}
+  }
+  /// Returns true if `generateAudio` has been explicitly set.
+  public var hasGenerateAudio: Bool {self._generateAudio != nil}
+  /// Clears the value of `generateAudio`. Subsequent reads from it will return its default value.
+  public mutating func clearGenerateAudio() {self._generateAudio = nil}
+
+  public var generateIllustrations: Bool = false
+
+  /// 1 to 5; 3 when unset.
+  public var illustrationCount: Int32 = 0
+
+  /// The narrator: nova (the default), echo, alloy, fable, onyx, shimmer or coral.
+  public var voice: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _generateAudio: Bool? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_CreateStoryResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Set when the story was written within the wait.
+  public var story: Atelier_Catalog_V1_Story {
+    get {_story ?? Atelier_Catalog_V1_Story()}
+    set {_story = newValue}
+  }
+  /// Returns true if `story` has been explicitly set.
+  public var hasStory: Bool {self._story != nil}
+  /// Clears the value of `story`. Subsequent reads from it will return its default value.
+  public mutating func clearStory() {self._story = nil}
+
+  public var jobs: Atelier_Generation_V1_StoryJobs {
+    get {_jobs ?? Atelier_Generation_V1_StoryJobs()}
+    set {_jobs = newValue}
+  }
+  /// Returns true if `jobs` has been explicitly set.
+  public var hasJobs: Bool {self._jobs != nil}
+  /// Clears the value of `jobs`. Subsequent reads from it will return its default value.
+  public mutating func clearJobs() {self._jobs = nil}
+
+  /// The job that writes the story.
+  public var job: Atelier_Generation_V1_StoryJob {
+    get {_job ?? Atelier_Generation_V1_StoryJob()}
+    set {_job = newValue}
+  }
+  /// Returns true if `job` has been explicitly set.
+  public var hasJob: Bool {self._job != nil}
+  /// Clears the value of `job`. Subsequent reads from it will return its default value.
+  public mutating func clearJob() {self._job = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _story: Atelier_Catalog_V1_Story? = nil
+  fileprivate var _jobs: Atelier_Generation_V1_StoryJobs? = nil
+  fileprivate var _job: Atelier_Generation_V1_StoryJob? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_StoryJobs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var audioGeneration: Atelier_Generation_V1_QueuedJob {
+    get {_audioGeneration ?? Atelier_Generation_V1_QueuedJob()}
+    set {_audioGeneration = newValue}
+  }
+  /// Returns true if `audioGeneration` has been explicitly set.
+  public var hasAudioGeneration: Bool {self._audioGeneration != nil}
+  /// Clears the value of `audioGeneration`. Subsequent reads from it will return its default value.
+  public mutating func clearAudioGeneration() {self._audioGeneration = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _audioGeneration: Atelier_Generation_V1_QueuedJob? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_QueuedJob: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var queued: Bool = false
+
+  public var jobID: String = String()
+
+  public var estimatedCompletionTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_estimatedCompletionTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_estimatedCompletionTime = newValue}
+  }
+  /// Returns true if `estimatedCompletionTime` has been explicitly set.
+  public var hasEstimatedCompletionTime: Bool {self._estimatedCompletionTime != nil}
+  /// Clears the value of `estimatedCompletionTime`. Subsequent reads from it will return its default value.
+  public mutating func clearEstimatedCompletionTime() {self._estimatedCompletionTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _estimatedCompletionTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// A job as the PRD's story routes show it.
+public nonisolated struct Atelier_Generation_V1_StoryJob: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var status: String = String()
+
+  public var progress: Int32 = 0
+
+  public var estimatedCompletionTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_estimatedCompletionTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_estimatedCompletionTime = newValue}
+  }
+  /// Returns true if `estimatedCompletionTime` has been explicitly set.
+  public var hasEstimatedCompletionTime: Bool {self._estimatedCompletionTime != nil}
+  /// Clears the value of `estimatedCompletionTime`. Subsequent reads from it will return its default value.
+  public mutating func clearEstimatedCompletionTime() {self._estimatedCompletionTime = nil}
+
+  public var storyID: String = String()
+
+  public var errorCode: String = String()
+
+  public var errorMessage: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _estimatedCompletionTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_StoryJobResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var job: Atelier_Generation_V1_StoryJob {
+    get {_job ?? Atelier_Generation_V1_StoryJob()}
+    set {_job = newValue}
+  }
+  /// Returns true if `job` has been explicitly set.
+  public var hasJob: Bool {self._job != nil}
+  /// Clears the value of `job`. Subsequent reads from it will return its default value.
+  public mutating func clearJob() {self._job = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _job: Atelier_Generation_V1_StoryJob? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_GenerateStoryAudioRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var storyID: String = String()
+
+  /// nova (the default), echo, alloy, fable, onyx, shimmer or coral.
+  public var voice: String = String()
+
+  /// low, normal (the default) or high: high goes ahead of the plan's other jobs.
+  public var priority: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atelier_Generation_V1_GetStoryAudioStatusRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var storyID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atelier_Generation_V1_StoryAudioStatus: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var audioGenerated: Bool = false
+
+  public var audioURL: String {
+    get {_audioURL ?? String()}
+    set {_audioURL = newValue}
+  }
+  /// Returns true if `audioURL` has been explicitly set.
+  public var hasAudioURL: Bool {self._audioURL != nil}
+  /// Clears the value of `audioURL`. Subsequent reads from it will return its default value.
+  public mutating func clearAudioURL() {self._audioURL = nil}
+
+  public var audioDuration: Double {
+    get {_audioDuration ?? 0}
+    set {_audioDuration = newValue}
+  }
+  /// Returns true if `audioDuration` has been explicitly set.
+  public var hasAudioDuration: Bool {self._audioDuration != nil}
+  /// Clears the value of `audioDuration`. Subsequent reads from it will return its default value.
+  public mutating func clearAudioDuration() {self._audioDuration = nil}
+
+  public var generatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_generatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_generatedAt = newValue}
+  }
+  /// Returns true if `generatedAt` has been explicitly set.
+  public var hasGeneratedAt: Bool {self._generatedAt != nil}
+  /// Clears the value of `generatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearGeneratedAt() {self._generatedAt = nil}
+
+  /// The narration job still running, when there is one.
+  public var job: Atelier_Generation_V1_StoryJob {
+    get {_job ?? Atelier_Generation_V1_StoryJob()}
+    set {_job = newValue}
+  }
+  /// Returns true if `job` has been explicitly set.
+  public var hasJob: Bool {self._job != nil}
+  /// Clears the value of `job`. Subsequent reads from it will return its default value.
+  public mutating func clearJob() {self._job = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _audioURL: String? = nil
+  fileprivate var _audioDuration: Double? = nil
+  fileprivate var _generatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _job: Atelier_Generation_V1_StoryJob? = nil
+}
+
 public nonisolated struct Atelier_Generation_V1_GetJobRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -555,7 +829,7 @@ fileprivate nonisolated let _protobuf_package = "atelier.generation.v1"
 
 nonisolated extension Atelier_Generation_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Job"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}status\0\u{3}character_id\0\u{1}input\0\u{1}progress\0\u{1}attempts\0\u{3}max_attempts\0\u{1}cost\0\u{1}asset\0\u{1}charge\0\u{3}media_ids\0\u{3}result_urls\0\u{3}error_code\0\u{3}error_message\0\u{1}priority\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}status\0\u{3}character_id\0\u{1}input\0\u{1}progress\0\u{1}attempts\0\u{3}max_attempts\0\u{1}cost\0\u{1}asset\0\u{1}charge\0\u{3}media_ids\0\u{3}result_urls\0\u{3}error_code\0\u{3}error_message\0\u{1}priority\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}story_id\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -578,6 +852,7 @@ nonisolated extension Atelier_Generation_V1_Job: SwiftProtobuf.Message, SwiftPro
     var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _startedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _finishedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _storyID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -608,6 +883,7 @@ nonisolated extension Atelier_Generation_V1_Job: SwiftProtobuf.Message, SwiftPro
       _updatedAt = source._updatedAt
       _startedAt = source._startedAt
       _finishedAt = source._finishedAt
+      _storyID = source._storyID
     }
   }
 
@@ -646,6 +922,7 @@ nonisolated extension Atelier_Generation_V1_Job: SwiftProtobuf.Message, SwiftPro
         case 18: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
         case 19: try { try decoder.decodeSingularMessageField(value: &_storage._startedAt) }()
         case 20: try { try decoder.decodeSingularMessageField(value: &_storage._finishedAt) }()
+        case 21: try { try decoder.decodeSingularStringField(value: &_storage._storyID) }()
         default: break
         }
       }
@@ -718,6 +995,9 @@ nonisolated extension Atelier_Generation_V1_Job: SwiftProtobuf.Message, SwiftPro
       try { if let v = _storage._finishedAt {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
       } }()
+      if !_storage._storyID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._storyID, fieldNumber: 21)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -747,6 +1027,7 @@ nonisolated extension Atelier_Generation_V1_Job: SwiftProtobuf.Message, SwiftPro
         if _storage._updatedAt != rhs_storage._updatedAt {return false}
         if _storage._startedAt != rhs_storage._startedAt {return false}
         if _storage._finishedAt != rhs_storage._finishedAt {return false}
+        if _storage._storyID != rhs_storage._storyID {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1197,6 +1478,419 @@ nonisolated extension Atelier_Generation_V1_ExportUserResponse: SwiftProtobuf.Me
   public static func ==(lhs: Atelier_Generation_V1_ExportUserResponse, rhs: Atelier_Generation_V1_ExportUserResponse) -> Bool {
     if lhs.jobs != rhs.jobs {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_CreateStoryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateStoryRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}hero_id\0\u{3}event_type\0\u{1}language\0\u{3}custom_event_id\0\u{3}generate_audio\0\u{3}generate_illustrations\0\u{3}illustration_count\0\u{1}voice\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.heroID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.eventType) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.language) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.customEventID) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self._generateAudio) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.generateIllustrations) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.illustrationCount) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.voice) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.heroID.isEmpty {
+      try visitor.visitSingularStringField(value: self.heroID, fieldNumber: 1)
+    }
+    if !self.eventType.isEmpty {
+      try visitor.visitSingularStringField(value: self.eventType, fieldNumber: 2)
+    }
+    if !self.language.isEmpty {
+      try visitor.visitSingularStringField(value: self.language, fieldNumber: 3)
+    }
+    if !self.customEventID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customEventID, fieldNumber: 4)
+    }
+    try { if let v = self._generateAudio {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 5)
+    } }()
+    if self.generateIllustrations != false {
+      try visitor.visitSingularBoolField(value: self.generateIllustrations, fieldNumber: 6)
+    }
+    if self.illustrationCount != 0 {
+      try visitor.visitSingularInt32Field(value: self.illustrationCount, fieldNumber: 7)
+    }
+    if !self.voice.isEmpty {
+      try visitor.visitSingularStringField(value: self.voice, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_CreateStoryRequest, rhs: Atelier_Generation_V1_CreateStoryRequest) -> Bool {
+    if lhs.heroID != rhs.heroID {return false}
+    if lhs.eventType != rhs.eventType {return false}
+    if lhs.language != rhs.language {return false}
+    if lhs.customEventID != rhs.customEventID {return false}
+    if lhs._generateAudio != rhs._generateAudio {return false}
+    if lhs.generateIllustrations != rhs.generateIllustrations {return false}
+    if lhs.illustrationCount != rhs.illustrationCount {return false}
+    if lhs.voice != rhs.voice {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_CreateStoryResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateStoryResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}story\0\u{1}jobs\0\u{1}job\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._story) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._jobs) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._job) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._story {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._jobs {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._job {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_CreateStoryResponse, rhs: Atelier_Generation_V1_CreateStoryResponse) -> Bool {
+    if lhs._story != rhs._story {return false}
+    if lhs._jobs != rhs._jobs {return false}
+    if lhs._job != rhs._job {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_StoryJobs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StoryJobs"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}audio_generation\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._audioGeneration) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._audioGeneration {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_StoryJobs, rhs: Atelier_Generation_V1_StoryJobs) -> Bool {
+    if lhs._audioGeneration != rhs._audioGeneration {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_QueuedJob: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QueuedJob"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}queued\0\u{3}job_id\0\u{3}estimated_completion_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.queued) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._estimatedCompletionTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.queued != false {
+      try visitor.visitSingularBoolField(value: self.queued, fieldNumber: 1)
+    }
+    if !self.jobID.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 2)
+    }
+    try { if let v = self._estimatedCompletionTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_QueuedJob, rhs: Atelier_Generation_V1_QueuedJob) -> Bool {
+    if lhs.queued != rhs.queued {return false}
+    if lhs.jobID != rhs.jobID {return false}
+    if lhs._estimatedCompletionTime != rhs._estimatedCompletionTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_StoryJob: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StoryJob"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}progress\0\u{3}estimated_completion_time\0\u{3}story_id\0\u{3}error_code\0\u{3}error_message\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.progress) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._estimatedCompletionTime) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.storyID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.errorCode) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.errorMessage) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 2)
+    }
+    if self.progress != 0 {
+      try visitor.visitSingularInt32Field(value: self.progress, fieldNumber: 3)
+    }
+    try { if let v = self._estimatedCompletionTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.storyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.storyID, fieldNumber: 5)
+    }
+    if !self.errorCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.errorCode, fieldNumber: 6)
+    }
+    if !self.errorMessage.isEmpty {
+      try visitor.visitSingularStringField(value: self.errorMessage, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_StoryJob, rhs: Atelier_Generation_V1_StoryJob) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.progress != rhs.progress {return false}
+    if lhs._estimatedCompletionTime != rhs._estimatedCompletionTime {return false}
+    if lhs.storyID != rhs.storyID {return false}
+    if lhs.errorCode != rhs.errorCode {return false}
+    if lhs.errorMessage != rhs.errorMessage {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_StoryJobResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StoryJobResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}job\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._job) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._job {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_StoryJobResponse, rhs: Atelier_Generation_V1_StoryJobResponse) -> Bool {
+    if lhs._job != rhs._job {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_GenerateStoryAudioRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GenerateStoryAudioRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}story_id\0\u{1}voice\0\u{1}priority\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.storyID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.voice) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.priority) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.storyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.storyID, fieldNumber: 1)
+    }
+    if !self.voice.isEmpty {
+      try visitor.visitSingularStringField(value: self.voice, fieldNumber: 2)
+    }
+    if !self.priority.isEmpty {
+      try visitor.visitSingularStringField(value: self.priority, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_GenerateStoryAudioRequest, rhs: Atelier_Generation_V1_GenerateStoryAudioRequest) -> Bool {
+    if lhs.storyID != rhs.storyID {return false}
+    if lhs.voice != rhs.voice {return false}
+    if lhs.priority != rhs.priority {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_GetStoryAudioStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetStoryAudioStatusRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}story_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.storyID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.storyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.storyID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_GetStoryAudioStatusRequest, rhs: Atelier_Generation_V1_GetStoryAudioStatusRequest) -> Bool {
+    if lhs.storyID != rhs.storyID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_StoryAudioStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StoryAudioStatus"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}audio_generated\0\u{3}audio_url\0\u{3}audio_duration\0\u{3}generated_at\0\u{1}job\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.audioGenerated) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self._audioURL) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self._audioDuration) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._generatedAt) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._job) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.audioGenerated != false {
+      try visitor.visitSingularBoolField(value: self.audioGenerated, fieldNumber: 1)
+    }
+    try { if let v = self._audioURL {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._audioDuration {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._generatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._job {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_StoryAudioStatus, rhs: Atelier_Generation_V1_StoryAudioStatus) -> Bool {
+    if lhs.audioGenerated != rhs.audioGenerated {return false}
+    if lhs._audioURL != rhs._audioURL {return false}
+    if lhs._audioDuration != rhs._audioDuration {return false}
+    if lhs._generatedAt != rhs._generatedAt {return false}
+    if lhs._job != rhs._job {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

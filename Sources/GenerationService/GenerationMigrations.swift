@@ -82,5 +82,9 @@ enum GenerationMigrations {
             "CREATE INDEX provider_webhooks_received ON provider_webhooks (received_at)",
             "CREATE INDEX replicate_predictions_received ON replicate_predictions (received_at)",
         ]),
+        Migration(version: 3, name: "stories and their narration", statements: [
+            "ALTER TABLE jobs ADD COLUMN story_id TEXT NOT NULL DEFAULT ''",
+            "CREATE INDEX jobs_story ON jobs (user_id, story_id, created_at) WHERE story_id <> ''",
+        ]),
     ]
 }

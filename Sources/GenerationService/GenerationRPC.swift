@@ -271,12 +271,13 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
 
     /// Money first: every unit's hold is placed before the job exists; a hold the balance cannot
     /// cover releases those already placed and refuses the request, so nothing is queued.
-    private func submit(kind: String, user: String, plan: PlanPriority, characterID: String, input: [String: String],
-                        operation: String, units: Int, key: String?) async throws -> Job {
+    /// `units` may be 0: a re-narration is part of its story's price.
+    func submit(kind: String, user: String, plan: PlanPriority, characterID: String, input: [String: String],
+                operation: String, units: Int, key: String?, storyID: String = "") async throws -> Job {
         let id = SecureRandom.id(prefix: "job")
         var holds: [Atelier_Commerce_V1_HoldInfo] = []
         do {
-            for unit in 1...units { holds.append(try await peers.hold(user: user, operation: operation, job: id, unit: unit)) }
+            for unit in 0..<units { holds.append(try await peers.hold(user: user, operation: operation, job: id, unit: unit + 1)) }
         } catch {
             await peers.release(holds.map(\.id), user: user, logger: logger)
             throw error
@@ -292,8 +293,9 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         job.maxAttempts = Int32(settings.maxAttempts)
         job.cost = placed.reduce(0) { $0 + $1.amount }
         job.asset = Set(placed.map(\.asset)).sorted().joined(separator: "+")
-        job.charge = "held"
+        job.charge = placed.isEmpty ? "none" : "held"
         job.priority = plan.name
+        job.storyID = storyID
         job.createdAt = .init(date: now)
         job.updatedAt = job.createdAt
         let draft = job
@@ -312,7 +314,7 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         return job
     }
 
-    private func find(user: String, key: String) async throws -> Job? {
+    func find(user: String, key: String) async throws -> Job? {
         try await database.first("\(JobStore.table.select) WHERE user_id = \(user) AND idempotency_key = \(key)").map(JobStore.table.read)
     }
 

@@ -17,6 +17,8 @@ import ServiceKit
 /// - generation.local.delay-ms (int, default 0): each result of the local provider takes this long
 /// - generation.local.failures (int, default 0): the local provider fails the first that many
 ///   attempts of every job (a rehearsal of a provider outage)
+/// - generation.sync-wait-seconds (int, default 20): how long POST /api/stories waits for the
+///   story before it answers 202 with the job instead of 201 with the story
 ///
 /// Which providers serve images, edits and videos, their keys, limits and webhooks: `ProviderSet`.
 struct GenerationSettings: Sendable {
@@ -32,6 +34,7 @@ struct GenerationSettings: Sendable {
     let breakerOpen: Duration
     let localFailures: Int
     let watchInterval: Duration = .milliseconds(250)
+    let syncWait: Duration
 
     init(_ configuration: Configuration) throws {
         credential = configuration.string("generation.credential").flatMap { $0.isEmpty ? nil : $0 }
@@ -45,5 +48,6 @@ struct GenerationSettings: Sendable {
         breakerFailures = try configuration.int("generation.breaker.failures", default: 5, range: 1...1000)
         breakerOpen = .seconds(try configuration.int("generation.breaker.open-seconds", default: 30, range: 1...3600))
         localFailures = try configuration.int("generation.local.failures", default: 0, range: 0...100)
+        syncWait = .seconds(try configuration.int("generation.sync-wait-seconds", default: 20, range: 0...120))
     }
 }

@@ -102,4 +102,26 @@ struct Peers: Sendable {
     func addVariant(_ request: Atelier_Catalog_V1_AddVariantRequest) async throws -> Atelier_Catalog_V1_Variant {
         try await catalog.call(CatalogMethods.AddVariant.self, request, metadata: try asGeneration()).variant
     }
+
+    func hero(_ id: String, userToken: String) async throws -> Atelier_Catalog_V1_Hero {
+        try await catalog.call(CatalogMethods.GetHero.self, .with { $0.heroID = id }, metadata: Self.asUser(userToken)).hero
+    }
+
+    func customEvent(_ id: String, userToken: String) async throws -> Atelier_Catalog_V1_CustomStoryEvent {
+        try await catalog.call(CatalogMethods.GetCustomEvent.self, .with { $0.eventID = id }, metadata: Self.asUser(userToken)).event
+    }
+
+    func story(_ id: String, userToken: String) async throws -> Atelier_Catalog_V1_Story {
+        try await catalog.call(CatalogMethods.GetStory.self, .with { $0.storyID = id; $0.includeIllustrations = false },
+                               metadata: Self.asUser(userToken)).story
+    }
+
+    /// The story a job wrote, saved once under the job's key.
+    func createStory(_ request: Atelier_Catalog_V1_CreateStoryRequest) async throws -> Atelier_Catalog_V1_Story {
+        try await catalog.call(CatalogMethods.CreateStory.self, request, metadata: try asGeneration()).story
+    }
+
+    func setStoryAudio(_ request: Atelier_Catalog_V1_SetStoryAudioRequest) async throws -> Atelier_Catalog_V1_Story {
+        try await catalog.call(CatalogMethods.SetStoryAudio.self, request, metadata: try asGeneration()).story
+    }
 }

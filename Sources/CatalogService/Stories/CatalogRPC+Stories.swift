@@ -113,6 +113,32 @@ extension CatalogRPC {
         return .with { $0.story = created }
     }
 
+    public func setStoryAudio(request: Atelier_Catalog_V1_SetStoryAudioRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_StoryResponse {
+        let userID = try serviceSubject(request.userID)
+        let id = try Rules.id(request.storyID, field: "storyId", what: "story")
+        let url = try Rules.url(request.audioURL, field: "audioUrl", required: true) ?? ""
+        guard request.audioDuration > 0, request.audioDuration <= 36_000 else {
+            throw ServiceError.invalid("audioDuration", "audioDuration must be more than 0 and at most 36000 seconds")
+        }
+        let voice = try Rules.text(request.voiceType, field: "voiceType", max: 50)
+        let now = Date.databaseNow
+        let story = try await database.transaction { tx in
+            var story = try await StoryStore.table.get(tx, id: id, owner: userID, lock: true)
+            // A narration of text the owner has since changed would not match what they read.
+            if !request.contentSha256.isEmpty, request.contentSha256 != ContentDigest.sha256(story.content) {
+                throw ServiceError(.failedPrecondition, reason: "STORY_CHANGED", "the story changed while it was narrated")
+            }
+            story.audioURL = url
+            story.audioGenerated = true
+            story.audioDuration = request.audioDuration
+            if let voice { story.voiceType = voice } else { story.clearVoiceType() }
+            story.updatedAt = .init(date: now)
+            try await StoryStore.update(tx, story, user: userID)
+            return story
+        }
+        return .with { $0.story = story }
+    }
+
     public func addIllustration(request: Atelier_Catalog_V1_AddIllustrationRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_IllustrationResponse {
         let userID = try serviceSubject(request.userID)
         var illustration = Illustration()

@@ -23,8 +23,9 @@ enum StoryStore {
     ]
     /// What an owner edits, and what a new narration sets.
     static let edits: [MessageColumn<Story>] = columns.filter {
-        ["title", "content", "is_favorite", "audio_generated", "audio_url", "audio_duration"].contains($0.name)
+        ["title", "content", "is_favorite", "audio_generated", "audio_url", "audio_duration", "voice_type"].contains($0.name)
     }
+
 
     static let table = OwnedTable<Story>(
         "stories", alias: "s",

@@ -87,19 +87,21 @@ struct Transcoder: Sendable {
             }
         }
         do {
-            let json = try await call(route, message: message, upstream: upstream, metadata: metadata, session: session, token: token)
-            if let ticket { idempotency.finish(ticket, with: .init(status: route.successStatus, body: json)) }
-            return Self.reply(json, status: route.successStatus)
+            let (json, hinted) = try await call(route, message: message, upstream: upstream, metadata: metadata, session: session, token: token)
+            let status = hinted ?? route.successStatus
+            if let ticket { idempotency.finish(ticket, with: .init(status: status, body: json)) }
+            return Self.reply(json, status: status)
         } catch {
             if let ticket { idempotency.abandon(ticket) }
             throw error
         }
     }
 
-    /// Calls the route's RPC and writes its reply as REST JSON.
+    /// Calls the route's RPC and writes its reply as REST JSON, with the success status the
+    /// service asked for instead of the route's (`HTTPStatusHint`), if it did.
     private func call(_ route: Route, message: any SwiftProtobuf.Message, upstream: ServiceClient, metadata: Metadata,
-                      session: SessionResolver.Resolved?, token: String) async throws -> [UInt8] {
-        let (reply, sessionsEnded) = try await Self.call(
+                      session: SessionResolver.Resolved?, token: String) async throws -> (json: [UInt8], status: Int?) {
+        let (reply, sessionsEnded, hinted) = try await Self.call(
             message, method: MethodDescriptor(fullyQualifiedService: route.rpc.service, method: route.rpc.name),
             client: upstream, metadata: metadata)
         // A call that ended a user's sessions without naming them (a password reset) says whose.
@@ -113,7 +115,7 @@ struct Transcoder: Sendable {
             }
         }
         do {
-            return try codec.replies.json(reply, as: route.rpc.outputType)
+            return (try codec.replies.json(reply, as: route.rpc.outputType), hinted)
         } catch {
             throw EdgeError(status: .badGateway, code: "BAD_UPSTREAM_REPLY",
                             message: "\(route.rpc.service) sent a reply the edge cannot read: \(error.message)")
@@ -225,9 +227,11 @@ struct Transcoder: Sendable {
     /// Calls the RPC and returns the reply's protobuf bytes as they came: ReplyWriter reads them.
     private static func call(
         _ request: some SwiftProtobuf.Message, method: MethodDescriptor, client: ServiceClient, metadata: Metadata
-    ) async throws -> (bytes: [UInt8], sessionsEnded: String?) {
+    ) async throws -> (bytes: [UInt8], sessionsEnded: String?, status: Int?) {
         let reply = try await client.callBytes(method, request, metadata: metadata)
-        return (reply.message, reply.metadata[stringValues: SessionsEnded.metadataKey].first(where: { _ in true }))
+        let status = reply.metadata[stringValues: HTTPStatusHint.metadataKey].first(where: { _ in true }).flatMap(Int.init)
+        return (reply.message, reply.metadata[stringValues: SessionsEnded.metadataKey].first(where: { _ in true }),
+                status.flatMap { (200..<300).contains($0) ? $0 : nil })
     }
 }
 

@@ -171,7 +171,7 @@ final class JobRunner: Service, Sendable {
             return
         }
         do {
-            let media = try await withLeaseRenewed(claimed) { try await self.produce(claimed) }
+            let outcome = try await withLeaseRenewed(claimed) { try await self.perform(claimed) }
             try await checkCanceled(job.id)
             // A worker whose lease was taken back leaves the job to the one that holds it now.
             guard try await JobStore.isCurrent(database, job: job.id, attempt: job.attempts) else { return }
@@ -179,10 +179,10 @@ final class JobRunner: Service, Sendable {
             let now = Date.databaseNow
             try await database.transaction { tx in
                 try await JobStore.change(tx, job: job.id, from: ["running"], attempt: job.attempts, set: [
-                    ("status", "succeeded"), ("progress", .int(100)), ("charge", "settled"), ("lease_until", .null),
-                    ("media_ids", JSONColumn.encode(media.map(\.id))), ("result_urls", JSONColumn.encode(media.map(\.url))),
-                    ("finished_at", .time(now)),
-                ], event: "succeeded", message: "\(media.count) \(job.kind == "video" ? "video" : media.count == 1 ? "image" : "images") ready", now: now)
+                    ("status", "succeeded"), ("progress", .int(100)), ("charge", claimed.holdIDs.isEmpty ? "none" : "settled"), ("lease_until", .null),
+                    ("media_ids", JSONColumn.encode(outcome.media.map(\.id))), ("result_urls", JSONColumn.encode(outcome.media.map(\.url))),
+                    ("story_id", .text(outcome.storyID ?? job.storyID)), ("finished_at", .time(now)),
+                ], event: "succeeded", message: outcome.message, now: now)
             }
         } catch is JobCanceled {
             await finishCanceled(claimed)
@@ -215,6 +215,53 @@ final class JobRunner: Service, Sendable {
         if try await JobStore.cancelRequested(database, job: job) { throw JobCanceled() }
     }
 
+    /// What a finished job made: gallery media, or a story.
+    struct Outcome: Sendable {
+        var media: [Atelier_Catalog_V1_Media] = []
+        var storyID: String?
+        let message: String
+    }
+
+    private func perform(_ claimed: JobStore.Claimed) async throws -> Outcome {
+        switch claimed.job.kind {
+        case "story": return try await StoryJobs(runner: self, peers: peers, providers: providers, results: results).write(claimed)
+        case "narration": return try await StoryJobs(runner: self, peers: peers, providers: providers, results: results).narrate(claimed)
+        default:
+            let media = try await produce(claimed)
+            let kind = claimed.job.kind == "video" ? "video" : media.count == 1 ? "image" : "images"
+            return Outcome(media: media, message: "\(media.count) \(kind) ready")
+        }
+    }
+
+    /// Records a step of a running job.
+    func progress(_ claimed: JobStore.Claimed, _ percent: Int, _ message: String) async throws {
+        let now = Date.databaseNow
+        try await database.transaction { tx in
+            try await JobStore.change(tx, job: claimed.job.id, from: ["running"], attempt: claimed.job.attempts,
+                                      set: [("progress", .int(Int64(percent)))], event: "progress", message: message, now: now)
+        }
+    }
+
+    /// Queues a job a running one chains (a story's narration), once: a second attempt of the
+    /// chaining job finds it there under its id.
+    func chain(_ job: Job, after claimed: JobStore.Claimed) async throws {
+        let now = Date.databaseNow
+        do {
+            try await database.transaction { tx in
+                try await JobStore.insert(tx, job, user: claimed.userID, plan: claimed.plan, rank: Self.rank(claimed.plan), holds: [],
+                                          key: "\(claimed.job.id):\(job.kind)", now: now)
+            }
+        } catch let error as DatabaseError {
+            guard case .uniqueViolation = error else { throw error }
+        }
+        wake()
+    }
+
+    static func rank(_ plan: String) -> Int64 { plan == "pro" ? 2 : plan == "starter" ? 1 : 0 }
+
+    /// A cancel asked for since the job started.
+    func isCanceled(_ job: String) async -> Bool { (try? await JobStore.cancelRequested(database, job: job)) ?? false }
+
     /// The provider's files, stored and attached one by one; a cancel is honoured between them.
     private func produce(_ claimed: JobStore.Claimed) async throws -> [Atelier_Catalog_V1_Media] {
         let job = claimed.job
@@ -223,7 +270,7 @@ final class JobRunner: Service, Sendable {
         let prompt = input["prompt"] ?? ""
         try await checkCanceled(job.id)
         let gate = providers.gate(forKind: job.kind)
-        let made = try await gate.slots.run { try await call(claimed, gate: gate) }
+        let made = try await providers.run(job.kind) { try await call(claimed) }
         let files = input["watermark"] == "true" && job.kind != "video" ? try await pool.run { try made.map(FreeMark.apply) } : made
         var attached: [Atelier_Catalog_V1_Media] = []
         for (index, file) in files.enumerated() {
@@ -268,44 +315,32 @@ final class JobRunner: Service, Sendable {
         return attached
     }
 
-    /// The provider call for the job's kind. A provider that fails as a whole (not the request)
-    /// counts against its breaker.
-    private func call(_ claimed: JobStore.Claimed, gate: ProviderGate) async throws -> [GeneratedFile] {
+    /// The provider call for the job's kind.
+    private func call(_ claimed: JobStore.Claimed) async throws -> [GeneratedFile] {
         let job = claimed.job
         let input = job.input
         let palette = Palette(skin: input["skinTone"], hair: input["hairColor"], eyes: input["eyeColor"],
                               clothing: input["clothing"] ?? input["characterClothing"])
         let seed = Int64(input["seed"] ?? "") ?? 0
         let prompt = input["prompt"] ?? ""
-        let database = self.database
-        let control = JobControl(job: job.id, attempt: Int(job.attempts)) {
-            (try? await JobStore.cancelRequested(database, job: job.id)) ?? false
-        }
-        do {
-            let files: [GeneratedFile]
-            switch job.kind {
-            case "video":
-                let source = try await input["sourceUrl"].asyncMap { try await results.source(url: $0) }
-                files = [try await providers.video.video(VideoRequest(
-                    prompt: prompt, seed: seed, durationSeconds: Int(input["durationSeconds"] ?? "") ?? 4, palette: palette, source: source, control: control))]
-            case "variant", "photo":
-                let source: SourceImage
-                if let key = input["photoKey"] {
-                    source = try await results.source(key: key)
-                } else {
-                    source = try await results.source(url: input["sourceUrl"] ?? "")
-                }
-                files = try await providers.edit.edit(EditRequest(instruction: prompt, source: source, seed: seed, palette: palette, control: control))
-            default:
-                files = try await providers.image.images(ImageRequest(
-                    prompt: prompt, seed: seed, count: Int(input["count"] ?? "") ?? 1, palette: palette,
-                    steps: Int(input["steps"] ?? "") ?? 35, control: control))
+        let control = JobControl(job: job.id, attempt: Int(job.attempts)) { [self] in await isCanceled(job.id) }
+        switch job.kind {
+        case "video":
+            let source = try await input["sourceUrl"].asyncMap { try await results.source(url: $0) }
+            return [try await providers.video.video(VideoRequest(
+                prompt: prompt, seed: seed, durationSeconds: Int(input["durationSeconds"] ?? "") ?? 4, palette: palette, source: source, control: control))]
+        case "variant", "photo":
+            let source: SourceImage
+            if let key = input["photoKey"] {
+                source = try await results.source(key: key)
+            } else {
+                source = try await results.source(url: input["sourceUrl"] ?? "")
             }
-            gate.breaker.succeeded()
-            return files
-        } catch let error as ProviderError where error.retryable {
-            gate.breaker.failed()
-            throw error
+            return try await providers.edit.edit(EditRequest(instruction: prompt, source: source, seed: seed, palette: palette, control: control))
+        default:
+            return try await providers.image.images(ImageRequest(
+                prompt: prompt, seed: seed, count: Int(input["count"] ?? "") ?? 1, palette: palette,
+                steps: Int(input["steps"] ?? "") ?? 35, control: control))
         }
     }
 
@@ -350,7 +385,7 @@ final class JobRunner: Service, Sendable {
             await release(claimed)
             try await database.transaction { tx in
                 try await JobStore.change(tx, job: job.id, from: ["running"], attempt: job.attempts, set: [
-                    ("status", "failed"), ("lease_until", .null), ("charge", "released"), ("finished_at", .time(now)),
+                    ("status", "failed"), ("lease_until", .null), ("charge", claimed.holdIDs.isEmpty ? "none" : "released"), ("finished_at", .time(now)),
                     ("error_code", .text(code)), ("error_message", .text(message)),
                 ], event: "failed", message: message, now: now)
             }
@@ -368,7 +403,7 @@ final class JobRunner: Service, Sendable {
         do {
             try await database.transaction { tx in
                 try await JobStore.change(tx, job: claimed.job.id, from: ["running"], attempt: claimed.job.attempts, set: [
-                    ("status", "canceled"), ("lease_until", .null), ("charge", "released"), ("finished_at", .time(now)),
+                    ("status", "canceled"), ("lease_until", .null), ("charge", claimed.holdIDs.isEmpty ? "none" : "released"), ("finished_at", .time(now)),
                 ], event: "canceled", message: "canceled while running", now: now)
             }
         } catch {

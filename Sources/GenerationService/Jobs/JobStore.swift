@@ -9,7 +9,7 @@ typealias JobEvent = Atelier_Generation_V1_JobEvent
 /// updates the row, numbers the change (`last_sequence`) and appends its event, so the events
 /// are exactly the changes, in order.
 enum JobStore {
-    static let kinds = ["image", "photo", "variant", "video"]
+    static let kinds = ["image", "photo", "variant", "video", "story", "narration"]
     static let statuses = ["queued", "running", "succeeded", "failed", "canceled"]
 
     static let columns: [MessageColumn<Job>] = [
@@ -19,7 +19,7 @@ enum JobStore {
         .list("media_ids", \.mediaIds), .list("result_urls", \.resultUrls), .text("error_code", \.errorCode),
         .text("error_message", \.errorMessage), .text("priority", \.priority), .time("created_at", \.createdAt),
         .time("updated_at", \.updatedAt), .optionalTime("started_at", \.startedAt, present: \.hasStartedAt),
-        .optionalTime("finished_at", \.finishedAt, present: \.hasFinishedAt),
+        .optionalTime("finished_at", \.finishedAt, present: \.hasFinishedAt), .text("story_id", \.storyID),
     ]
     static let table = OwnedTable<Job>("jobs", columns: columns.names(), noun: "job", read: columns.read)
     static let eventColumns: SQL = "job_id, sequence, type, status, progress, message, created_at"

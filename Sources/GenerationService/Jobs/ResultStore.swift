@@ -57,7 +57,7 @@ struct ResultStore: Sendable {
         for index in 0..<max(count, 1) {
             let name = Self.name(job: job, index: index)
             var keys = ["\(GeneratedFiles.folder)/\(name)-thumb.png"]
-            for fileExtension in ["png", "jpg", "mp4"] {
+            for fileExtension in ["png", "jpg", "mp4", "wav", "mp3"] {
                 keys += ["\(GeneratedFiles.folder)/\(name).\(fileExtension)", "\(GeneratedFiles.originals)/\(name).\(fileExtension)"]
             }
             for key in keys { try? await store.delete(key: key) }
@@ -67,4 +67,13 @@ struct ResultStore: Sendable {
 
 struct SourceUnavailable: Error, CustomStringConvertible {
     let description: String
+}
+
+extension ResultStore {
+    /// A narration, under the job's key: `generated/<job>-0.<ext>`.
+    func storeAudio(_ speech: Speech, job: String) async throws -> String {
+        let key = "\(GeneratedFiles.folder)/\(Self.name(job: job, index: 0)).\(speech.fileExtension)"
+        try await store.write(key: key, bytes: speech.bytes, contentType: speech.contentType)
+        return try store.permanentURL(key: key).absoluteString
+    }
 }

@@ -12,14 +12,19 @@ struct ProviderSet: Sendable {
     let image: any ImageProvider
     let edit: any ImageEditProvider
     let video: any VideoProvider
+    let story: any StoryWriter
+    let speech: any SpeechProvider
     private let gates: [String: ProviderGate]
 
-    init(image: any ImageProvider, edit: any ImageEditProvider, video: any VideoProvider, gates: [String: ProviderGate]) {
+    init(image: any ImageProvider, edit: any ImageEditProvider, video: any VideoProvider, story: any StoryWriter, speech: any SpeechProvider,
+         gates: [String: ProviderGate]) {
         self.image = image
         self.edit = edit
         self.video = video
+        self.story = story
+        self.speech = speech
         var all = gates
-        for name in [image.name, edit.name, video.name] where all[name] == nil {
+        for name in [image.name, edit.name, video.name, story.name, speech.name] where all[name] == nil {
             all[name] = ProviderGate(name: name, concurrency: 4, breakerFailures: 5, breakerOpen: .seconds(30))
         }
         self.gates = all
@@ -30,9 +35,25 @@ struct ProviderSet: Sendable {
         let name = switch kind {
         case "video": video.name
         case "variant", "photo": edit.name
+        case "story": story.name
+        case "narration": speech.name
         default: image.name
         }
         return gate(name)
+    }
+
+    /// A provider call for a job of `kind` inside its provider's gate: within the concurrency
+    /// limit, and counted by the breaker when the provider fails as a whole (not the request).
+    func run<T: Sendable>(_ kind: String, _ body: () async throws -> T) async throws -> T {
+        let gate = gate(forKind: kind)
+        do {
+            let value = try await gate.slots.run(body)
+            gate.breaker.succeeded()
+            return value
+        } catch let error as ProviderError where error.retryable {
+            gate.breaker.failed()
+            throw error
+        }
     }
 
     func gate(_ name: String) -> ProviderGate {
@@ -56,6 +77,14 @@ struct ProviderSet: Sendable {
             options.poll = .milliseconds(try configuration.int("generation.replicate.poll-ms", default: 1000, range: 10...60_000))
             options.maxWait = .seconds(try configuration.int("generation.replicate.max-wait-seconds", default: 600, range: 1...3600))
             replicate = ReplicateProvider(settings: options, timeout: timeout, inbox: inbox)
+        }
+        var openAI: OpenAIProvider?
+        if let key = configuration.string("generation.openai.key"), !key.isEmpty {
+            var options = OpenAIProvider.Settings(key: key)
+            if let base = try url(configuration, "generation.openai.base-url") { options.baseURL = base }
+            if let model = configuration.string("generation.openai.text-model"), !model.isEmpty { options.textModel = model }
+            if let model = configuration.string("generation.openai.speech-model"), !model.isEmpty { options.speechModel = model }
+            openAI = OpenAIProvider(settings: options, timeout: timeout)
         }
         var gemini: GeminiProvider?
         if let key = configuration.string("generation.gemini.key"), !key.isEmpty {
@@ -81,14 +110,17 @@ struct ProviderSet: Sendable {
         let image: any ImageProvider = try choose("image", [("replicate", replicate as (any ImageProvider)?), ("gemini", gemini), ("local", local)])
         let edit: any ImageEditProvider = try choose("edit", [("gemini", gemini as (any ImageEditProvider)?), ("local", local)])
         let video: any VideoProvider = try choose("video", [("replicate", replicate as (any VideoProvider)?), ("local", local)])
+        let story: any StoryWriter = try choose("story", [("openai", openAI.map { ProviderStoryWriter(text: $0) } as (any StoryWriter)?),
+                                                          ("local", LocalStoryWriter())])
+        let speech: any SpeechProvider = try choose("speech", [("openai", openAI as (any SpeechProvider)?), ("local", LocalSpeech(pool: pool))])
 
         var gates: [String: ProviderGate] = [:]
-        for (name, defaultLimit) in [("local", 4), ("replicate", 8), ("gemini", 4)] {
+        for (name, defaultLimit) in [("local", 4), ("replicate", 8), ("gemini", 4), ("openai", 8)] {
             gates[name] = ProviderGate(
                 name: name, concurrency: try configuration.int("generation.\(name).concurrency", default: defaultLimit, range: 1...256),
                 breakerFailures: settings.breakerFailures, breakerOpen: settings.breakerOpen)
         }
-        return ProviderSet(image: image, edit: edit, video: video, gates: gates)
+        return ProviderSet(image: image, edit: edit, video: video, story: story, speech: speech, gates: gates)
     }
 
     private static func url(_ configuration: Configuration, _ key: String) throws -> URL? {

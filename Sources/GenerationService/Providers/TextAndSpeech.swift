@@ -22,6 +22,8 @@ struct TextReply: Sendable {
 struct SpeechRequest: Sendable {
     let text: String
     let voice: String
+    /// en, es, fr, de or it.
+    var language = "en"
     let control: JobControl
 }
 
