@@ -131,6 +131,25 @@ struct ImageVideoFlowTests {
         }
     }
 
+    @Test("the events of a running job arrive over SSE as they happen, and the stream ends with the job", arguments: TestBackend.available)
+    func liveEvents(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true, overrides: ["generation.local.delay-ms": "400"]) { stack in
+            let (token, _) = try await stack.signUp("watcher@example.com")
+            let created = try await stack.http("POST", "/api/characters", json: ["name": "Wren"], token: token)
+            let character = try #require((created.json["character"] as? [String: Any])?["id"] as? String)
+            let submit = try await stack.http("POST", "/api/generate/image", json: ["characterId": character, "count": 2], token: token)
+            let id = try #require(Self.job(submit)["id"] as? String)
+            // Opened while the job is queued: the stream stays open while the pictures are drawn.
+            let opened = ContinuousClock.now
+            let stream = try await stack.http("GET", "/api/jobs/\(id)/events", token: token)
+            let open = ContinuousClock.now - opened
+            let types = stream.text.split(separator: "\n").filter { $0.hasPrefix("event: ") }.map { $0.dropFirst(7) }
+            #expect(types.first == "queued" && types.last == "succeeded", "\(stream.text)")
+            #expect(types.filter { $0 == "progress" }.count == 2, "\(stream.text)")
+            #expect(open >= .milliseconds(700), "it waited for the two 400 ms pictures: \(open)")
+        }
+    }
+
     @Test("a queued job cancels at once and a running one at its next step; both give their credits back",
           arguments: TestBackend.available)
     func cancels(backend: TestBackend) async throws {

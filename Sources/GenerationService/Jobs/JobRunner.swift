@@ -271,7 +271,9 @@ final class JobRunner: Service, Sendable {
         try await checkCanceled(job.id)
         let gate = providers.gate(forKind: job.kind)
         let made = try await providers.run(job.kind) { try await call(claimed) }
-        let files = input["watermark"] == "true" && job.kind != "video" ? try await pool.run { try made.map(FreeMark.apply) } : made
+        // Files a provider marked itself carry their original; the others are marked here.
+        let unmarked = input["watermark"] == "true" && job.kind != "video" && made.contains { $0.original == nil }
+        let files = unmarked ? try await pool.run { try made.map { $0.original == nil ? try FreeMark.apply($0) : $0 } } : made
         var attached: [Atelier_Catalog_V1_Media] = []
         for (index, file) in files.enumerated() {
             try await checkCanceled(job.id)
@@ -336,11 +338,12 @@ final class JobRunner: Service, Sendable {
             } else {
                 source = try await results.source(url: input["sourceUrl"] ?? "")
             }
-            return try await providers.edit.edit(EditRequest(instruction: prompt, source: source, seed: seed, palette: palette, control: control))
+            return try await providers.edit.edit(EditRequest(instruction: prompt, source: source, seed: seed, palette: palette, control: control,
+                                                         watermark: input["watermark"] == "true"))
         default:
             return try await providers.image.images(ImageRequest(
                 prompt: prompt, seed: seed, count: Int(input["count"] ?? "") ?? 1, palette: palette,
-                steps: Int(input["steps"] ?? "") ?? 35, control: control))
+                steps: Int(input["steps"] ?? "") ?? 35, control: control, watermark: input["watermark"] == "true"))
         }
     }
 

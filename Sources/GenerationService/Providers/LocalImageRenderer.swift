@@ -21,6 +21,16 @@ struct LocalImageRenderer: Sendable {
         return Picture(png: PNGEncoder.encode(width: w, height: h, pixels: pixels), width: w, height: h)
     }
 
+    /// The picture drawn once, and, for the Free plan, a marked copy of the same pixels: the
+    /// mark costs a second encoding, not reading a PNG back.
+    func renderWithMark(prompt: String, seed: Int64, palette: Palette) -> (plain: Picture, marked: Picture) {
+        let (w, h) = (Self.width, Self.height)
+        var pixels = draw(prompt: prompt, seed: seed, palette: palette, width: w, height: h, phase: 0)
+        let plain = Picture(png: PNGEncoder.encode(width: w, height: h, pixels: pixels), width: w, height: h)
+        Self.watermark(&pixels, w: w, h: h)
+        return (plain, Picture(png: PNGEncoder.encode(width: w, height: h, pixels: pixels), width: w, height: h))
+    }
+
     /// RGB pixels of one picture. `phase` (0 to 1) sways the figure, for the frames of a video.
     func draw(prompt: String, seed: Int64, palette: Palette, width w: Int, height h: Int, phase: Double) -> [UInt8] {
         var random = SeededRandom(prompt: prompt, seed: seed)

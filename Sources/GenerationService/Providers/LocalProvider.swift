@@ -27,7 +27,8 @@ struct LocalProvider: ImageProvider, ImageEditProvider, VideoProvider {
         try rehearse(request.control)
         var files: [GeneratedFile] = []
         for index in 0..<request.count {
-            files.append(try await picture(prompt: request.prompt, seed: request.seed &+ Int64(index), palette: request.palette))
+            files.append(try await picture(prompt: request.prompt, seed: request.seed &+ Int64(index), palette: request.palette,
+                                           watermark: request.watermark))
         }
         return files
     }
@@ -35,12 +36,18 @@ struct LocalProvider: ImageProvider, ImageEditProvider, VideoProvider {
     func edit(_ request: EditRequest) async throws -> [GeneratedFile] {
         try rehearse(request.control)
         let digest = SHA256.hash(data: request.source.bytes).prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
-        return [try await picture(prompt: request.instruction, seed: request.seed ^ digest, palette: request.palette)]
+        return [try await picture(prompt: request.instruction, seed: request.seed ^ digest, palette: request.palette, watermark: request.watermark)]
     }
 
-    private func picture(prompt: String, seed: Int64, palette: Palette) async throws -> GeneratedFile {
+    /// A picture; with `watermark`, its marked copy, the unmarked one kept as the original.
+    private func picture(prompt: String, seed: Int64, palette: Palette, watermark: Bool) async throws -> GeneratedFile {
         if delay > .zero { try await Task.sleep(for: delay) }
         let renderer = self.renderer
+        if watermark {
+            let (plain, marked) = try await pool.run { renderer.renderWithMark(prompt: prompt, seed: seed, palette: palette) }
+            return GeneratedFile(bytes: marked.png, contentType: "image/png", fileExtension: "png", width: plain.width, height: plain.height,
+                                 original: plain.png)
+        }
         let picture = try await pool.run { renderer.render(prompt: prompt, seed: seed, palette: palette, watermark: false) }
         return GeneratedFile(bytes: picture.png, contentType: "image/png", fileExtension: "png", width: picture.width, height: picture.height)
     }

@@ -44,6 +44,9 @@ struct ImageRequest: Sendable {
     /// Diffusion steps: fewer on Free (the MVP spec: 20, paid 35 to 50).
     let steps: Int
     let control: JobControl
+    /// The Free plan's mark is wanted. A provider that can draw it cheaply returns marked files
+    /// with their `original`; the runner marks any file that comes back without one.
+    var watermark = false
 }
 
 /// A picture changed by an instruction: a styling edit of a character's image, or a character
@@ -54,6 +57,7 @@ struct EditRequest: Sendable {
     let seed: Int64
     let palette: Palette
     let control: JobControl
+    var watermark = false
 }
 
 struct VideoRequest: Sendable {

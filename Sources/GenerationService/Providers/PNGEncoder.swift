@@ -1,9 +1,9 @@
 import CZlib
 import ServiceKit
 
-/// Writes RGB images as PNG files without a compression library: the pixel rows go into
-/// "stored" (uncompressed) deflate blocks, which every PNG reader accepts. Generated pictures
-/// are small (384×512), so the larger file is a fair price for no dependency.
+/// Writes RGB images as PNG files: the local provider's pixel rows go into "stored"
+/// (uncompressed) deflate blocks, which every PNG reader accepts; its pictures are small
+/// (384×512), and storing costs far less CPU than deflating. zlib's checksums keep it quick.
 enum PNGEncoder {
     /// `pixels` holds `width * height * 3` bytes, row by row, red-green-blue. `compressed` deflates
     /// them with zlib: for a marked copy of a provider's 1024×1024 picture, 3 MB stored.
@@ -72,7 +72,9 @@ enum PNGEncoder {
         png.appendBigEndian(UInt32(data.count))
         let typed = Array(type.utf8) + data
         png += typed
-        png.appendBigEndian(CRC32.checksum(typed))
+        // zlib's CRC-32 (the one PNG uses) is several times faster than a table walk in Swift.
+        let crc = typed.withUnsafeBufferPointer { crc32(0, $0.baseAddress, uInt($0.count)) }
+        png.appendBigEndian(UInt32(truncatingIfNeeded: crc))
     }
 
     private static func zlibDeflated(_ data: [UInt8]) -> [UInt8]? {
@@ -97,12 +99,8 @@ enum PNGEncoder {
             out += data[offset..<(offset + length)]
             offset += length
         } while offset < data.count
-        var a: UInt32 = 1, b: UInt32 = 0
-        for byte in data {
-            a = (a + UInt32(byte)) % 65_521
-            b = (b + a) % 65_521
-        }
-        out.appendBigEndian((b << 16) | a)
+        let adler = data.withUnsafeBufferPointer { adler32(1, $0.baseAddress, uInt($0.count)) }
+        out.appendBigEndian(UInt32(truncatingIfNeeded: adler))
         return out
     }
 }
