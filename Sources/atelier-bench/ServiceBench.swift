@@ -19,10 +19,11 @@ import ServiceKit
 /// - `count`: for counting the statements of a pair on the database side: funds a wallet and
 ///   makes one pair, prints `ready`, waits for a line on stdin (the caller resets its counters),
 ///   then makes `--pairs` pairs one after another and prints `done`
+/// - `fund`: grants `--amount` credits to each `--user` (the generation bench's submitters) and exits
 @main
 struct ServiceBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "atelier-bench", abstract: "Load one Atelier service over gRPC.")
-    static let modes = ["health", "whoami", "whoami-lean", "distinct", "shared", "count"]
+    static let modes = ["health", "whoami", "whoami-lean", "distinct", "shared", "count", "fund"]
 
     @Option(help: "Port of the service on 127.0.0.1.") var port: Int
     @Option(help: "A service credential (atelier credential).") var credential: String
@@ -31,6 +32,8 @@ struct ServiceBench: AsyncParsableCommand {
     @Option(help: "Seconds of load after one second of warm-up.") var seconds = 10.0
     @Option(help: "A deadline on every call, in seconds, as the edge sets one; 0 for none.") var deadline = 0.0
     @Option(help: "Pairs made one after another in count mode.") var pairs = 20
+    @Option(help: "Users to fund in fund mode.") var user: [String] = []
+    @Option(help: "Credits each user gets in fund mode.") var amount: Int64 = 10_000
 
     func run() async throws {
         guard Self.modes.contains(mode) else { throw ValidationError("--mode must be one of \(Self.modes.joined(separator: ", "))") }
@@ -39,6 +42,7 @@ struct ServiceBench: AsyncParsableCommand {
         let run = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let wallets = mode == "shared" || mode == "count" ? ["bench-\(run)-one"] : (0..<callers).map { "bench-\(run)-\($0)" }
         let (callers, seconds, mode, pairs) = (self.callers, self.seconds, self.mode, self.pairs)
+        let (users, amount) = (self.user, self.amount)
         var callOptions = CallOptions.defaults
         if deadline > 0 { callOptions.timeout = .milliseconds(Int64(deadline * 1000)) }
         let options = callOptions
@@ -49,6 +53,14 @@ struct ServiceBench: AsyncParsableCommand {
             let commerce = Atelier_Commerce_V1_CommerceService.Client(wrapping: client)
             let health = Grpc_Health_V1_Health.Client(wrapping: client)
             let caller = Atelier_Api_V1_CallerService.Client(wrapping: client)
+            if mode == "fund" {
+                for user in users {
+                    _ = try await commerce.grant(.with {
+                        $0.userID = user; $0.asset = "credits"; $0.amount = amount; $0.source = "admin"; $0.idempotencyKey = "bench-fund-\(run)"
+                    }, metadata: metadata)
+                }
+                return Load.Result(count: 0, elapsed: 1, latencies: [], errors: 0)
+            }
             if ["distinct", "shared", "count"].contains(mode) {
                 for wallet in wallets {
                     _ = try await commerce.grant(.with {
@@ -81,7 +93,7 @@ struct ServiceBench: AsyncParsableCommand {
             return try await Load.run(callers: callers, seconds: seconds, operation)
         }
         (lean.channel as? HTTP2Channel)?.close()
-        if mode == "count" { return }
+        if mode == "count" || mode == "fund" { return }
         print(String(format: "%.0f %.2f %.2f %d", result.rate, result.percentile(0.5), result.percentile(0.99), result.errors))
     }
 }
