@@ -19,7 +19,9 @@ import grpc
 from grpc_tools import protoc
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PROTOS = ["atelier/generation/v1/generation.proto", "atelier/api/v1/options.proto", "atelier/api/v1/pagination.proto",
+# generation.proto uses the catalog's Story in its story replies, so stories.proto comes too.
+PROTOS = ["atelier/generation/v1/generation.proto", "atelier/catalog/v1/stories.proto", "atelier/api/v1/options.proto",
+          "atelier/api/v1/pagination.proto",
           "google/api/annotations.proto", "google/api/http.proto"]
 
 
