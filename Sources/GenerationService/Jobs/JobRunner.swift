@@ -17,7 +17,7 @@ final class JobRunner: Service, Sendable {
     private let results: ResultStore
     private let settings: GenerationSettings
     private let logger: Logger
-    /// Where the Free plan's mark is drawn on providers' pictures.
+    /// Where the Free plan's mark is drawn on providers' pictures (`MediaJobs`).
     private let pool: BoundedWorkPool
     private let webhooks: ReplicateWebhooks
     private let ready = Mutex<(@Sendable () async throws -> Void)?>(nil)
@@ -211,7 +211,7 @@ final class JobRunner: Service, Sendable {
         }
     }
 
-    private func checkCanceled(_ job: String) async throws {
+    func checkCanceled(_ job: String) async throws {
         if try await JobStore.cancelRequested(database, job: job) { throw JobCanceled() }
     }
 
@@ -226,10 +226,7 @@ final class JobRunner: Service, Sendable {
         switch claimed.job.kind {
         case "story": return try await StoryJobs(runner: self, peers: peers, providers: providers, results: results).write(claimed)
         case "narration": return try await StoryJobs(runner: self, peers: peers, providers: providers, results: results).narrate(claimed)
-        default:
-            let media = try await produce(claimed)
-            let kind = claimed.job.kind == "video" ? "video" : media.count == 1 ? "image" : "images"
-            return Outcome(media: media, message: "\(media.count) \(kind) ready")
+        default: return try await MediaJobs(runner: self, peers: peers, providers: providers, results: results, pool: pool).make(claimed)
         }
     }
 
@@ -248,7 +245,7 @@ final class JobRunner: Service, Sendable {
         let now = Date.databaseNow
         do {
             try await database.transaction { tx in
-                try await JobStore.insert(tx, job, user: claimed.userID, plan: claimed.plan, rank: Self.rank(claimed.plan), holds: [],
+                try await JobStore.insert(tx, job, user: claimed.userID, plan: claimed.plan, rank: claimed.rank, holds: [],
                                           key: "\(claimed.job.id):\(job.kind)", now: now)
             }
         } catch let error as DatabaseError {
@@ -257,94 +254,11 @@ final class JobRunner: Service, Sendable {
         wake()
     }
 
-    static func rank(_ plan: String) -> Int64 { plan == "pro" ? 2 : plan == "starter" ? 1 : 0 }
-
-    /// A cancel asked for since the job started.
-    func isCanceled(_ job: String) async -> Bool { (try? await JobStore.cancelRequested(database, job: job)) ?? false }
-
-    /// The provider's files, stored and attached one by one; a cancel is honoured between them.
-    private func produce(_ claimed: JobStore.Claimed) async throws -> [Atelier_Catalog_V1_Media] {
-        let job = claimed.job
-        let input = job.input
-        let seed = Int64(input["seed"] ?? "") ?? 0
-        let prompt = input["prompt"] ?? ""
-        try await checkCanceled(job.id)
-        let gate = providers.gate(forKind: job.kind)
-        let made = try await providers.run(job.kind) { try await call(claimed) }
-        // Files a provider marked itself carry their original; the others are marked here.
-        let unmarked = input["watermark"] == "true" && job.kind != "video" && made.contains { $0.original == nil }
-        let files = unmarked ? try await pool.run { try made.map { $0.original == nil ? try FreeMark.apply($0) : $0 } } : made
-        var attached: [Atelier_Catalog_V1_Media] = []
-        for (index, file) in files.enumerated() {
-            try await checkCanceled(job.id)
-            let stored = try await results.store(file, job: job.id, index: index)
-            let media = try await peers.attach(.with {
-                $0.userID = claimed.userID
-                $0.characterID = job.characterID
-                $0.type = job.kind == "video" ? "video" : "image"
-                $0.url = stored.url
-                if let thumbnail = stored.thumbnailURL { $0.thumbnailURL = thumbnail }
-                $0.generationParams = [
-                    "jobId": job.id, "provider": gate.name, "prompt": String(prompt.prefix(3900)), "seed": String(seed &+ Int64(index)),
-                ].merging(input.filter { ["steps", "mode", "edit", "themeId"].contains($0.key) }) { a, _ in a }
-                $0.fileSizeBytes = Int64(file.bytes.count)
-                $0.width = Int32(file.width)
-                $0.height = Int32(file.height)
-                if let duration = file.durationSeconds { $0.durationSeconds = duration }
-                $0.watermarked = file.original != nil
-                $0.idempotencyKey = "\(job.id):\(index)"
-                // A base picture (text or photo mode) becomes the character's picture.
-                $0.setAsCharacterImage = input["setAsCharacterImage"] == "true"
-            })
-            if job.kind == "variant", let theme = input["themeId"] {
-                _ = try await peers.addVariant(.with {
-                    $0.userID = claimed.userID
-                    $0.themeID = theme
-                    $0.prompt = input["edit"] ?? prompt
-                    $0.imageURL = media.url
-                    $0.metadata = ["mediaId": media.id, "jobId": job.id]
-                    $0.idempotencyKey = "\(job.id):variant:\(index)"
-                })
-            }
-            attached.append(media)
-            let progress = Int32(10 + 85 * (index + 1) / max(files.count, 1))
-            let now = Date.databaseNow
-            try await database.transaction { tx in
-                try await JobStore.change(tx, job: job.id, from: ["running"], attempt: job.attempts, set: [("progress", .int(Int64(progress)))],
-                                          event: "progress", message: "\(index + 1) of \(files.count) ready", now: now)
-            }
-        }
-        return attached
-    }
-
-    /// The provider call for the job's kind.
-    private func call(_ claimed: JobStore.Claimed) async throws -> [GeneratedFile] {
-        let job = claimed.job
-        let input = job.input
-        let palette = Palette(skin: input["skinTone"], hair: input["hairColor"], eyes: input["eyeColor"],
-                              clothing: input["clothing"] ?? input["characterClothing"])
-        let seed = Int64(input["seed"] ?? "") ?? 0
-        let prompt = input["prompt"] ?? ""
-        let control = JobControl(job: job.id, attempt: Int(job.attempts)) { [self] in await isCanceled(job.id) }
-        switch job.kind {
-        case "video":
-            let source = try await input["sourceUrl"].asyncMap { try await results.source(url: $0) }
-            return [try await providers.video.video(VideoRequest(
-                prompt: prompt, seed: seed, durationSeconds: Int(input["durationSeconds"] ?? "") ?? 4, palette: palette, source: source, control: control))]
-        case "variant", "photo":
-            let source: SourceImage
-            if let key = input["photoKey"] {
-                source = try await results.source(key: key)
-            } else {
-                source = try await results.source(url: input["sourceUrl"] ?? "")
-            }
-            return try await providers.edit.edit(EditRequest(instruction: prompt, source: source, seed: seed, palette: palette, control: control,
-                                                         watermark: input["watermark"] == "true"))
-        default:
-            return try await providers.image.images(ImageRequest(
-                prompt: prompt, seed: seed, count: Int(input["count"] ?? "") ?? 1, palette: palette,
-                steps: Int(input["steps"] ?? "") ?? 35, control: control, watermark: input["watermark"] == "true"))
-        }
+    /// What a provider is told of the job it works for: its attempt, and whether a cancel was
+    /// asked for since it started.
+    func control(_ claimed: JobStore.Claimed) -> JobControl {
+        let (database, id) = (self.database, claimed.job.id)
+        return JobControl(job: id, attempt: Int(claimed.job.attempts)) { (try? await JobStore.cancelRequested(database, job: id)) ?? false }
     }
 
     /// The breaker is open: the job goes back to the queue until it may try, without spending
@@ -480,11 +394,4 @@ final class JobRunner: Service, Sendable {
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
-    }
 }

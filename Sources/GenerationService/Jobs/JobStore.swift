@@ -29,6 +29,8 @@ enum JobStore {
         let job: Job
         let userID: String
         let plan: String
+        /// The plan's place in the queue (`plan_rank`): a job it chains queues at the same.
+        let rank: Int64
         let holdIDs: [String]
         let cancelRequested: Bool
     }
@@ -82,7 +84,7 @@ enum JobStore {
                 started_at = COALESCE(started_at, \(now)), updated_at = \(now), last_sequence = last_sequence + 1
             WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= \(now)
                         ORDER BY created_at - plan_rank * \(aging), id LIMIT 1\(skipLocked))
-            RETURNING \(columns.names()), user_id, plan, hold_ids, cancel_requested, last_sequence
+            RETURNING \(columns.names()), user_id, plan, plan_rank, hold_ids, cancel_requested, last_sequence
             """) else { return nil }
         let job = try columns.read(row)
         try await appendEvent(tx, job: job.id, sequence: try row.int("last_sequence"), type: "running", status: "running",
@@ -91,7 +93,7 @@ enum JobStore {
     }
 
     static func claimed(_ row: SQLRow, job: Job) throws -> Claimed {
-        Claimed(job: job, userID: try row.string("user_id"), plan: try row.string("plan"),
+        Claimed(job: job, userID: try row.string("user_id"), plan: try row.string("plan"), rank: try row.int("plan_rank"),
                 holdIDs: try row.string("hold_ids").split(separator: ",").map(String.init),
                 cancelRequested: try row.bool("cancel_requested"))
     }
@@ -129,7 +131,7 @@ enum JobStore {
                     if let job = try await change(tx, job: id, from: ["running"], set: [
                         ("status", "failed"), ("charge", "released"), ("error_code", "WORKER_LOST"), ("error_message", "the job's worker stopped and no attempts are left"),
                         ("finished_at", .time(now)), ("lease_until", .null)], event: "failed", message: "the worker stopped", now: now),
-                       let row = try await tx.first("SELECT user_id, plan, hold_ids, cancel_requested FROM jobs WHERE id = \(id)") {
+                       let row = try await tx.first("SELECT user_id, plan, plan_rank, hold_ids, cancel_requested FROM jobs WHERE id = \(id)") {
                         return try claimed(row, job: job)
                     }
                     return nil

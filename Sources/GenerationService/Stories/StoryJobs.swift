@@ -18,7 +18,7 @@ struct StoryJobs: Sendable {
             abilities: Self.list(input["abilities"]), appearance: input["appearance"] ?? "", language: input["language"] ?? "en",
             eventType: input["eventType"], customTitle: input["customTitle"], customPrompt: input["customPrompt"],
             seed: Int64(input["seed"] ?? "") ?? 0)
-        let control = control(claimed)
+        let control = runner.control(claimed)
         let written = try await providers.run("story") { try await providers.story.write(brief, control: control) }
         try await runner.progress(claimed, 60, "the story is written")
         let story = try await peers.createStory(.with {
@@ -55,7 +55,7 @@ struct StoryJobs: Sendable {
         let text = input["content"] ?? ""
         guard !text.isEmpty else { throw ProviderError(code: "STORY_EMPTY", message: "the story has no text to narrate", retryable: false) }
         let voice = input["voice"] ?? "nova"
-        let request = SpeechRequest(text: text, voice: voice, language: input["language"] ?? "en", control: control(claimed))
+        let request = SpeechRequest(text: text, voice: voice, language: input["language"] ?? "en", control: runner.control(claimed))
         let speech = try await providers.run("narration") { try await providers.speech.speak(request) }
         try await runner.progress(claimed, 80, "narrated: \(Int(speech.durationSeconds.rounded())) s")
         let url = try await results.storeAudio(speech, job: job.id)
@@ -68,11 +68,6 @@ struct StoryJobs: Sendable {
             $0.contentSha256 = input["contentSha256"] ?? ""
         })
         return JobRunner.Outcome(storyID: job.storyID, message: "the narration is ready (\(Int(speech.durationSeconds.rounded())) s)")
-    }
-
-    private func control(_ claimed: JobStore.Claimed) -> JobControl {
-        let runner = self.runner, id = claimed.job.id
-        return JobControl(job: id, attempt: Int(claimed.job.attempts)) { await runner.isCanceled(id) }
     }
 
     static func narrationInput(story: Atelier_Catalog_V1_Story, voice: String) -> [String: String] {
