@@ -125,8 +125,8 @@ def main():
         assert len(media) == 2, f"attached once: {len(media)} pictures"
         assert sorted(m["id"] for m in media) == sorted(done["mediaIds"]), (media, done)
         _, wallet = rest(edge, "GET", "/api/wallet", token=token)
-        daily = next(b for b in wallet["balances"] if b["asset"] == "daily")
-        assert daily["available"] == 1 and wallet["credits"] == 3, f"two units spent once: {wallet}"
+        images = next(b for b in wallet["balances"] if b["asset"] == "images")
+        assert images["available"] == 1 and wallet["credits"] == 3, f"two units spent once: {wallet}"
         print(f"ok ({backend}): rescued after the kill, succeeded on attempt 2, 2 pictures, 2 units spent once")
     finally:
         for process in processes.values():

@@ -28,6 +28,7 @@ extension Atelier_Auth_V1_AuthService.Method.DeleteAccount: UnaryMethod {}
 extension Atelier_Auth_V1_AuthService.Method.ClaimAccountPurges: UnaryMethod {}
 extension Atelier_Auth_V1_AuthService.Method.CompleteAccountPurge: UnaryMethod {}
 extension Atelier_Auth_V1_AuthService.Method.CheckCredential: UnaryMethod {}
+extension Atelier_Auth_V1_AuthService.Method.NotifyUser: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.CreateCharacter: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.ListCharacters: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.GetCharacter: UnaryMethod {}
@@ -105,6 +106,11 @@ extension Atelier_Generation_V1_GenerationService.Method.GenerateVariant: UnaryM
 extension Atelier_Generation_V1_GenerationService.Method.CreateStory: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.GenerateStoryAudio: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.GetStoryAudioStatus: UnaryMethod {}
+extension Atelier_Generation_V1_GenerationService.Method.UpdateStory: UnaryMethod {}
+extension Atelier_Generation_V1_GenerationService.Method.GenerateHeroAvatar: UnaryMethod {}
+extension Atelier_Generation_V1_GenerationService.Method.GenerateIllustrations: UnaryMethod {}
+extension Atelier_Generation_V1_GenerationService.Method.GetIllustrationStatus: UnaryMethod {}
+extension Atelier_Generation_V1_GenerationService.Method.GetUsage: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.GetGenerationStatus: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.ListJobs: UnaryMethod {}
 extension Atelier_Generation_V1_GenerationService.Method.GetJob: UnaryMethod {}

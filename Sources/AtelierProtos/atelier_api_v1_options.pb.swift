@@ -110,7 +110,8 @@ public nonisolated enum Atelier_Api_V1_SessionEffect: SwiftProtobuf.Enum, Swift.
 
 }
 
-/// How often one client address may call a route: `requests` per `per_seconds`, refilled evenly.
+/// How often one caller may call a route: `requests` per `per_seconds`, refilled evenly. The caller
+/// is the signed-in user on signed-in routes, the client address on public ones.
 public nonisolated struct Atelier_Api_V1_RateLimit: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -142,7 +143,7 @@ public nonisolated struct Atelier_Api_V1_RouteOptions: Sendable {
   /// A write by the same user through the edge drops the held copy, so a client reads its writes.
   public var answeredFromSession: Bool = false
 
-  /// Per client address; unset means no limit.
+  /// Per user (signed-in routes) or client address (public ones); unset means no limit.
   public var rateLimit: Atelier_Api_V1_RateLimit {
     get {_rateLimit ?? Atelier_Api_V1_RateLimit()}
     set {_rateLimit = newValue}

@@ -24,41 +24,72 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-public nonisolated struct Atelier_Api_V1_Principal: Sendable {
+public nonisolated struct Atelier_Api_V1_Principal: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var kind: Atelier_Api_V1_Principal.Kind = .unspecified
+  public var kind: Atelier_Api_V1_Principal.Kind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
   /// The user id for a user, the service or credential name for a service.
-  public var subject: String = String()
+  public var subject: String {
+    get {_storage._subject}
+    set {_uniqueStorage()._subject = newValue}
+  }
 
   /// The session a user principal was minted from; empty for services.
-  public var sessionID: String = String()
+  public var sessionID: String {
+    get {_storage._sessionID}
+    set {_uniqueStorage()._sessionID = newValue}
+  }
 
   /// The user's plan ("free", "starter", "pro"); empty for services.
-  public var plan: String = String()
+  public var plan: String {
+    get {_storage._plan}
+    set {_uniqueStorage()._plan = newValue}
+  }
 
-  public var roles: [String] = []
+  public var roles: [String] {
+    get {_storage._roles}
+    set {_uniqueStorage()._roles = newValue}
+  }
 
   /// Unix seconds.
-  public var issuedAt: Int64 = 0
+  public var issuedAt: Int64 {
+    get {_storage._issuedAt}
+    set {_uniqueStorage()._issuedAt = newValue}
+  }
 
-  public var expiresAt: Int64 = 0
+  public var expiresAt: Int64 {
+    get {_storage._expiresAt}
+    set {_uniqueStorage()._expiresAt = newValue}
+  }
 
   /// The service credential's id, so a credential can be traced to its issue.
-  public var credentialID: String = String()
+  public var credentialID: String {
+    get {_storage._credentialID}
+    set {_uniqueStorage()._credentialID = newValue}
+  }
 
   /// What the user's plan allows, from commerce; unset for services.
   public var entitlements: Atelier_Api_V1_Entitlements {
-    get {_entitlements ?? Atelier_Api_V1_Entitlements()}
-    set {_entitlements = newValue}
+    get {_storage._entitlements ?? Atelier_Api_V1_Entitlements()}
+    set {_uniqueStorage()._entitlements = newValue}
   }
   /// Returns true if `entitlements` has been explicitly set.
-  public var hasEntitlements: Bool {self._entitlements != nil}
+  public var hasEntitlements: Bool {_storage._entitlements != nil}
   /// Clears the value of `entitlements`. Subsequent reads from it will return its default value.
-  public mutating func clearEntitlements() {self._entitlements = nil}
+  public mutating func clearEntitlements() {_uniqueStorage()._entitlements = nil}
+
+  /// The user's content filter level ("strict", "moderate", "relaxed"): how generation filters
+  /// the user's words before they reach a provider. Empty for services.
+  public var contentFilterLevel: String {
+    get {_storage._contentFilterLevel}
+    set {_uniqueStorage()._contentFilterLevel = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -106,7 +137,7 @@ public nonisolated struct Atelier_Api_V1_Principal: Sendable {
 
   public init() {}
 
-  fileprivate var _entitlements: Atelier_Api_V1_Entitlements? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// What a plan allows, as commerce states it. Services enforce these from the principal
@@ -147,73 +178,132 @@ fileprivate nonisolated let _protobuf_package = "atelier.api.v1"
 
 nonisolated extension Atelier_Api_V1_Principal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Principal"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}subject\0\u{3}session_id\0\u{1}plan\0\u{1}roles\0\u{3}issued_at\0\u{3}expires_at\0\u{3}credential_id\0\u{1}entitlements\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}subject\0\u{3}session_id\0\u{1}plan\0\u{1}roles\0\u{3}issued_at\0\u{3}expires_at\0\u{3}credential_id\0\u{1}entitlements\0\u{3}content_filter_level\0")
+
+  fileprivate class _StorageClass {
+    var _kind: Atelier_Api_V1_Principal.Kind = .unspecified
+    var _subject: String = String()
+    var _sessionID: String = String()
+    var _plan: String = String()
+    var _roles: [String] = []
+    var _issuedAt: Int64 = 0
+    var _expiresAt: Int64 = 0
+    var _credentialID: String = String()
+    var _entitlements: Atelier_Api_V1_Entitlements? = nil
+    var _contentFilterLevel: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _kind = source._kind
+      _subject = source._subject
+      _sessionID = source._sessionID
+      _plan = source._plan
+      _roles = source._roles
+      _issuedAt = source._issuedAt
+      _expiresAt = source._expiresAt
+      _credentialID = source._credentialID
+      _entitlements = source._entitlements
+      _contentFilterLevel = source._contentFilterLevel
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.subject) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.sessionID) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.plan) }()
-      case 5: try { try decoder.decodeRepeatedStringField(value: &self.roles) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.issuedAt) }()
-      case 7: try { try decoder.decodeSingularInt64Field(value: &self.expiresAt) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.credentialID) }()
-      case 9: try { try decoder.decodeSingularMessageField(value: &self._entitlements) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._subject) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._sessionID) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._plan) }()
+        case 5: try { try decoder.decodeRepeatedStringField(value: &_storage._roles) }()
+        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._issuedAt) }()
+        case 7: try { try decoder.decodeSingularInt64Field(value: &_storage._expiresAt) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._credentialID) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._entitlements) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._contentFilterLevel) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.kind != .unspecified {
-      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 1)
+      }
+      if !_storage._subject.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._subject, fieldNumber: 2)
+      }
+      if !_storage._sessionID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._sessionID, fieldNumber: 3)
+      }
+      if !_storage._plan.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._plan, fieldNumber: 4)
+      }
+      if !_storage._roles.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._roles, fieldNumber: 5)
+      }
+      if _storage._issuedAt != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._issuedAt, fieldNumber: 6)
+      }
+      if _storage._expiresAt != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._expiresAt, fieldNumber: 7)
+      }
+      if !_storage._credentialID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._credentialID, fieldNumber: 8)
+      }
+      try { if let v = _storage._entitlements {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      if !_storage._contentFilterLevel.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contentFilterLevel, fieldNumber: 10)
+      }
     }
-    if !self.subject.isEmpty {
-      try visitor.visitSingularStringField(value: self.subject, fieldNumber: 2)
-    }
-    if !self.sessionID.isEmpty {
-      try visitor.visitSingularStringField(value: self.sessionID, fieldNumber: 3)
-    }
-    if !self.plan.isEmpty {
-      try visitor.visitSingularStringField(value: self.plan, fieldNumber: 4)
-    }
-    if !self.roles.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.roles, fieldNumber: 5)
-    }
-    if self.issuedAt != 0 {
-      try visitor.visitSingularInt64Field(value: self.issuedAt, fieldNumber: 6)
-    }
-    if self.expiresAt != 0 {
-      try visitor.visitSingularInt64Field(value: self.expiresAt, fieldNumber: 7)
-    }
-    if !self.credentialID.isEmpty {
-      try visitor.visitSingularStringField(value: self.credentialID, fieldNumber: 8)
-    }
-    try { if let v = self._entitlements {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Atelier_Api_V1_Principal, rhs: Atelier_Api_V1_Principal) -> Bool {
-    if lhs.kind != rhs.kind {return false}
-    if lhs.subject != rhs.subject {return false}
-    if lhs.sessionID != rhs.sessionID {return false}
-    if lhs.plan != rhs.plan {return false}
-    if lhs.roles != rhs.roles {return false}
-    if lhs.issuedAt != rhs.issuedAt {return false}
-    if lhs.expiresAt != rhs.expiresAt {return false}
-    if lhs.credentialID != rhs.credentialID {return false}
-    if lhs._entitlements != rhs._entitlements {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._subject != rhs_storage._subject {return false}
+        if _storage._sessionID != rhs_storage._sessionID {return false}
+        if _storage._plan != rhs_storage._plan {return false}
+        if _storage._roles != rhs_storage._roles {return false}
+        if _storage._issuedAt != rhs_storage._issuedAt {return false}
+        if _storage._expiresAt != rhs_storage._expiresAt {return false}
+        if _storage._credentialID != rhs_storage._credentialID {return false}
+        if _storage._entitlements != rhs_storage._entitlements {return false}
+        if _storage._contentFilterLevel != rhs_storage._contentFilterLevel {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

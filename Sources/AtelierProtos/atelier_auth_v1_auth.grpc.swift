@@ -245,6 +245,19 @@ public enum Atelier_Auth_V1_AuthService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "NotifyUser" metadata.
+        public enum NotifyUser: Sendable {
+            /// Request type for "NotifyUser".
+            public typealias Input = Atelier_Auth_V1_NotifyUserRequest
+            /// Response type for "NotifyUser".
+            public typealias Output = Atelier_Auth_V1_NotifyUserResponse
+            /// Descriptor for "NotifyUser".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.auth.v1.AuthService"),
+                method: "NotifyUser",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "atelier.auth.v1.AuthService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             SignUp.descriptor,
@@ -263,7 +276,8 @@ public enum Atelier_Auth_V1_AuthService: Sendable {
             DeleteAccount.descriptor,
             ClaimAccountPurges.descriptor,
             CompleteAccountPurge.descriptor,
-            CheckCredential.descriptor
+            CheckCredential.descriptor,
+            NotifyUser.descriptor
         ]
     }
 }
@@ -599,6 +613,25 @@ extension Atelier_Auth_V1_AuthService {
             request: GRPCCore.StreamingServerRequest<Atelier_Auth_V1_CheckCredentialRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Auth_V1_CheckCredentialResponse>
+
+        /// Handle the "NotifyUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only: a message to a user (generation's usage alerts) queued in the mail outbox,
+        /// > once per key: a retried call queues nothing more.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Auth_V1_NotifyUserRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Auth_V1_NotifyUserResponse` messages.
+        func notifyUser(
+            request: GRPCCore.StreamingServerRequest<Atelier_Auth_V1_NotifyUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Auth_V1_NotifyUserResponse>
     }
 
     /// Service protocol for the "atelier.auth.v1.AuthService" service.
@@ -918,6 +951,25 @@ extension Atelier_Auth_V1_AuthService {
             request: GRPCCore.ServerRequest<Atelier_Auth_V1_CheckCredentialRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atelier_Auth_V1_CheckCredentialResponse>
+
+        /// Handle the "NotifyUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only: a message to a user (generation's usage alerts) queued in the mail outbox,
+        /// > once per key: a retried call queues nothing more.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Auth_V1_NotifyUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Auth_V1_NotifyUserResponse` message.
+        func notifyUser(
+            request: GRPCCore.ServerRequest<Atelier_Auth_V1_NotifyUserRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Auth_V1_NotifyUserResponse>
     }
 
     /// Simple service protocol for the "atelier.auth.v1.AuthService" service.
@@ -1235,6 +1287,25 @@ extension Atelier_Auth_V1_AuthService {
             request: Atelier_Auth_V1_CheckCredentialRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atelier_Auth_V1_CheckCredentialResponse
+
+        /// Handle the "NotifyUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only: a message to a user (generation's usage alerts) queued in the mail outbox,
+        /// > once per key: a retried call queues nothing more.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Auth_V1_NotifyUserRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Auth_V1_NotifyUserResponse` to respond with.
+        func notifyUser(
+            request: Atelier_Auth_V1_NotifyUserRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Auth_V1_NotifyUserResponse
     }
 }
 
@@ -1429,6 +1500,17 @@ extension Atelier_Auth_V1_AuthService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Atelier_Auth_V1_AuthService.Method.NotifyUser.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Auth_V1_NotifyUserRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Auth_V1_NotifyUserResponse>(),
+            handler: { request, context in
+                try await self.notifyUser(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1616,6 +1698,17 @@ extension Atelier_Auth_V1_AuthService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Auth_V1_CheckCredentialResponse> {
         let response = try await self.checkCredential(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func notifyUser(
+        request: GRPCCore.StreamingServerRequest<Atelier_Auth_V1_NotifyUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Auth_V1_NotifyUserResponse> {
+        let response = try await self.notifyUser(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1840,6 +1933,19 @@ extension Atelier_Auth_V1_AuthService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atelier_Auth_V1_CheckCredentialResponse> {
         return GRPCCore.ServerResponse<Atelier_Auth_V1_CheckCredentialResponse>(
             message: try await self.checkCredential(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func notifyUser(
+        request: GRPCCore.ServerRequest<Atelier_Auth_V1_NotifyUserRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Auth_V1_NotifyUserResponse> {
+        return GRPCCore.ServerResponse<Atelier_Auth_V1_NotifyUserResponse>(
+            message: try await self.notifyUser(
                 request: request.message,
                 context: context
             ),
@@ -2250,6 +2356,30 @@ extension Atelier_Auth_V1_AuthService {
             deserializer: some GRPCCore.MessageDeserializer<Atelier_Auth_V1_CheckCredentialResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_CheckCredentialResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "NotifyUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only: a message to a user (generation's usage alerts) queued in the mail outbox,
+        /// > once per key: a retried call queues nothing more.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Auth_V1_NotifyUserRequest` message.
+        ///   - serializer: A serializer for `Atelier_Auth_V1_NotifyUserRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Auth_V1_NotifyUserResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func notifyUser<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Auth_V1_NotifyUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Auth_V1_NotifyUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Auth_V1_NotifyUserResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_NotifyUserResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2850,6 +2980,41 @@ extension Atelier_Auth_V1_AuthService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "NotifyUser" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Services only: a message to a user (generation's usage alerts) queued in the mail outbox,
+        /// > once per key: a retried call queues nothing more.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Auth_V1_NotifyUserRequest` message.
+        ///   - serializer: A serializer for `Atelier_Auth_V1_NotifyUserRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Auth_V1_NotifyUserResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func notifyUser<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Auth_V1_NotifyUserRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Auth_V1_NotifyUserRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Auth_V1_NotifyUserResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_NotifyUserResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Auth_V1_AuthService.Method.NotifyUser.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -3348,6 +3513,36 @@ extension Atelier_Auth_V1_AuthService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Auth_V1_CheckCredentialRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Auth_V1_CheckCredentialResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "NotifyUser" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Services only: a message to a user (generation's usage alerts) queued in the mail outbox,
+    /// > once per key: a retried call queues nothing more.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Auth_V1_NotifyUserRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func notifyUser<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Auth_V1_NotifyUserRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_NotifyUserResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.notifyUser(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Auth_V1_NotifyUserRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Auth_V1_NotifyUserResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3916,6 +4111,40 @@ extension Atelier_Auth_V1_AuthService.ClientProtocol {
             metadata: metadata
         )
         return try await self.checkCredential(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "NotifyUser" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Services only: a message to a user (generation's usage alerts) queued in the mail outbox,
+    /// > once per key: a retried call queues nothing more.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func notifyUser<Result>(
+        _ message: Atelier_Auth_V1_NotifyUserRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Auth_V1_NotifyUserResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Auth_V1_NotifyUserRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.notifyUser(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -1358,7 +1358,9 @@ extension Atelier_Catalog_V1_CatalogService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Changing the content marks the narration as out of date (audioGenerated false).
+        /// > Changing the content marks the narration as out of date (audioGenerated false). The edge's
+        /// > PATCH /api/stories/{storyId} goes to generation, which can queue the narration again, and
+        /// > generation calls this for the user. Services only.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Atelier_Catalog_V1_UpdateStoryRequest` messages.
@@ -2227,7 +2229,9 @@ extension Atelier_Catalog_V1_CatalogService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Changing the content marks the narration as out of date (audioGenerated false).
+        /// > Changing the content marks the narration as out of date (audioGenerated false). The edge's
+        /// > PATCH /api/stories/{storyId} goes to generation, which can queue the narration again, and
+        /// > generation calls this for the user. Services only.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateStoryRequest` message.
@@ -3094,7 +3098,9 @@ extension Atelier_Catalog_V1_CatalogService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Changing the content marks the narration as out of date (audioGenerated false).
+        /// > Changing the content marks the narration as out of date (audioGenerated false). The edge's
+        /// > PATCH /api/stories/{storyId} goes to generation, which can queue the narration again, and
+        /// > generation calls this for the user. Services only.
         ///
         /// - Parameters:
         ///   - request: A `Atelier_Catalog_V1_UpdateStoryRequest` message.
@@ -5975,7 +5981,9 @@ extension Atelier_Catalog_V1_CatalogService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Changing the content marks the narration as out of date (audioGenerated false).
+        /// > Changing the content marks the narration as out of date (audioGenerated false). The edge's
+        /// > PATCH /api/stories/{storyId} goes to generation, which can queue the narration again, and
+        /// > generation calls this for the user. Services only.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateStoryRequest` message.
@@ -7497,7 +7505,9 @@ extension Atelier_Catalog_V1_CatalogService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Changing the content marks the narration as out of date (audioGenerated false).
+        /// > Changing the content marks the narration as out of date (audioGenerated false). The edge's
+        /// > PATCH /api/stories/{storyId} goes to generation, which can queue the narration again, and
+        /// > generation calls this for the user. Services only.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateStoryRequest` message.
@@ -9019,7 +9029,9 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Changing the content marks the narration as out of date (audioGenerated false).
+    /// > Changing the content marks the narration as out of date (audioGenerated false). The edge's
+    /// > PATCH /api/stories/{storyId} goes to generation, which can queue the narration again, and
+    /// > generation calls this for the user. Services only.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Atelier_Catalog_V1_UpdateStoryRequest` message.
@@ -10595,7 +10607,9 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Changing the content marks the narration as out of date (audioGenerated false).
+    /// > Changing the content marks the narration as out of date (audioGenerated false). The edge's
+    /// > PATCH /api/stories/{storyId} goes to generation, which can queue the narration again, and
+    /// > generation calls this for the user. Services only.
     ///
     /// - Parameters:
     ///   - message: request message to send.

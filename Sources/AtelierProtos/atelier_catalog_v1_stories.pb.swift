@@ -871,6 +871,9 @@ public nonisolated struct Atelier_Catalog_V1_UpdateStoryRequest: Sendable {
   /// Clears the value of `isFavorite`. Subsequent reads from it will return its default value.
   public mutating func clearIsFavorite() {self._isFavorite = nil}
 
+  /// The user whose story it is (the caller is a service).
+  public var userID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2713,7 +2716,7 @@ nonisolated extension Atelier_Catalog_V1_GetStoryRequest: SwiftProtobuf.Message,
 
 nonisolated extension Atelier_Catalog_V1_UpdateStoryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateStoryRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}story_id\0\u{1}title\0\u{1}content\0\u{3}is_favorite\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}story_id\0\u{1}title\0\u{1}content\0\u{3}is_favorite\0\u{3}user_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2725,6 +2728,7 @@ nonisolated extension Atelier_Catalog_V1_UpdateStoryRequest: SwiftProtobuf.Messa
       case 2: try { try decoder.decodeSingularStringField(value: &self._title) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self._content) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self._isFavorite) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.userID) }()
       default: break
       }
     }
@@ -2747,6 +2751,9 @@ nonisolated extension Atelier_Catalog_V1_UpdateStoryRequest: SwiftProtobuf.Messa
     try { if let v = self._isFavorite {
       try visitor.visitSingularBoolField(value: v, fieldNumber: 4)
     } }()
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2755,6 +2762,7 @@ nonisolated extension Atelier_Catalog_V1_UpdateStoryRequest: SwiftProtobuf.Messa
     if lhs._title != rhs._title {return false}
     if lhs._content != rhs._content {return false}
     if lhs._isFavorite != rhs._isFavorite {return false}
+    if lhs.userID != rhs.userID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

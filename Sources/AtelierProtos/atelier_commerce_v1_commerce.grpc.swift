@@ -348,6 +348,7 @@ extension Atelier_Commerce_V1_CommerceService {
         /// > Source IDL Documentation:
         /// >
         /// > What the caller spent in a period, and how much of each allowance is left.
+        /// > Services name the user (generation reads it for GET /api/user/usage and its usage alerts).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Atelier_Commerce_V1_GetUsageStatsRequest` messages.
@@ -680,6 +681,7 @@ extension Atelier_Commerce_V1_CommerceService {
         /// > Source IDL Documentation:
         /// >
         /// > What the caller spent in a period, and how much of each allowance is left.
+        /// > Services name the user (generation reads it for GET /api/user/usage and its usage alerts).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Commerce_V1_GetUsageStatsRequest` message.
@@ -1010,6 +1012,7 @@ extension Atelier_Commerce_V1_CommerceService {
         /// > Source IDL Documentation:
         /// >
         /// > What the caller spent in a period, and how much of each allowance is left.
+        /// > Services name the user (generation reads it for GET /api/user/usage and its usage alerts).
         ///
         /// - Parameters:
         ///   - request: A `Atelier_Commerce_V1_GetUsageStatsRequest` message.
@@ -1999,6 +2002,7 @@ extension Atelier_Commerce_V1_CommerceService {
         /// > Source IDL Documentation:
         /// >
         /// > What the caller spent in a period, and how much of each allowance is left.
+        /// > Services name the user (generation reads it for GET /api/user/usage and its usage alerts).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Commerce_V1_GetUsageStatsRequest` message.
@@ -2451,6 +2455,7 @@ extension Atelier_Commerce_V1_CommerceService {
         /// > Source IDL Documentation:
         /// >
         /// > What the caller spent in a period, and how much of each allowance is left.
+        /// > Services name the user (generation reads it for GET /api/user/usage and its usage alerts).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Atelier_Commerce_V1_GetUsageStatsRequest` message.
@@ -3057,6 +3062,7 @@ extension Atelier_Commerce_V1_CommerceService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > What the caller spent in a period, and how much of each allowance is left.
+    /// > Services name the user (generation reads it for GET /api/user/usage and its usage alerts).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Atelier_Commerce_V1_GetUsageStatsRequest` message.
@@ -3590,6 +3596,7 @@ extension Atelier_Commerce_V1_CommerceService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > What the caller spent in a period, and how much of each allowance is left.
+    /// > Services name the user (generation reads it for GET /api/user/usage and its usage alerts).
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -309,6 +309,9 @@ public nonisolated struct Atelier_Commerce_V1_GetUsageStatsRequest: Sendable {
   /// current_month when unset.
   public var period: Atelier_Commerce_V1_UsagePeriod = .unspecified
 
+  /// For service callers; a user reads their own.
+  public var userID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1478,7 +1481,7 @@ nonisolated extension Atelier_Commerce_V1_SubscriptionResponse: SwiftProtobuf.Me
 
 nonisolated extension Atelier_Commerce_V1_GetUsageStatsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetUsageStatsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}period\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}period\0\u{3}user_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1487,6 +1490,7 @@ nonisolated extension Atelier_Commerce_V1_GetUsageStatsRequest: SwiftProtobuf.Me
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularEnumField(value: &self.period) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.userID) }()
       default: break
       }
     }
@@ -1496,11 +1500,15 @@ nonisolated extension Atelier_Commerce_V1_GetUsageStatsRequest: SwiftProtobuf.Me
     if self.period != .unspecified {
       try visitor.visitSingularEnumField(value: self.period, fieldNumber: 1)
     }
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Atelier_Commerce_V1_GetUsageStatsRequest, rhs: Atelier_Commerce_V1_GetUsageStatsRequest) -> Bool {
     if lhs.period != rhs.period {return false}
+    if lhs.userID != rhs.userID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -117,6 +117,71 @@ public enum Atelier_Generation_V1_GenerationService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "UpdateStory" metadata.
+        public enum UpdateStory: Sendable {
+            /// Request type for "UpdateStory".
+            public typealias Input = Atelier_Generation_V1_UpdateStoryRequest
+            /// Response type for "UpdateStory".
+            public typealias Output = Atelier_Generation_V1_UpdateStoryResponse
+            /// Descriptor for "UpdateStory".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "UpdateStory",
+                type: .unary
+            )
+        }
+        /// Namespace for "GenerateHeroAvatar" metadata.
+        public enum GenerateHeroAvatar: Sendable {
+            /// Request type for "GenerateHeroAvatar".
+            public typealias Input = Atelier_Generation_V1_GenerateHeroAvatarRequest
+            /// Response type for "GenerateHeroAvatar".
+            public typealias Output = Atelier_Generation_V1_HeroAvatarResponse
+            /// Descriptor for "GenerateHeroAvatar".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "GenerateHeroAvatar",
+                type: .unary
+            )
+        }
+        /// Namespace for "GenerateIllustrations" metadata.
+        public enum GenerateIllustrations: Sendable {
+            /// Request type for "GenerateIllustrations".
+            public typealias Input = Atelier_Generation_V1_GenerateIllustrationsRequest
+            /// Response type for "GenerateIllustrations".
+            public typealias Output = Atelier_Generation_V1_IllustrationJobResponse
+            /// Descriptor for "GenerateIllustrations".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "GenerateIllustrations",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetIllustrationStatus" metadata.
+        public enum GetIllustrationStatus: Sendable {
+            /// Request type for "GetIllustrationStatus".
+            public typealias Input = Atelier_Generation_V1_GetIllustrationStatusRequest
+            /// Response type for "GetIllustrationStatus".
+            public typealias Output = Atelier_Generation_V1_IllustrationStatus
+            /// Descriptor for "GetIllustrationStatus".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "GetIllustrationStatus",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetUsage" metadata.
+        public enum GetUsage: Sendable {
+            /// Request type for "GetUsage".
+            public typealias Input = Atelier_Generation_V1_GetUsageRequest
+            /// Response type for "GetUsage".
+            public typealias Output = Atelier_Generation_V1_UsageReport
+            /// Descriptor for "GetUsage".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.generation.v1.GenerationService"),
+                method: "GetUsage",
+                type: .unary
+            )
+        }
         /// Namespace for "GetGenerationStatus" metadata.
         public enum GetGenerationStatus: Sendable {
             /// Request type for "GetGenerationStatus".
@@ -243,6 +308,11 @@ public enum Atelier_Generation_V1_GenerationService: Sendable {
             CreateStory.descriptor,
             GenerateStoryAudio.descriptor,
             GetStoryAudioStatus.descriptor,
+            UpdateStory.descriptor,
+            GenerateHeroAvatar.descriptor,
+            GenerateIllustrations.descriptor,
+            GetIllustrationStatus.descriptor,
+            GetUsage.descriptor,
             GetGenerationStatus.descriptor,
             ListJobs.descriptor,
             GetJob.descriptor,
@@ -410,6 +480,104 @@ extension Atelier_Generation_V1_GenerationService {
             request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GetStoryAudioStatusRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_StoryAudioStatus>
+
+        /// Handle the "UpdateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.3: edits a story (title, content, favourite). With regenerate_audio, a story whose
+        /// > text no longer matches its narration is narrated again (one narration per 4,096 characters
+        /// > started, from the plan's allowance or credits).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_UpdateStoryRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_UpdateStoryResponse` messages.
+        func updateStory(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_UpdateStoryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_UpdateStoryResponse>
+
+        /// Handle the "GenerateHeroAvatar" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.2: an avatar for one of the user's heroes, drawn from what the user wrote of them (or
+        /// > custom_prompt), with the visual profile every illustration keeps to and the generation id
+        /// > illustrations chain from. 200 with the hero when it is ready within
+        /// > generation.sync-wait-seconds, else 202 with the job. One avatar from the plan's allowance.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_GenerateHeroAvatarRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_HeroAvatarResponse` messages.
+        func generateHeroAvatar(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateHeroAvatarRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_HeroAvatarResponse>
+
+        /// Handle the "GenerateIllustrations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.5: illustrations of a story (1 to 5; 3 when unset): scenes are picked from the text,
+        /// > timed by word count across the narration (or at the given timestamps), and drawn one after
+        /// > another, each chained to the one before, starting from the hero's avatar. 202 with the job.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_GenerateIllustrationsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_IllustrationJobResponse` messages.
+        func generateIllustrations(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateIllustrationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_IllustrationJobResponse>
+
+        /// Handle the "GetIllustrationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.5: how far the story's latest illustration job has come.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_GetIllustrationStatusRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_IllustrationStatus` messages.
+        func getIllustrationStatus(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GetIllustrationStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_IllustrationStatus>
+
+        /// Handle the "GetUsage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.6: what the user's provider calls cost in a period, per operation, and how much of
+        /// > the plan's monthly story allowance is used.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Generation_V1_GetUsageRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Generation_V1_UsageReport` messages.
+        func getUsage(
+            request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GetUsageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_UsageReport>
 
         /// Handle the "GetGenerationStatus" method.
         ///
@@ -710,6 +878,104 @@ extension Atelier_Generation_V1_GenerationService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_StoryAudioStatus>
 
+        /// Handle the "UpdateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.3: edits a story (title, content, favourite). With regenerate_audio, a story whose
+        /// > text no longer matches its narration is narrated again (one narration per 4,096 characters
+        /// > started, from the plan's allowance or credits).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_UpdateStoryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_UpdateStoryResponse` message.
+        func updateStory(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_UpdateStoryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_UpdateStoryResponse>
+
+        /// Handle the "GenerateHeroAvatar" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.2: an avatar for one of the user's heroes, drawn from what the user wrote of them (or
+        /// > custom_prompt), with the visual profile every illustration keeps to and the generation id
+        /// > illustrations chain from. 200 with the hero when it is ready within
+        /// > generation.sync-wait-seconds, else 202 with the job. One avatar from the plan's allowance.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateHeroAvatarRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_HeroAvatarResponse` message.
+        func generateHeroAvatar(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_GenerateHeroAvatarRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_HeroAvatarResponse>
+
+        /// Handle the "GenerateIllustrations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.5: illustrations of a story (1 to 5; 3 when unset): scenes are picked from the text,
+        /// > timed by word count across the narration (or at the given timestamps), and drawn one after
+        /// > another, each chained to the one before, starting from the hero's avatar. 202 with the job.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateIllustrationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_IllustrationJobResponse` message.
+        func generateIllustrations(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_GenerateIllustrationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_IllustrationJobResponse>
+
+        /// Handle the "GetIllustrationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.5: how far the story's latest illustration job has come.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GetIllustrationStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_IllustrationStatus` message.
+        func getIllustrationStatus(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_GetIllustrationStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_IllustrationStatus>
+
+        /// Handle the "GetUsage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.6: what the user's provider calls cost in a period, per operation, and how much of
+        /// > the plan's monthly story allowance is used.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GetUsageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Generation_V1_UsageReport` message.
+        func getUsage(
+            request: GRPCCore.ServerRequest<Atelier_Generation_V1_GetUsageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_UsageReport>
+
         /// Handle the "GetGenerationStatus" method.
         ///
         /// > Source IDL Documentation:
@@ -1007,6 +1273,104 @@ extension Atelier_Generation_V1_GenerationService {
             context: GRPCCore.ServerContext
         ) async throws -> Atelier_Generation_V1_StoryAudioStatus
 
+        /// Handle the "UpdateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.3: edits a story (title, content, favourite). With regenerate_audio, a story whose
+        /// > text no longer matches its narration is narrated again (one narration per 4,096 characters
+        /// > started, from the plan's allowance or credits).
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_UpdateStoryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_UpdateStoryResponse` to respond with.
+        func updateStory(
+            request: Atelier_Generation_V1_UpdateStoryRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_UpdateStoryResponse
+
+        /// Handle the "GenerateHeroAvatar" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.2: an avatar for one of the user's heroes, drawn from what the user wrote of them (or
+        /// > custom_prompt), with the visual profile every illustration keeps to and the generation id
+        /// > illustrations chain from. 200 with the hero when it is ready within
+        /// > generation.sync-wait-seconds, else 202 with the job. One avatar from the plan's allowance.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_GenerateHeroAvatarRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_HeroAvatarResponse` to respond with.
+        func generateHeroAvatar(
+            request: Atelier_Generation_V1_GenerateHeroAvatarRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_HeroAvatarResponse
+
+        /// Handle the "GenerateIllustrations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.5: illustrations of a story (1 to 5; 3 when unset): scenes are picked from the text,
+        /// > timed by word count across the narration (or at the given timestamps), and drawn one after
+        /// > another, each chained to the one before, starting from the hero's avatar. 202 with the job.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_GenerateIllustrationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_IllustrationJobResponse` to respond with.
+        func generateIllustrations(
+            request: Atelier_Generation_V1_GenerateIllustrationsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_IllustrationJobResponse
+
+        /// Handle the "GetIllustrationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.5: how far the story's latest illustration job has come.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_GetIllustrationStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_IllustrationStatus` to respond with.
+        func getIllustrationStatus(
+            request: Atelier_Generation_V1_GetIllustrationStatusRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_IllustrationStatus
+
+        /// Handle the "GetUsage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.6: what the user's provider calls cost in a period, per operation, and how much of
+        /// > the plan's monthly story allowance is used.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Generation_V1_GetUsageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Generation_V1_UsageReport` to respond with.
+        func getUsage(
+            request: Atelier_Generation_V1_GetUsageRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Generation_V1_UsageReport
+
         /// Handle the "GetGenerationStatus" method.
         ///
         /// > Source IDL Documentation:
@@ -1249,6 +1613,61 @@ extension Atelier_Generation_V1_GenerationService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.UpdateStory.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_UpdateStoryRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_UpdateStoryResponse>(),
+            handler: { request, context in
+                try await self.updateStory(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.GenerateHeroAvatar.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_GenerateHeroAvatarRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_HeroAvatarResponse>(),
+            handler: { request, context in
+                try await self.generateHeroAvatar(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.GenerateIllustrations.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_GenerateIllustrationsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_IllustrationJobResponse>(),
+            handler: { request, context in
+                try await self.generateIllustrations(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.GetIllustrationStatus.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_GetIllustrationStatusRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_IllustrationStatus>(),
+            handler: { request, context in
+                try await self.getIllustrationStatus(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Generation_V1_GenerationService.Method.GetUsage.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_GetUsageRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_UsageReport>(),
+            handler: { request, context in
+                try await self.getUsage(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Atelier_Generation_V1_GenerationService.Method.GetGenerationStatus.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_GetJobRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_JobResponse>(),
@@ -1424,6 +1843,61 @@ extension Atelier_Generation_V1_GenerationService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_StoryAudioStatus> {
         let response = try await self.getStoryAudioStatus(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateStory(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_UpdateStoryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_UpdateStoryResponse> {
+        let response = try await self.updateStory(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func generateHeroAvatar(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateHeroAvatarRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_HeroAvatarResponse> {
+        let response = try await self.generateHeroAvatar(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func generateIllustrations(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GenerateIllustrationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_IllustrationJobResponse> {
+        let response = try await self.generateIllustrations(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getIllustrationStatus(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GetIllustrationStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_IllustrationStatus> {
+        let response = try await self.getIllustrationStatus(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getUsage(
+        request: GRPCCore.StreamingServerRequest<Atelier_Generation_V1_GetUsageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Generation_V1_UsageReport> {
+        let response = try await self.getUsage(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1617,6 +2091,71 @@ extension Atelier_Generation_V1_GenerationService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_StoryAudioStatus> {
         return GRPCCore.ServerResponse<Atelier_Generation_V1_StoryAudioStatus>(
             message: try await self.getStoryAudioStatus(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateStory(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_UpdateStoryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_UpdateStoryResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_UpdateStoryResponse>(
+            message: try await self.updateStory(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func generateHeroAvatar(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_GenerateHeroAvatarRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_HeroAvatarResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_HeroAvatarResponse>(
+            message: try await self.generateHeroAvatar(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func generateIllustrations(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_GenerateIllustrationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_IllustrationJobResponse> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_IllustrationJobResponse>(
+            message: try await self.generateIllustrations(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getIllustrationStatus(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_GetIllustrationStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_IllustrationStatus> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_IllustrationStatus>(
+            message: try await self.getIllustrationStatus(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getUsage(
+        request: GRPCCore.ServerRequest<Atelier_Generation_V1_GetUsageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Generation_V1_UsageReport> {
+        return GRPCCore.ServerResponse<Atelier_Generation_V1_UsageReport>(
+            message: try await self.getUsage(
                 request: request.message,
                 context: context
             ),
@@ -1921,6 +2460,129 @@ extension Atelier_Generation_V1_GenerationService {
             deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_StoryAudioStatus>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_StoryAudioStatus>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.3: edits a story (title, content, favourite). With regenerate_audio, a story whose
+        /// > text no longer matches its narration is narrated again (one narration per 4,096 characters
+        /// > started, from the plan's allowance or credits).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_UpdateStoryRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_UpdateStoryRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_UpdateStoryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateStory<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_UpdateStoryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_UpdateStoryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_UpdateStoryResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_UpdateStoryResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GenerateHeroAvatar" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.2: an avatar for one of the user's heroes, drawn from what the user wrote of them (or
+        /// > custom_prompt), with the visual profile every illustration keeps to and the generation id
+        /// > illustrations chain from. 200 with the hero when it is ready within
+        /// > generation.sync-wait-seconds, else 202 with the job. One avatar from the plan's allowance.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateHeroAvatarRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GenerateHeroAvatarRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_HeroAvatarResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func generateHeroAvatar<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateHeroAvatarRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GenerateHeroAvatarRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_HeroAvatarResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_HeroAvatarResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GenerateIllustrations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.5: illustrations of a story (1 to 5; 3 when unset): scenes are picked from the text,
+        /// > timed by word count across the narration (or at the given timestamps), and drawn one after
+        /// > another, each chained to the one before, starting from the hero's avatar. 202 with the job.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateIllustrationsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GenerateIllustrationsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_IllustrationJobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func generateIllustrations<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateIllustrationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GenerateIllustrationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_IllustrationJobResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_IllustrationJobResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetIllustrationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.5: how far the story's latest illustration job has come.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GetIllustrationStatusRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GetIllustrationStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_IllustrationStatus` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getIllustrationStatus<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GetIllustrationStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GetIllustrationStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_IllustrationStatus>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_IllustrationStatus>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetUsage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.6: what the user's provider calls cost in a period, per operation, and how much of
+        /// > the plan's monthly story allowance is used.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GetUsageRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GetUsageRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_UsageReport` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getUsage<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GetUsageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GetUsageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_UsageReport>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_UsageReport>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "GetGenerationStatus" method.
@@ -2380,6 +3042,184 @@ extension Atelier_Generation_V1_GenerationService {
             try await self.client.unary(
                 request: request,
                 descriptor: Atelier_Generation_V1_GenerationService.Method.GetStoryAudioStatus.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UpdateStory" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.3: edits a story (title, content, favourite). With regenerate_audio, a story whose
+        /// > text no longer matches its narration is narrated again (one narration per 4,096 characters
+        /// > started, from the plan's allowance or credits).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_UpdateStoryRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_UpdateStoryRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_UpdateStoryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateStory<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_UpdateStoryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_UpdateStoryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_UpdateStoryResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_UpdateStoryResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.UpdateStory.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GenerateHeroAvatar" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.2: an avatar for one of the user's heroes, drawn from what the user wrote of them (or
+        /// > custom_prompt), with the visual profile every illustration keeps to and the generation id
+        /// > illustrations chain from. 200 with the hero when it is ready within
+        /// > generation.sync-wait-seconds, else 202 with the job. One avatar from the plan's allowance.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateHeroAvatarRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GenerateHeroAvatarRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_HeroAvatarResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func generateHeroAvatar<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateHeroAvatarRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GenerateHeroAvatarRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_HeroAvatarResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_HeroAvatarResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.GenerateHeroAvatar.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GenerateIllustrations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.5: illustrations of a story (1 to 5; 3 when unset): scenes are picked from the text,
+        /// > timed by word count across the narration (or at the given timestamps), and drawn one after
+        /// > another, each chained to the one before, starting from the hero's avatar. 202 with the job.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GenerateIllustrationsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GenerateIllustrationsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_IllustrationJobResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func generateIllustrations<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateIllustrationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GenerateIllustrationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_IllustrationJobResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_IllustrationJobResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.GenerateIllustrations.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetIllustrationStatus" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.5: how far the story's latest illustration job has come.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GetIllustrationStatusRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GetIllustrationStatusRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_IllustrationStatus` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getIllustrationStatus<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GetIllustrationStatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GetIllustrationStatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_IllustrationStatus>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_IllustrationStatus>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.GetIllustrationStatus.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetUsage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > PRD 6.6: what the user's provider calls cost in a period, per operation, and how much of
+        /// > the plan's monthly story allowance is used.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Generation_V1_GetUsageRequest` message.
+        ///   - serializer: A serializer for `Atelier_Generation_V1_GetUsageRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Generation_V1_UsageReport` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getUsage<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Generation_V1_GetUsageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Generation_V1_GetUsageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Generation_V1_UsageReport>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_UsageReport>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Generation_V1_GenerationService.Method.GetUsage.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -2901,6 +3741,159 @@ extension Atelier_Generation_V1_GenerationService.ClientProtocol {
         )
     }
 
+    /// Call the "UpdateStory" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.3: edits a story (title, content, favourite). With regenerate_audio, a story whose
+    /// > text no longer matches its narration is narrated again (one narration per 4,096 characters
+    /// > started, from the plan's allowance or credits).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_UpdateStoryRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateStory<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_UpdateStoryRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_UpdateStoryResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateStory(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_UpdateStoryRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_UpdateStoryResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GenerateHeroAvatar" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.2: an avatar for one of the user's heroes, drawn from what the user wrote of them (or
+    /// > custom_prompt), with the visual profile every illustration keeps to and the generation id
+    /// > illustrations chain from. 200 with the hero when it is ready within
+    /// > generation.sync-wait-seconds, else 202 with the job. One avatar from the plan's allowance.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_GenerateHeroAvatarRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func generateHeroAvatar<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateHeroAvatarRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_HeroAvatarResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.generateHeroAvatar(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_GenerateHeroAvatarRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_HeroAvatarResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GenerateIllustrations" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.5: illustrations of a story (1 to 5; 3 when unset): scenes are picked from the text,
+    /// > timed by word count across the narration (or at the given timestamps), and drawn one after
+    /// > another, each chained to the one before, starting from the hero's avatar. 202 with the job.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_GenerateIllustrationsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func generateIllustrations<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateIllustrationsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_IllustrationJobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.generateIllustrations(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_GenerateIllustrationsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_IllustrationJobResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetIllustrationStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.5: how far the story's latest illustration job has come.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_GetIllustrationStatusRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getIllustrationStatus<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_GetIllustrationStatusRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_IllustrationStatus>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getIllustrationStatus(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_GetIllustrationStatusRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_IllustrationStatus>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetUsage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.6: what the user's provider calls cost in a period, per operation, and how much of
+    /// > the plan's monthly story allowance is used.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Generation_V1_GetUsageRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getUsage<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Generation_V1_GetUsageRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_UsageReport>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getUsage(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Generation_V1_GetUsageRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Generation_V1_UsageReport>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "GetGenerationStatus" method.
     ///
     /// > Source IDL Documentation:
@@ -3391,6 +4384,179 @@ extension Atelier_Generation_V1_GenerationService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getStoryAudioStatus(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateStory" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.3: edits a story (title, content, favourite). With regenerate_audio, a story whose
+    /// > text no longer matches its narration is narrated again (one narration per 4,096 characters
+    /// > started, from the plan's allowance or credits).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateStory<Result>(
+        _ message: Atelier_Generation_V1_UpdateStoryRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_UpdateStoryResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_UpdateStoryRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateStory(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GenerateHeroAvatar" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.2: an avatar for one of the user's heroes, drawn from what the user wrote of them (or
+    /// > custom_prompt), with the visual profile every illustration keeps to and the generation id
+    /// > illustrations chain from. 200 with the hero when it is ready within
+    /// > generation.sync-wait-seconds, else 202 with the job. One avatar from the plan's allowance.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func generateHeroAvatar<Result>(
+        _ message: Atelier_Generation_V1_GenerateHeroAvatarRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_HeroAvatarResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateHeroAvatarRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.generateHeroAvatar(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GenerateIllustrations" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.5: illustrations of a story (1 to 5; 3 when unset): scenes are picked from the text,
+    /// > timed by word count across the narration (or at the given timestamps), and drawn one after
+    /// > another, each chained to the one before, starting from the hero's avatar. 202 with the job.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func generateIllustrations<Result>(
+        _ message: Atelier_Generation_V1_GenerateIllustrationsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_IllustrationJobResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_GenerateIllustrationsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.generateIllustrations(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetIllustrationStatus" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.5: how far the story's latest illustration job has come.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getIllustrationStatus<Result>(
+        _ message: Atelier_Generation_V1_GetIllustrationStatusRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_IllustrationStatus>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_GetIllustrationStatusRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getIllustrationStatus(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetUsage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > PRD 6.6: what the user's provider calls cost in a period, per operation, and how much of
+    /// > the plan's monthly story allowance is used.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getUsage<Result>(
+        _ message: Atelier_Generation_V1_GetUsageRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Generation_V1_UsageReport>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Generation_V1_GetUsageRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getUsage(
             request: request,
             options: options,
             onResponse: handleResponse

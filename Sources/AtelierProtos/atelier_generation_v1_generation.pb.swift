@@ -41,7 +41,8 @@ public nonisolated struct Atelier_Generation_V1_Job: @unchecked Sendable {
     set {_uniqueStorage()._id = newValue}
   }
 
-  /// "image", "photo" (a base picture from a photo), "variant" (a styling edit) or "video".
+  /// "image", "photo" (a base picture from a photo), "variant" (a styling edit), "video",
+  /// "avatar" (a hero's), "story", "narration" or "illustrations".
   public var kind: String {
     get {_storage._kind}
     set {_uniqueStorage()._kind = newValue}
@@ -433,47 +434,45 @@ public nonisolated struct Atelier_Generation_V1_CreateStoryRequest: Sendable {
   fileprivate var _generateAudio: Bool? = nil
 }
 
-public nonisolated struct Atelier_Generation_V1_CreateStoryResponse: Sendable {
+public nonisolated struct Atelier_Generation_V1_CreateStoryResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Set when the story was written within the wait.
   public var story: Atelier_Catalog_V1_Story {
-    get {_story ?? Atelier_Catalog_V1_Story()}
-    set {_story = newValue}
+    get {_storage._story ?? Atelier_Catalog_V1_Story()}
+    set {_uniqueStorage()._story = newValue}
   }
   /// Returns true if `story` has been explicitly set.
-  public var hasStory: Bool {self._story != nil}
+  public var hasStory: Bool {_storage._story != nil}
   /// Clears the value of `story`. Subsequent reads from it will return its default value.
-  public mutating func clearStory() {self._story = nil}
+  public mutating func clearStory() {_uniqueStorage()._story = nil}
 
   public var jobs: Atelier_Generation_V1_StoryJobs {
-    get {_jobs ?? Atelier_Generation_V1_StoryJobs()}
-    set {_jobs = newValue}
+    get {_storage._jobs ?? Atelier_Generation_V1_StoryJobs()}
+    set {_uniqueStorage()._jobs = newValue}
   }
   /// Returns true if `jobs` has been explicitly set.
-  public var hasJobs: Bool {self._jobs != nil}
+  public var hasJobs: Bool {_storage._jobs != nil}
   /// Clears the value of `jobs`. Subsequent reads from it will return its default value.
-  public mutating func clearJobs() {self._jobs = nil}
+  public mutating func clearJobs() {_uniqueStorage()._jobs = nil}
 
   /// The job that writes the story.
   public var job: Atelier_Generation_V1_StoryJob {
-    get {_job ?? Atelier_Generation_V1_StoryJob()}
-    set {_job = newValue}
+    get {_storage._job ?? Atelier_Generation_V1_StoryJob()}
+    set {_uniqueStorage()._job = newValue}
   }
   /// Returns true if `job` has been explicitly set.
-  public var hasJob: Bool {self._job != nil}
+  public var hasJob: Bool {_storage._job != nil}
   /// Clears the value of `job`. Subsequent reads from it will return its default value.
-  public mutating func clearJob() {self._job = nil}
+  public mutating func clearJob() {_uniqueStorage()._job = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _story: Atelier_Catalog_V1_Story? = nil
-  fileprivate var _jobs: Atelier_Generation_V1_StoryJobs? = nil
-  fileprivate var _job: Atelier_Generation_V1_StoryJob? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Atelier_Generation_V1_StoryJobs: Sendable {
@@ -490,11 +489,22 @@ public nonisolated struct Atelier_Generation_V1_StoryJobs: Sendable {
   /// Clears the value of `audioGeneration`. Subsequent reads from it will return its default value.
   public mutating func clearAudioGeneration() {self._audioGeneration = nil}
 
+  /// When generate_illustrations was asked for.
+  public var illustrationGeneration: Atelier_Generation_V1_QueuedJob {
+    get {_illustrationGeneration ?? Atelier_Generation_V1_QueuedJob()}
+    set {_illustrationGeneration = newValue}
+  }
+  /// Returns true if `illustrationGeneration` has been explicitly set.
+  public var hasIllustrationGeneration: Bool {self._illustrationGeneration != nil}
+  /// Clears the value of `illustrationGeneration`. Subsequent reads from it will return its default value.
+  public mutating func clearIllustrationGeneration() {self._illustrationGeneration = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _audioGeneration: Atelier_Generation_V1_QueuedJob? = nil
+  fileprivate var _illustrationGeneration: Atelier_Generation_V1_QueuedJob? = nil
 }
 
 public nonisolated struct Atelier_Generation_V1_QueuedJob: Sendable {
@@ -817,6 +827,469 @@ public nonisolated struct Atelier_Generation_V1_PurgeUserResponse: Sendable {
   public var deleted: Int64 = 0
 
   public var released: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atelier_Generation_V1_UpdateStoryRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var storyID: String = String()
+
+  /// 1-200 characters.
+  public var title: String {
+    get {_title ?? String()}
+    set {_title = newValue}
+  }
+  /// Returns true if `title` has been explicitly set.
+  public var hasTitle: Bool {self._title != nil}
+  /// Clears the value of `title`. Subsequent reads from it will return its default value.
+  public mutating func clearTitle() {self._title = nil}
+
+  /// 1-50,000 characters.
+  public var content: String {
+    get {_content ?? String()}
+    set {_content = newValue}
+  }
+  /// Returns true if `content` has been explicitly set.
+  public var hasContent: Bool {self._content != nil}
+  /// Clears the value of `content`. Subsequent reads from it will return its default value.
+  public mutating func clearContent() {self._content = nil}
+
+  public var isFavorite: Bool {
+    get {_isFavorite ?? false}
+    set {_isFavorite = newValue}
+  }
+  /// Returns true if `isFavorite` has been explicitly set.
+  public var hasIsFavorite: Bool {self._isFavorite != nil}
+  /// Clears the value of `isFavorite`. Subsequent reads from it will return its default value.
+  public mutating func clearIsFavorite() {self._isFavorite = nil}
+
+  /// Narrate the story again when its narration no longer matches its text.
+  public var regenerateAudio: Bool = false
+
+  /// The narrator for the new narration: the story's own when unset.
+  public var voice: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _title: String? = nil
+  fileprivate var _content: String? = nil
+  fileprivate var _isFavorite: Bool? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_UpdateStoryResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var story: Atelier_Catalog_V1_Story {
+    get {_story ?? Atelier_Catalog_V1_Story()}
+    set {_story = newValue}
+  }
+  /// Returns true if `story` has been explicitly set.
+  public var hasStory: Bool {self._story != nil}
+  /// Clears the value of `story`. Subsequent reads from it will return its default value.
+  public mutating func clearStory() {self._story = nil}
+
+  public var jobs: Atelier_Generation_V1_UpdateStoryJobs {
+    get {_jobs ?? Atelier_Generation_V1_UpdateStoryJobs()}
+    set {_jobs = newValue}
+  }
+  /// Returns true if `jobs` has been explicitly set.
+  public var hasJobs: Bool {self._jobs != nil}
+  /// Clears the value of `jobs`. Subsequent reads from it will return its default value.
+  public mutating func clearJobs() {self._jobs = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _story: Atelier_Catalog_V1_Story? = nil
+  fileprivate var _jobs: Atelier_Generation_V1_UpdateStoryJobs? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_UpdateStoryJobs: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var audioRegeneration: Atelier_Generation_V1_QueuedJob {
+    get {_audioRegeneration ?? Atelier_Generation_V1_QueuedJob()}
+    set {_audioRegeneration = newValue}
+  }
+  /// Returns true if `audioRegeneration` has been explicitly set.
+  public var hasAudioRegeneration: Bool {self._audioRegeneration != nil}
+  /// Clears the value of `audioRegeneration`. Subsequent reads from it will return its default value.
+  public mutating func clearAudioRegeneration() {self._audioRegeneration = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _audioRegeneration: Atelier_Generation_V1_QueuedJob? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_GenerateHeroAvatarRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var heroID: String = String()
+
+  /// What to draw instead of the prompt built from the hero. At most 1,000 characters.
+  public var customPrompt: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atelier_Generation_V1_HeroAvatarResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Set when the avatar was made within the wait.
+  public var hero: Atelier_Catalog_V1_Hero {
+    get {_hero ?? Atelier_Catalog_V1_Hero()}
+    set {_hero = newValue}
+  }
+  /// Returns true if `hero` has been explicitly set.
+  public var hasHero: Bool {self._hero != nil}
+  /// Clears the value of `hero`. Subsequent reads from it will return its default value.
+  public mutating func clearHero() {self._hero = nil}
+
+  /// The job that makes it.
+  public var job: Atelier_Generation_V1_StoryJob {
+    get {_job ?? Atelier_Generation_V1_StoryJob()}
+    set {_job = newValue}
+  }
+  /// Returns true if `job` has been explicitly set.
+  public var hasJob: Bool {self._job != nil}
+  /// Clears the value of `job`. Subsequent reads from it will return its default value.
+  public mutating func clearJob() {self._job = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _hero: Atelier_Catalog_V1_Hero? = nil
+  fileprivate var _job: Atelier_Generation_V1_StoryJob? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_GenerateIllustrationsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var storyID: String = String()
+
+  /// 1 to 5; 3 when unset.
+  public var count: Int32 = 0
+
+  /// Seconds into the narration, one per illustration, ascending: when unset, scenes are timed
+  /// by word count across the narration.
+  public var sceneTimestamps: [Double] = []
+
+  /// low, normal (the default) or high.
+  public var priority: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atelier_Generation_V1_IllustrationJob: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var status: String = String()
+
+  public var illustrationCount: Int32 = 0
+
+  public var estimatedCompletionTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_estimatedCompletionTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_estimatedCompletionTime = newValue}
+  }
+  /// Returns true if `estimatedCompletionTime` has been explicitly set.
+  public var hasEstimatedCompletionTime: Bool {self._estimatedCompletionTime != nil}
+  /// Clears the value of `estimatedCompletionTime`. Subsequent reads from it will return its default value.
+  public mutating func clearEstimatedCompletionTime() {self._estimatedCompletionTime = nil}
+
+  public var errorCode: String = String()
+
+  public var errorMessage: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _estimatedCompletionTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_IllustrationJobResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var job: Atelier_Generation_V1_IllustrationJob {
+    get {_job ?? Atelier_Generation_V1_IllustrationJob()}
+    set {_job = newValue}
+  }
+  /// Returns true if `job` has been explicitly set.
+  public var hasJob: Bool {self._job != nil}
+  /// Clears the value of `job`. Subsequent reads from it will return its default value.
+  public mutating func clearJob() {self._job = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _job: Atelier_Generation_V1_IllustrationJob? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_GetIllustrationStatusRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var storyID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atelier_Generation_V1_IllustrationStatus: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// queued, processing, completed, failed, canceled; "none" when no illustrations were asked for.
+  public var status: String = String()
+
+  public var progress: Atelier_Generation_V1_IllustrationProgress {
+    get {_progress ?? Atelier_Generation_V1_IllustrationProgress()}
+    set {_progress = newValue}
+  }
+  /// Returns true if `progress` has been explicitly set.
+  public var hasProgress: Bool {self._progress != nil}
+  /// Clears the value of `progress`. Subsequent reads from it will return its default value.
+  public mutating func clearProgress() {self._progress = nil}
+
+  public var illustrations: [Atelier_Generation_V1_IllustrationState] = []
+
+  public var estimatedCompletionTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_estimatedCompletionTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_estimatedCompletionTime = newValue}
+  }
+  /// Returns true if `estimatedCompletionTime` has been explicitly set.
+  public var hasEstimatedCompletionTime: Bool {self._estimatedCompletionTime != nil}
+  /// Clears the value of `estimatedCompletionTime`. Subsequent reads from it will return its default value.
+  public mutating func clearEstimatedCompletionTime() {self._estimatedCompletionTime = nil}
+
+  public var jobID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _progress: Atelier_Generation_V1_IllustrationProgress? = nil
+  fileprivate var _estimatedCompletionTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_IllustrationProgress: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var completed: Int32 = 0
+
+  public var total: Int32 = 0
+
+  public var percentage: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atelier_Generation_V1_IllustrationState: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// pending, generating, completed or failed.
+  public var generationStatus: String = String()
+
+  public var imageURL: String {
+    get {_imageURL ?? String()}
+    set {_imageURL = newValue}
+  }
+  /// Returns true if `imageURL` has been explicitly set.
+  public var hasImageURL: Bool {self._imageURL != nil}
+  /// Clears the value of `imageURL`. Subsequent reads from it will return its default value.
+  public mutating func clearImageURL() {self._imageURL = nil}
+
+  public var timestamp: Double {
+    get {_timestamp ?? 0}
+    set {_timestamp = newValue}
+  }
+  /// Returns true if `timestamp` has been explicitly set.
+  public var hasTimestamp: Bool {self._timestamp != nil}
+  /// Clears the value of `timestamp`. Subsequent reads from it will return its default value.
+  public mutating func clearTimestamp() {self._timestamp = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _imageURL: String? = nil
+  fileprivate var _timestamp: Double? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_GetUsageRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// current_month (the default), last_month or all_time.
+  public var period: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atelier_Generation_V1_UsageReport: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var period: String = String()
+
+  public var summary: Atelier_Generation_V1_UsageSummary {
+    get {_summary ?? Atelier_Generation_V1_UsageSummary()}
+    set {_summary = newValue}
+  }
+  /// Returns true if `summary` has been explicitly set.
+  public var hasSummary: Bool {self._summary != nil}
+  /// Clears the value of `summary`. Subsequent reads from it will return its default value.
+  public mutating func clearSummary() {self._summary = nil}
+
+  public var breakdown: [Atelier_Generation_V1_UsageBreakdown] = []
+
+  public var limits: Atelier_Generation_V1_UsageLimits {
+    get {_limits ?? Atelier_Generation_V1_UsageLimits()}
+    set {_limits = newValue}
+  }
+  /// Returns true if `limits` has been explicitly set.
+  public var hasLimits: Bool {self._limits != nil}
+  /// Clears the value of `limits`. Subsequent reads from it will return its default value.
+  public mutating func clearLimits() {self._limits = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _summary: Atelier_Generation_V1_UsageSummary? = nil
+  fileprivate var _limits: Atelier_Generation_V1_UsageLimits? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_UsageSummary: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// US dollars, from the cost table.
+  public var totalCost: Double = 0
+
+  public var storiesGenerated: Int64 = 0
+
+  public var audioGenerated: Int64 = 0
+
+  public var imagesGenerated: Int64 = 0
+
+  public var totalTokensUsed: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One operation's provider calls: story_generation, scene_extraction, visual_profile,
+/// audio_synthesis, image_generation, image_edit, video_generation.
+public nonisolated struct Atelier_Generation_V1_UsageBreakdown: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var operation: String = String()
+
+  public var count: Int64 = 0
+
+  public var cost: Double = 0
+
+  /// Text operations only.
+  public var tokensUsed: Int64 {
+    get {_tokensUsed ?? 0}
+    set {_tokensUsed = newValue}
+  }
+  /// Returns true if `tokensUsed` has been explicitly set.
+  public var hasTokensUsed: Bool {self._tokensUsed != nil}
+  /// Clears the value of `tokensUsed`. Subsequent reads from it will return its default value.
+  public mutating func clearTokensUsed() {self._tokensUsed = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _tokensUsed: Int64? = nil
+}
+
+public nonisolated struct Atelier_Generation_V1_UsageLimits: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var storiesUsed: Int64 = 0
+
+  public var storiesLimit: Int64 = 0
+
+  public var percentage: Int32 = 0
+
+  /// Every allowance of the plan that renews by the calendar.
+  public var allowances: [Atelier_Generation_V1_AllowanceLimit] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Atelier_Generation_V1_AllowanceLimit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var asset: String = String()
+
+  public var used: Int64 = 0
+
+  public var limit: Int64 = 0
+
+  public var percentage: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1556,41 +2029,81 @@ nonisolated extension Atelier_Generation_V1_CreateStoryResponse: SwiftProtobuf.M
   public static let protoMessageName: String = _protobuf_package + ".CreateStoryResponse"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}story\0\u{1}jobs\0\u{1}job\0")
 
+  fileprivate class _StorageClass {
+    var _story: Atelier_Catalog_V1_Story? = nil
+    var _jobs: Atelier_Generation_V1_StoryJobs? = nil
+    var _job: Atelier_Generation_V1_StoryJob? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _story = source._story
+      _jobs = source._jobs
+      _job = source._job
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._story) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._jobs) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._job) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._story) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._jobs) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._job) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._story {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    try { if let v = self._jobs {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    try { if let v = self._job {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._story {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._jobs {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._job {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Atelier_Generation_V1_CreateStoryResponse, rhs: Atelier_Generation_V1_CreateStoryResponse) -> Bool {
-    if lhs._story != rhs._story {return false}
-    if lhs._jobs != rhs._jobs {return false}
-    if lhs._job != rhs._job {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._story != rhs_storage._story {return false}
+        if _storage._jobs != rhs_storage._jobs {return false}
+        if _storage._job != rhs_storage._job {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1598,7 +2111,7 @@ nonisolated extension Atelier_Generation_V1_CreateStoryResponse: SwiftProtobuf.M
 
 nonisolated extension Atelier_Generation_V1_StoryJobs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StoryJobs"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}audio_generation\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}audio_generation\0\u{3}illustration_generation\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1607,6 +2120,7 @@ nonisolated extension Atelier_Generation_V1_StoryJobs: SwiftProtobuf.Message, Sw
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._audioGeneration) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._illustrationGeneration) }()
       default: break
       }
     }
@@ -1620,11 +2134,15 @@ nonisolated extension Atelier_Generation_V1_StoryJobs: SwiftProtobuf.Message, Sw
     try { if let v = self._audioGeneration {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    try { if let v = self._illustrationGeneration {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Atelier_Generation_V1_StoryJobs, rhs: Atelier_Generation_V1_StoryJobs) -> Bool {
     if lhs._audioGeneration != rhs._audioGeneration {return false}
+    if lhs._illustrationGeneration != rhs._illustrationGeneration {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2254,6 +2772,791 @@ nonisolated extension Atelier_Generation_V1_PurgeUserResponse: SwiftProtobuf.Mes
   public static func ==(lhs: Atelier_Generation_V1_PurgeUserResponse, rhs: Atelier_Generation_V1_PurgeUserResponse) -> Bool {
     if lhs.deleted != rhs.deleted {return false}
     if lhs.released != rhs.released {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_UpdateStoryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateStoryRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}story_id\0\u{1}title\0\u{1}content\0\u{3}is_favorite\0\u{3}regenerate_audio\0\u{1}voice\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.storyID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self._title) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self._content) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self._isFavorite) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.regenerateAudio) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.voice) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.storyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.storyID, fieldNumber: 1)
+    }
+    try { if let v = self._title {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._content {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._isFavorite {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 4)
+    } }()
+    if self.regenerateAudio != false {
+      try visitor.visitSingularBoolField(value: self.regenerateAudio, fieldNumber: 5)
+    }
+    if !self.voice.isEmpty {
+      try visitor.visitSingularStringField(value: self.voice, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_UpdateStoryRequest, rhs: Atelier_Generation_V1_UpdateStoryRequest) -> Bool {
+    if lhs.storyID != rhs.storyID {return false}
+    if lhs._title != rhs._title {return false}
+    if lhs._content != rhs._content {return false}
+    if lhs._isFavorite != rhs._isFavorite {return false}
+    if lhs.regenerateAudio != rhs.regenerateAudio {return false}
+    if lhs.voice != rhs.voice {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_UpdateStoryResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateStoryResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}story\0\u{1}jobs\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._story) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._jobs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._story {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._jobs {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_UpdateStoryResponse, rhs: Atelier_Generation_V1_UpdateStoryResponse) -> Bool {
+    if lhs._story != rhs._story {return false}
+    if lhs._jobs != rhs._jobs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_UpdateStoryJobs: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateStoryJobs"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}audio_regeneration\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._audioRegeneration) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._audioRegeneration {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_UpdateStoryJobs, rhs: Atelier_Generation_V1_UpdateStoryJobs) -> Bool {
+    if lhs._audioRegeneration != rhs._audioRegeneration {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_GenerateHeroAvatarRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GenerateHeroAvatarRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}hero_id\0\u{3}custom_prompt\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.heroID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customPrompt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.heroID.isEmpty {
+      try visitor.visitSingularStringField(value: self.heroID, fieldNumber: 1)
+    }
+    if !self.customPrompt.isEmpty {
+      try visitor.visitSingularStringField(value: self.customPrompt, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_GenerateHeroAvatarRequest, rhs: Atelier_Generation_V1_GenerateHeroAvatarRequest) -> Bool {
+    if lhs.heroID != rhs.heroID {return false}
+    if lhs.customPrompt != rhs.customPrompt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_HeroAvatarResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HeroAvatarResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hero\0\u{1}job\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._hero) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._job) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._hero {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._job {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_HeroAvatarResponse, rhs: Atelier_Generation_V1_HeroAvatarResponse) -> Bool {
+    if lhs._hero != rhs._hero {return false}
+    if lhs._job != rhs._job {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_GenerateIllustrationsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GenerateIllustrationsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}story_id\0\u{1}count\0\u{3}scene_timestamps\0\u{1}priority\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.storyID) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.count) }()
+      case 3: try { try decoder.decodeRepeatedDoubleField(value: &self.sceneTimestamps) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.priority) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.storyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.storyID, fieldNumber: 1)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularInt32Field(value: self.count, fieldNumber: 2)
+    }
+    if !self.sceneTimestamps.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.sceneTimestamps, fieldNumber: 3)
+    }
+    if !self.priority.isEmpty {
+      try visitor.visitSingularStringField(value: self.priority, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_GenerateIllustrationsRequest, rhs: Atelier_Generation_V1_GenerateIllustrationsRequest) -> Bool {
+    if lhs.storyID != rhs.storyID {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.sceneTimestamps != rhs.sceneTimestamps {return false}
+    if lhs.priority != rhs.priority {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_IllustrationJob: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IllustrationJob"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{3}illustration_count\0\u{3}estimated_completion_time\0\u{3}error_code\0\u{3}error_message\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.illustrationCount) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._estimatedCompletionTime) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.errorCode) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.errorMessage) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 2)
+    }
+    if self.illustrationCount != 0 {
+      try visitor.visitSingularInt32Field(value: self.illustrationCount, fieldNumber: 3)
+    }
+    try { if let v = self._estimatedCompletionTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.errorCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.errorCode, fieldNumber: 5)
+    }
+    if !self.errorMessage.isEmpty {
+      try visitor.visitSingularStringField(value: self.errorMessage, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_IllustrationJob, rhs: Atelier_Generation_V1_IllustrationJob) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.illustrationCount != rhs.illustrationCount {return false}
+    if lhs._estimatedCompletionTime != rhs._estimatedCompletionTime {return false}
+    if lhs.errorCode != rhs.errorCode {return false}
+    if lhs.errorMessage != rhs.errorMessage {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_IllustrationJobResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IllustrationJobResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}job\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._job) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._job {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_IllustrationJobResponse, rhs: Atelier_Generation_V1_IllustrationJobResponse) -> Bool {
+    if lhs._job != rhs._job {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_GetIllustrationStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetIllustrationStatusRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}story_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.storyID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.storyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.storyID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_GetIllustrationStatusRequest, rhs: Atelier_Generation_V1_GetIllustrationStatusRequest) -> Bool {
+    if lhs.storyID != rhs.storyID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_IllustrationStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IllustrationStatus"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{1}progress\0\u{1}illustrations\0\u{3}estimated_completion_time\0\u{3}job_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._progress) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.illustrations) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._estimatedCompletionTime) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 1)
+    }
+    try { if let v = self._progress {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.illustrations.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.illustrations, fieldNumber: 3)
+    }
+    try { if let v = self._estimatedCompletionTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.jobID.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_IllustrationStatus, rhs: Atelier_Generation_V1_IllustrationStatus) -> Bool {
+    if lhs.status != rhs.status {return false}
+    if lhs._progress != rhs._progress {return false}
+    if lhs.illustrations != rhs.illustrations {return false}
+    if lhs._estimatedCompletionTime != rhs._estimatedCompletionTime {return false}
+    if lhs.jobID != rhs.jobID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_IllustrationProgress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IllustrationProgress"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}completed\0\u{1}total\0\u{1}percentage\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.completed) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.total) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.percentage) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.completed != 0 {
+      try visitor.visitSingularInt32Field(value: self.completed, fieldNumber: 1)
+    }
+    if self.total != 0 {
+      try visitor.visitSingularInt32Field(value: self.total, fieldNumber: 2)
+    }
+    if self.percentage != 0 {
+      try visitor.visitSingularInt32Field(value: self.percentage, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_IllustrationProgress, rhs: Atelier_Generation_V1_IllustrationProgress) -> Bool {
+    if lhs.completed != rhs.completed {return false}
+    if lhs.total != rhs.total {return false}
+    if lhs.percentage != rhs.percentage {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_IllustrationState: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IllustrationState"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}generation_status\0\u{3}image_url\0\u{1}timestamp\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.generationStatus) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self._imageURL) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self._timestamp) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.generationStatus.isEmpty {
+      try visitor.visitSingularStringField(value: self.generationStatus, fieldNumber: 2)
+    }
+    try { if let v = self._imageURL {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._timestamp {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_IllustrationState, rhs: Atelier_Generation_V1_IllustrationState) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.generationStatus != rhs.generationStatus {return false}
+    if lhs._imageURL != rhs._imageURL {return false}
+    if lhs._timestamp != rhs._timestamp {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_GetUsageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetUsageRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}period\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.period) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.period.isEmpty {
+      try visitor.visitSingularStringField(value: self.period, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_GetUsageRequest, rhs: Atelier_Generation_V1_GetUsageRequest) -> Bool {
+    if lhs.period != rhs.period {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_UsageReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UsageReport"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}period\0\u{1}summary\0\u{1}breakdown\0\u{1}limits\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.period) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._summary) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.breakdown) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._limits) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.period.isEmpty {
+      try visitor.visitSingularStringField(value: self.period, fieldNumber: 1)
+    }
+    try { if let v = self._summary {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.breakdown.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.breakdown, fieldNumber: 3)
+    }
+    try { if let v = self._limits {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_UsageReport, rhs: Atelier_Generation_V1_UsageReport) -> Bool {
+    if lhs.period != rhs.period {return false}
+    if lhs._summary != rhs._summary {return false}
+    if lhs.breakdown != rhs.breakdown {return false}
+    if lhs._limits != rhs._limits {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_UsageSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UsageSummary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}total_cost\0\u{3}stories_generated\0\u{3}audio_generated\0\u{3}images_generated\0\u{3}total_tokens_used\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.totalCost) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.storiesGenerated) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.audioGenerated) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.imagesGenerated) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.totalTokensUsed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.totalCost.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.totalCost, fieldNumber: 1)
+    }
+    if self.storiesGenerated != 0 {
+      try visitor.visitSingularInt64Field(value: self.storiesGenerated, fieldNumber: 2)
+    }
+    if self.audioGenerated != 0 {
+      try visitor.visitSingularInt64Field(value: self.audioGenerated, fieldNumber: 3)
+    }
+    if self.imagesGenerated != 0 {
+      try visitor.visitSingularInt64Field(value: self.imagesGenerated, fieldNumber: 4)
+    }
+    if self.totalTokensUsed != 0 {
+      try visitor.visitSingularInt64Field(value: self.totalTokensUsed, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_UsageSummary, rhs: Atelier_Generation_V1_UsageSummary) -> Bool {
+    if lhs.totalCost != rhs.totalCost {return false}
+    if lhs.storiesGenerated != rhs.storiesGenerated {return false}
+    if lhs.audioGenerated != rhs.audioGenerated {return false}
+    if lhs.imagesGenerated != rhs.imagesGenerated {return false}
+    if lhs.totalTokensUsed != rhs.totalTokensUsed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_UsageBreakdown: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UsageBreakdown"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}operation\0\u{1}count\0\u{1}cost\0\u{3}tokens_used\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.operation) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.count) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.cost) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self._tokensUsed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.operation.isEmpty {
+      try visitor.visitSingularStringField(value: self.operation, fieldNumber: 1)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularInt64Field(value: self.count, fieldNumber: 2)
+    }
+    if self.cost.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.cost, fieldNumber: 3)
+    }
+    try { if let v = self._tokensUsed {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_UsageBreakdown, rhs: Atelier_Generation_V1_UsageBreakdown) -> Bool {
+    if lhs.operation != rhs.operation {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.cost != rhs.cost {return false}
+    if lhs._tokensUsed != rhs._tokensUsed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_UsageLimits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UsageLimits"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}stories_used\0\u{3}stories_limit\0\u{1}percentage\0\u{1}allowances\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.storiesUsed) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.storiesLimit) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.percentage) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.allowances) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.storiesUsed != 0 {
+      try visitor.visitSingularInt64Field(value: self.storiesUsed, fieldNumber: 1)
+    }
+    if self.storiesLimit != 0 {
+      try visitor.visitSingularInt64Field(value: self.storiesLimit, fieldNumber: 2)
+    }
+    if self.percentage != 0 {
+      try visitor.visitSingularInt32Field(value: self.percentage, fieldNumber: 3)
+    }
+    if !self.allowances.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.allowances, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_UsageLimits, rhs: Atelier_Generation_V1_UsageLimits) -> Bool {
+    if lhs.storiesUsed != rhs.storiesUsed {return false}
+    if lhs.storiesLimit != rhs.storiesLimit {return false}
+    if lhs.percentage != rhs.percentage {return false}
+    if lhs.allowances != rhs.allowances {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Atelier_Generation_V1_AllowanceLimit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AllowanceLimit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}asset\0\u{1}used\0\u{1}limit\0\u{1}percentage\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.asset) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.used) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.limit) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.percentage) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.asset.isEmpty {
+      try visitor.visitSingularStringField(value: self.asset, fieldNumber: 1)
+    }
+    if self.used != 0 {
+      try visitor.visitSingularInt64Field(value: self.used, fieldNumber: 2)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularInt64Field(value: self.limit, fieldNumber: 3)
+    }
+    if self.percentage != 0 {
+      try visitor.visitSingularInt32Field(value: self.percentage, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Atelier_Generation_V1_AllowanceLimit, rhs: Atelier_Generation_V1_AllowanceLimit) -> Bool {
+    if lhs.asset != rhs.asset {return false}
+    if lhs.used != rhs.used {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.percentage != rhs.percentage {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -99,6 +99,10 @@ enum AuthMigrations {
             "CREATE INDEX login_throttle_account ON login_throttle (account_key)",
             "ALTER TABLE service_credentials ADD COLUMN revoked_at BIGINT",
         ]),
+        Migration(version: 4, name: "messages other services ask for, once per key", statements: [
+            "ALTER TABLE mail_outbox ADD COLUMN dedupe_key TEXT",
+            "CREATE UNIQUE INDEX mail_outbox_dedupe ON mail_outbox (dedupe_key) WHERE dedupe_key IS NOT NULL",
+        ]),
     ]
 
     static var migrator: Migrator { Migrator(service: "auth", migrations: all) }

@@ -19,11 +19,11 @@ struct MailOutbox: Sendable {
 
     @discardableResult
     func enqueue(kind: String, to recipient: String, subject: String, body: String, now: Date,
-                 on executor: any SQLExecutor) async throws -> Message {
+                 on executor: any SQLExecutor, key: String? = nil) async throws -> Message {
         let message = Message(id: SecureRandom.id(prefix: "mail"), kind: kind, recipient: recipient, subject: subject, body: body)
         try await executor.query("""
-            INSERT INTO mail_outbox (id, kind, recipient, subject, body, created_at, sent_at)
-            VALUES (\(message.id), \(kind), \(recipient), \(subject), \(deliversToLog ? "" : body), \(now), \(deliversToLog ? now : nil))
+            INSERT INTO mail_outbox (id, kind, recipient, subject, body, created_at, sent_at, dedupe_key)
+            VALUES (\(message.id), \(kind), \(recipient), \(subject), \(deliversToLog ? "" : body), \(now), \(deliversToLog ? now : nil), \(key))
             """)
         return message
     }

@@ -16,10 +16,10 @@ extension CatalogRPC {
     /// Reads the caller's row with its lock, lets `change` edit it, stamps `updated_at` and lets
     /// `write` store it (given the row as it was, too), in one transaction; returns the row as written.
     func changeOwned<Row: TimeStamped>(
-        _ table: OwnedTable<Row>, _ raw: String, field: String, _ change: @escaping @Sendable (inout Row) throws -> Void,
+        _ table: OwnedTable<Row>, _ raw: String, field: String, owner: String? = nil, _ change: @escaping @Sendable (inout Row) throws -> Void,
         write: @escaping @Sendable (_ tx: any SQLExecutor, _ before: Row, _ after: Row, _ user: String) async throws -> Void
     ) async throws -> Row {
-        let userID = try user()
+        let userID = try owner ?? user()
         let id = try Rules.id(raw, field: field, what: table.noun)
         let now = Date.databaseNow
         return try await database.transaction { tx in
@@ -33,10 +33,10 @@ extension CatalogRPC {
     }
 
     func changeOwned<Row: TimeStamped>(
-        _ table: OwnedTable<Row>, _ raw: String, field: String, _ change: @escaping @Sendable (inout Row) throws -> Void,
+        _ table: OwnedTable<Row>, _ raw: String, field: String, owner: String? = nil, _ change: @escaping @Sendable (inout Row) throws -> Void,
         write: @escaping @Sendable (_ tx: any SQLExecutor, _ row: Row, _ user: String) async throws -> Void
     ) async throws -> Row {
-        try await changeOwned(table, raw, field: field, change) { tx, _, after, user in try await write(tx, after, user) }
+        try await changeOwned(table, raw, field: field, owner: owner, change) { tx, _, after, user in try await write(tx, after, user) }
     }
 
     /// Deletes the caller's row named by `raw` (what hangs off it goes by its foreign keys).

@@ -8,7 +8,7 @@ extension CommerceRPC {
     /// current now (today's free generations, this month's or this period's allowance), read
     /// without locking or writing (`WalletView`).
     public func getUsageStats(request: Atelier_Commerce_V1_GetUsageStatsRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_GetUsageStatsResponse {
-        let user = try Caller.user().id
+        let user = try subject(request.userID)
         let period = request.period == .unspecified ? .currentMonth : request.period
         let now = clock.now()
         let thisMonth = CalendarPeriod(.month, containing: now)

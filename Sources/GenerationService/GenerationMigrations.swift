@@ -86,5 +86,35 @@ enum GenerationMigrations {
             "ALTER TABLE jobs ADD COLUMN story_id TEXT NOT NULL DEFAULT ''",
             "CREATE INDEX jobs_story ON jobs (user_id, story_id, created_at) WHERE story_id <> ''",
         ]),
+        Migration(version: 4, name: "usage metering and its alerts", statements: [
+            // One row per provider call: a job's attempt and step name it, so a step retried
+            // after a crash that had already recorded it is not counted twice.
+            """
+            CREATE TABLE usage_records (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL,
+                job_id TEXT NOT NULL,
+                operation TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                model TEXT NOT NULL,
+                items BIGINT NOT NULL,
+                tokens BIGINT,
+                characters BIGINT,
+                cost_micros BIGINT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX usage_records_user ON usage_records (user_id, created_at)",
+            """
+            CREATE TABLE usage_alerts (
+                user_id TEXT NOT NULL,
+                asset TEXT NOT NULL,
+                period_end BIGINT NOT NULL,
+                threshold INTEGER NOT NULL,
+                sent_at BIGINT NOT NULL,
+                PRIMARY KEY (user_id, asset, period_end, threshold)
+            )
+            """,
+        ]),
     ]
 }

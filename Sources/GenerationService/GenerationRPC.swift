@@ -25,16 +25,19 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         guard (1...4).contains(count) else { throw ServiceError.invalid("count", "count must be 1 to 4") }
         let characterID = try Self.required(input.characterID, field: "characterId")
         var fields: [String: String] = ["count": String(count)]
+        let filter = Self.filter(principal)
         for (name, value) in [("pose", input.pose), ("clothing", input.clothing), ("scene", input.scene), ("style", input.style)] {
             guard value.count <= 500 else { throw ServiceError.invalid(name, "\(name) must be at most 500 characters") }
-            if !value.isEmpty { fields[name] = value }
+            try filter.check(value, field: name, language: "en")
+            if !value.isEmpty { fields[name] = filter.soften(value, language: "en") }
         }
         let key = try Self.idempotencyKey(request.metadata)
         if let key, let existing = try await find(user: user, key: key) { return ServerResponse(message: .with { $0.job = existing }) }
 
         let character = try await peers.character(characterID, userToken: try Self.token(request.metadata))
+        try filter.check(character.prompt, field: "character", language: "en")
         let plan = Self.plan(principal)
-        fields["prompt"] = Self.prompt(character: character, fields: fields)
+        fields["prompt"] = filter.soften(Self.prompt(character: character, fields: fields), language: "en")
         fields.merge(Self.pictureFields(plan: plan, character: character, seed: input.hasSeed ? input.seed : nil)) { $1 }
         let job = try await submit(kind: "image", user: user, plan: plan, characterID: character.id, input: fields,
                                    operation: "image", units: count, key: key)
@@ -80,6 +83,9 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         guard mode == "text" || mode == "photo" else { throw ServiceError.invalid("mode", "mode must be text or photo") }
         guard input.prompt.count <= 1000 else { throw ServiceError.invalid("prompt", "prompt must be at most 1000 characters") }
         guard input.style.count <= 500 else { throw ServiceError.invalid("style", "style must be at most 500 characters") }
+        let filter = Self.filter(principal)
+        try filter.check(input.prompt, field: "prompt", language: "en")
+        try filter.check(input.style, field: "style", language: "en")
         var fields: [String: String] = ["count": "1", "mode": mode, "setAsCharacterImage": "true"]
         if mode == "photo" {
             guard !input.photoKey.isEmpty else { throw ServiceError.invalid("photoKey", "photo mode needs photoKey, the storage key of an uploaded photo") }
@@ -98,10 +104,12 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
             }
             fields["photoKey"] = upload.storageKey
         }
+        try filter.check(character.prompt, field: "character", language: "en")
         let plan = Self.plan(principal)
         var description = [character.prompt.isEmpty ? character.name : character.prompt]
         if !input.prompt.isEmpty { description.append(input.prompt) }
         if !input.style.isEmpty { description.append("style: \(input.style)") }
+        description = description.map { filter.soften($0, language: "en") }
         fields["prompt"] = mode == "photo"
             ? "Draw the person in this photo as this character, keeping their face recognisable: \(description.joined(separator: "; "))"
             : description.joined(separator: "; ")
@@ -119,9 +127,12 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         let (user, _, principal) = try Caller.user()
         let themeID = try Self.required(input.themeID, field: "themeId")
         var changes: [String] = []
+        let filter = Self.filter(principal)
         for (name, value) in [("edit", input.edit), ("pose", input.pose), ("action", input.action), ("scene", input.scene)] {
             guard value.count <= 500 else { throw ServiceError.invalid(name, "\(name) must be at most 500 characters") }
-            if !value.isEmpty { changes.append(name == "edit" ? value : "\(name): \(value)") }
+            try filter.check(value, field: name, language: "en")
+            let softened = filter.soften(value, language: "en")
+            if !value.isEmpty { changes.append(name == "edit" ? softened : "\(name): \(softened)") }
         }
         guard !changes.isEmpty else { throw ServiceError.invalid("edit", "say what to change: edit, pose, action or scene") }
         let key = try Self.idempotencyKey(request.metadata)

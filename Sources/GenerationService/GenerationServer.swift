@@ -14,7 +14,8 @@ public enum GenerationServer {
         let rpcLogger = Logger(label: "atelier.generation")
         let commerce = LazyServiceClient(.commerce, configuration: configuration, directory: directory, timeout: .seconds(10))
         let catalog = LazyServiceClient(.catalog, configuration: configuration, directory: directory, timeout: .seconds(10))
-        let peers = Peers(commerce: commerce, catalog: catalog, credential: settings.credential)
+        let auth = LazyServiceClient(.auth, configuration: configuration, directory: directory, timeout: .seconds(10))
+        let peers = Peers(commerce: commerce, catalog: catalog, auth: auth, credential: settings.credential)
         // Generation hands out no signed links: its results are served from `generated/`.
         let (store, storePool) = try BlobStoreConfiguration.make(configuration, linkKey: SymmetricKey(size: .bits256))
         let renderPool = BoundedWorkPool(threads: 2, maxQueued: 1024)
@@ -22,6 +23,7 @@ public enum GenerationServer {
         if let webhookSecret, ReplicateWebhooks.key(webhookSecret) == nil {
             throw ConfigurationError.invalid(key: "generation.replicate.webhook-secret", value: "…", expected: "whsec_ followed by base64")
         }
+        let costs = try CostTable.load(path: configuration.string("generation.cost-table"))
         let made = MadeRunner()
         let hosted = try await HostedService.make(
             .generation, configuration: configuration, verifier: verifier, logger: logger,
@@ -30,7 +32,7 @@ public enum GenerationServer {
                 let webhooks = ReplicateWebhooks(database: opened, secret: webhookSecret)
                 let providers = try ProviderSet.make(configuration, settings: settings, pool: renderPool, inbox: webhooks)
                 let runner = JobRunner(database: opened, peers: peers, providers: providers, results: ResultStore(store: store),
-                                       settings: settings, pool: renderPool, webhooks: webhooks, logger: rpcLogger)
+                                       settings: settings, pool: renderPool, webhooks: webhooks, costs: costs, logger: rpcLogger)
                 made.runner.withLock { $0 = runner }
                 return [GenerationRPC(database: opened, peers: peers, settings: settings, runner: runner, webhooks: webhooks, logger: rpcLogger)]
             })
@@ -40,7 +42,7 @@ public enum GenerationServer {
         runner.startsAfter { _ = try await server.listeningPort() }
         let pools: [any Service] = [renderPool] + (storePool.map { [$0] } ?? [])
         return HostedService(name: .generation, database: hosted.database, server: hosted.server,
-                             background: hosted.background + pools + [commerce, catalog, runner])
+                             background: hosted.background + pools + [commerce, catalog, auth, runner])
     }
 }
 

@@ -6,8 +6,10 @@ import ServiceKit
 
 typealias CommerceMethods = Atelier_Commerce_V1_CommerceService.Method
 typealias CatalogMethods = Atelier_Catalog_V1_CatalogService.Method
+typealias AuthMethods = Atelier_Auth_V1_AuthService.Method
 
-/// The services a job crosses: commerce for its holds, catalog for its character and results.
+/// The services a job crosses: commerce for its holds, catalog for its character and results,
+/// auth for the messages it sends a user (usage alerts).
 /// Calls about money and results carry generation's own credential (`generation.credential`,
 /// a service principal with the role "generation"), since a job outlives the user's principal;
 /// reading the user's character at submit forwards the user's principal, so catalog decides
@@ -15,6 +17,7 @@ typealias CatalogMethods = Atelier_Catalog_V1_CatalogService.Method
 struct Peers: Sendable {
     let commerce: LazyServiceClient
     let catalog: LazyServiceClient
+    let auth: LazyServiceClient
     let credential: String?
 
     func asGeneration() throws -> Metadata {
@@ -123,5 +126,37 @@ struct Peers: Sendable {
 
     func setStoryAudio(_ request: Atelier_Catalog_V1_SetStoryAudioRequest) async throws -> Atelier_Catalog_V1_Story {
         try await catalog.call(CatalogMethods.SetStoryAudio.self, request, metadata: try asGeneration()).story
+    }
+
+    func updateStory(_ request: Atelier_Catalog_V1_UpdateStoryRequest) async throws -> Atelier_Catalog_V1_Story {
+        try await catalog.call(CatalogMethods.UpdateStory.self, request, metadata: try asGeneration()).story
+    }
+
+    func setHeroAvatar(_ request: Atelier_Catalog_V1_SetHeroAvatarRequest) async throws -> Atelier_Catalog_V1_Hero {
+        try await catalog.call(CatalogMethods.SetHeroAvatar.self, request, metadata: try asGeneration()).hero
+    }
+
+    /// An illustration a job drew, saved once under its key.
+    func addIllustration(_ request: Atelier_Catalog_V1_AddIllustrationRequest) async throws -> Atelier_Catalog_V1_Illustration {
+        try await catalog.call(CatalogMethods.AddIllustration.self, request, metadata: try asGeneration()).illustration
+    }
+
+    func illustrations(story: String, userToken: String) async throws -> Atelier_Catalog_V1_ListIllustrationsResponse {
+        try await catalog.call(CatalogMethods.ListIllustrations.self, .with { $0.storyID = story }, metadata: Self.asUser(userToken))
+    }
+
+    /// The user's allowances this period, as commerce's ledger has them.
+    func usage(user: String, period: Atelier_Commerce_V1_UsagePeriod = .currentMonth) async throws -> Atelier_Commerce_V1_GetUsageStatsResponse {
+        try await commerce.call(CommerceMethods.GetUsageStats.self, .with { $0.userID = user; $0.period = period }, metadata: try asGeneration())
+    }
+
+    func notify(user: String, kind: String, subject: String, body: String, key: String) async throws -> Atelier_Auth_V1_NotifyUserResponse {
+        try await auth.call(AuthMethods.NotifyUser.self, .with {
+            $0.userID = user
+            $0.kind = kind
+            $0.subject = subject
+            $0.body = body
+            $0.key = key
+        }, metadata: try asGeneration())
     }
 }

@@ -90,22 +90,23 @@ struct LedgerTests {
                 let commerce = CommerceClient(wrapping: client)
                 let metadata = try stack.serviceMetadata(name: "generation")
                 _ = try await commerce.grant(.with {
-                    $0.userID = "u-exp"; $0.asset = "images"; $0.amount = 4; $0.source = "admin"; $0.idempotencyKey = "g1"
+                    $0.userID = "u-exp"; $0.asset = "videos"; $0.amount = 4; $0.source = "admin"; $0.idempotencyKey = "g1"
                     $0.expiresAt = .init(date: clock.now.addingTimeInterval(3))
                 }, metadata: try stack.serviceMetadata())
                 let before = try await commerce.getWallet(.with { $0.userID = "u-exp" }, metadata: metadata)
-                #expect(CommerceFixture.balance(before, "images") == 4)
+                // Videos: an asset the Free plan's own allowances do not add to.
+                #expect(CommerceFixture.balance(before, "videos") == 4)
                 clock.advance(4)
                 let refused = await failure {
                     try await commerce.hold(.with {
-                        $0.userID = "u-exp"; $0.asset = "images"; $0.amount = 1; $0.idempotencyKey = "h1"
+                        $0.userID = "u-exp"; $0.asset = "videos"; $0.amount = 1; $0.idempotencyKey = "h1"
                     }, metadata: metadata)
                 }
                 #expect(refused?.reason == "INSUFFICIENT_CREDITS")
                 let after = try await commerce.getWallet(.with { $0.userID = "u-exp" }, metadata: metadata)
-                #expect(CommerceFixture.balance(after, "images") == 0)
+                #expect(CommerceFixture.balance(after, "videos") == 0)
                 // The expiry is recorded, though the hold that found it was refused.
-                let sums = try await CommerceFixture.sums(stack, user: "u-exp", asset: "images")
+                let sums = try await CommerceFixture.sums(stack, user: "u-exp", asset: "videos")
                 #expect(sums.entries == 0 && sums.remaining == 0)
             }
         }
@@ -118,11 +119,11 @@ struct LedgerTests {
                 let commerce = CommerceClient(wrapping: client)
                 let metadata = try stack.serviceMetadata(name: "generation")
                 try await Self.fund(commerce, stack, user: "u-rel", credits: 10)
-                // An image draws from today's free generations before credits.
+                // An image draws from the month's free generations before credits.
                 let image = try await commerce.hold(.with {
                     $0.userID = "u-rel"; $0.operation = "image"; $0.jobID = "job-a"; $0.idempotencyKey = "ha"
                 }, metadata: metadata)
-                #expect(image.hold.asset == "daily")
+                #expect(image.hold.asset == "images")
                 #expect(image.balance.available == 2)
                 let video = try await commerce.hold(.with {
                     $0.userID = "u-rel"; $0.operation = "video_4s"; $0.jobID = "job-b"; $0.idempotencyKey = "hb"
@@ -155,7 +156,7 @@ struct LedgerTests {
                     try await commerce.settle(.with { $0.userID = "someone-else"; $0.holdID = image.hold.id; $0.idempotencyKey = "x" }, metadata: metadata)
                 }
                 #expect(foreign?.code == .notFound)
-                for asset in ["credits", "daily"] {
+                for asset in ["credits", "images"] {
                     let sums = try await CommerceFixture.sums(stack, user: "u-rel", asset: asset)
                     #expect(sums.entries == sums.remaining)
                 }

@@ -40,7 +40,7 @@ struct PaymentFlowTests {
             let (token, _) = try await CommerceFixture.signUp(stack, "newcomer@example.com")
             let first = try await stack.http("GET", "/api/wallet", token: token)
             #expect(first.json["credits"] as? Int == 3)
-            #expect(Self.balance(first, "daily") == 3)
+            #expect(Self.balance(first, "images") == 3)
 
             // A cancelled checkout charges nothing.
             try await Self.click(stack, try await stack.http("POST", "/api/payments/purchase-tokens", json: ["packId": "pack_50"], token: token), "cancel")
@@ -63,7 +63,8 @@ struct PaymentFlowTests {
             #expect(sub["cancelAtPeriodEnd"] as? Bool == false)
             #expect((subscription.json["entitlements"] as? [String: Any])?["maxCharacters"] as? Int == 5)
             let wallet = try await stack.http("GET", "/api/wallet", token: token)
-            #expect(Self.balance(wallet, "images") == 50)
+            // Starter's 50, beside what is left of the month's 3 free ones from before.
+            #expect(Self.balance(wallet, "images") == 53)
             #expect(Self.balance(wallet, "videos") == 5)
             #expect(wallet.json["credits"] as? Int == 53)
             // The edge mints the new plan into the user's principal at once.
@@ -154,8 +155,8 @@ struct UsageStatsTests {
             let breakdown = try #require(usage.json["breakdown"] as? [[String: Any]])
             #expect(breakdown.map { $0["operation"] as? String } == ["image", "story"])
             let allowances = try #require(usage.json["allowances"] as? [[String: Any]])
-            let daily = try #require(allowances.first { $0["asset"] as? String == "daily" })
-            #expect(daily["used"] as? Int == 1 && daily["limit"] as? Int == 3 && daily["remaining"] as? Int == 2)
+            let images = try #require(allowances.first { $0["asset"] as? String == "images" })
+            #expect(images["used"] as? Int == 1 && images["limit"] as? Int == 3 && images["remaining"] as? Int == 2)
             #expect(usage.json["monthlyStoriesUsed"] as? Int == 1)
             #expect(usage.json["monthlyStoriesLimit"] as? Int == 10)
             #expect(usage.json["tokensUsed"] as? Int == 0)

@@ -118,7 +118,8 @@ struct WebhookTests {
             #expect(sub["cancelAtPeriodEnd"] as? Bool == true)
             let wallet = try await stack.http("GET", "/api/wallet", token: token)
             let balances = try #require(wallet.json["balances"] as? [[String: Any]])
-            #expect(balances.first { $0["asset"] as? String == "images" }?["available"] as? Int == 200)
+            // Pro's 200 and the 3 free ones of the month the user had before subscribing.
+            #expect(balances.first { $0["asset"] as? String == "images" }?["available"] as? Int == 203)
 
             // The end of the subscription arrives last and wins.
             let deleted = try CommerceFixture.event(id: "evt_o4", type: "customer.subscription.deleted", created: now,

@@ -98,6 +98,44 @@ struct EdgeRateLimitTests {
         }
     }
 
+    @Test("signed-in routes count per user: two users behind one address each have their own, headers counting down",
+          arguments: [TestBackend.sqlite])
+    func perUser(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true, overrides: ["edge.rate-limits": "true"]) { stack in
+            let (first, _) = try await stack.signUp("first@example.com")
+            let (second, _) = try await stack.signUp("second@example.com")
+            func hero(_ token: String) async throws -> HTTPReply {
+                try await stack.http("POST", "/api/heroes", json: ["name": "Ari", "age": 5, "traits": ["kind"], "appearance": "red boots"], token: token)
+            }
+            // POST /api/heroes: 10 a minute per user.
+            var remaining: [Int] = []
+            for _ in 0..<10 {
+                let made = try await hero(first)
+                #expect(made.status == 201, "\(made.text)")
+                #expect(made.header("X-RateLimit-Limit") == "10")
+                remaining.append(Int(made.header("X-RateLimit-Remaining") ?? "") ?? -1)
+                #expect(Int(made.header("X-RateLimit-Reset") ?? "").map { $0 > 0 && $0 <= 60 } == true)
+            }
+            // Counting down (a slow machine may see a token refill on the way: one each 6 s).
+            #expect(remaining.first == 9 && zip(remaining, remaining.dropFirst()).allSatisfy { $0 >= $1 - 1 } && remaining.last! <= 2, "\(remaining)")
+            var limited = try await hero(first)
+            for _ in 0..<10 where limited.status != 429 { limited = try await hero(first) }
+            #expect(limited.status == 429 && limited.errorCode == "RATE_LIMITED", "\(limited.text)")
+            #expect(limited.header("X-RateLimit-Remaining") == "0")
+            let retryAfter = try #require(limited.header("Retry-After").flatMap(Int.init))
+            #expect(retryAfter >= 1 && retryAfter <= 6, "one token refills in 60 s / 10: \(retryAfter)")
+            // The same address, another user: a bucket of their own.
+            let theirs = try await hero(second)
+            #expect(theirs.status == 201 && theirs.header("X-RateLimit-Remaining") == "9", "\(theirs.text)")
+            // An answer that is an error carries the headers too.
+            let missing = try await stack.http("GET", "/api/heroes/hero_missing", token: second)
+            #expect(missing.status == 404 && missing.header("X-RateLimit-Limit") == "100")
+            // Public routes count per address.
+            let signUp = try await stack.http("POST", "/api/auth/signup", json: ["email": "third@example.com", "password": "Quiet-River-42"])
+            #expect(signUp.header("X-RateLimit-Limit") == "5" && signUp.header("X-RateLimit-Remaining") == "2", "three sign-ups from here so far")
+        }
+    }
+
     @Test("behind a trusted proxy, clients are told apart by X-Forwarded-For and cannot forge their way out",
           arguments: [TestBackend.sqlite])
     func forwardedFor(backend: TestBackend) async throws {

@@ -88,7 +88,7 @@ struct BaseAndVariantTests {
             let editedURL = try #require(URL(string: editedLink))
             #expect(try await stack.http("GET", editedURL.path).body.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
 
-            // Three pictures, three units: Free's three daily generations.
+            // Three pictures, three units: Free's three monthly image generations.
             #expect(try await Flow.balance(stack, token: token) == (3, 0))
 
             let export = try await stack.http("GET", "/api/user/export", token: token)

@@ -57,6 +57,24 @@ final class FakeOpenAI: Sendable {
         return response
     }
 
+    /// An answer in the schema's shape: each string "the <field> from the fake", each list three long.
+    static func answer(_ schema: [String: Any], name: String) -> Any {
+        switch schema["type"] as? String {
+        case "object":
+            let properties = schema["properties"] as? [String: [String: Any]] ?? [:]
+            let required = schema["required"] as? [String] ?? []
+            return Dictionary(uniqueKeysWithValues: required.map { ($0, answer(properties[$0] ?? ["type": "string"], name: $0)) })
+        case "array":
+            let items = schema["items"] as? [String: Any] ?? ["type": "string"]
+            return (1...3).map { index in
+                let item = answer(items, name: name)
+                return (item as? String).map { "\($0) \(index)" } ?? item
+            }
+        default:
+            return "the \(name) from the fake"
+        }
+    }
+
     private static func handle(_ request: Request, path: String, _ state: State) async throws -> Response {
         let raw = try await request.body.collect(upTo: 1 << 22)
         let body = (try? JSONSerialization.jsonObject(with: Data(buffer: raw))) as? [String: Any] ?? [:]
@@ -85,8 +103,7 @@ final class FakeOpenAI: Sendable {
                   let schema = (format["json_schema"] as? [String: Any])?["schema"] as? [String: Any] else {
                 return error(400, "invalid_request_error", "invalid_request", "messages and a json_schema response_format are required")
             }
-            let required = schema["required"] as? [String] ?? []
-            let answer = Dictionary(uniqueKeysWithValues: required.map { ($0, "the \($0) from the fake") })
+            let answer = Self.answer(schema, name: "answer")
             var message: [String: Any] = ["role": "assistant", "content": String(decoding: try JSONSerialization.data(withJSONObject: answer), as: UTF8.self),
                                           "refusal": NSNull()]
             var finish = "stop"

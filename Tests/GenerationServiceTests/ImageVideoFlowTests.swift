@@ -22,10 +22,10 @@ struct ImageVideoFlowTests {
         return [:]
     }
 
-    static func balance(_ stack: TestStack, token: String) async throws -> (credits: Int, daily: Int) {
+    static func balance(_ stack: TestStack, token: String) async throws -> (credits: Int, images: Int) {
         let wallet = try await stack.http("GET", "/api/wallet", token: token)
-        let daily = (wallet.json["balances"] as? [[String: Any]])?.first { $0["asset"] as? String == "daily" }?["available"] as? Int
-        return (wallet.json["credits"] as? Int ?? -1, daily ?? 0)
+        let images = (wallet.json["balances"] as? [[String: Any]])?.first { $0["asset"] as? String == "images" }?["available"] as? Int
+        return (wallet.json["credits"] as? Int ?? -1, images ?? 0)
     }
 
     /// Opens the sandbox checkout page a reply points at and pays.
@@ -59,7 +59,7 @@ struct ImageVideoFlowTests {
             #expect(done["status"] as? String == "succeeded", "\(done)")
             #expect(done["charge"] as? String == "settled")
             #expect((done["mediaIds"] as? [String])?.count == 4)
-            // Three daily generations and one credit: exactly four units.
+            // Free's three image generations of the month and one credit: exactly four units.
             #expect(try await Self.balance(stack, token: token) == (2, 0))
 
             let gallery = try await stack.http("GET", "/api/media?characterId=\(character)", token: token)

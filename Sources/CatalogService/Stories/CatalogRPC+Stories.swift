@@ -33,10 +33,12 @@ extension CatalogRPC {
         return .with { $0.story = found }
     }
 
+    /// Generation calls this for the user (PATCH /api/stories/{id} is generation's route).
     public func updateStory(request: Atelier_Catalog_V1_UpdateStoryRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_StoryResponse {
+        let owner = try serviceSubject(request.userID)
         let title = request.hasTitle ? try Rules.required(request.title, field: "title", max: 200) : nil
         let content = request.hasContent ? try Rules.required(request.content, field: "content", max: 50_000) : nil
-        let story = try await changeOwned(StoryStore.table, request.storyID, field: "storyId", { story in
+        let story = try await changeOwned(StoryStore.table, request.storyID, field: "storyId", owner: owner, { story in
             story.title = title ?? story.title
             if let content, content != story.content {
                 story.content = content

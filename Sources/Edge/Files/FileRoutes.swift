@@ -27,11 +27,16 @@ struct FileRoutes: Sendable {
     let publicBaseURL: String?
 
     func upload(_ request: Request, client: String) async throws -> Response {
-        if let rateLimiter, let wait = rateLimiter.take("POST \(Self.uploadPath) \(client)", requests: 100, perSeconds: 60) {
-            throw EdgeError(status: .tooManyRequests, code: "RATE_LIMITED", message: "too many requests; try again in \(wait) seconds", retryAfter: wait)
-        }
         guard let token = Transcoder.bearerToken(request) else { throw EdgeError.unauthenticated }
         let session = try await sessions.resolve(token: token)
+        // Per user: two people behind one address each have their own.
+        guard let rateLimiter else { return try await accept(request, session: session) }
+        return try await rateLimiter.guarded("POST \(Self.uploadPath) user:\(session.userID)", requests: 100, perSeconds: 60) {
+            try await accept(request, session: session)
+        }
+    }
+
+    private func accept(_ request: Request, session: SessionResolver.Resolved) async throws -> Response {
         if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
             throw EdgeError(status: .unsupportedMediaType, code: "UNSUPPORTED_MEDIA_TYPE", message: "send the body as application/json")
         }

@@ -91,7 +91,8 @@ final class SessionResolver: Sendable {
         if let entitlements { validated.user.subscriptionTier = entitlements.plan }
         let principal = try signer.user(
             id: reply.user.id, sessionID: reply.session.id, plan: validated.user.subscriptionTier,
-            roles: reply.user.roles, entitlements: entitlements, lifetime: principalLifetime)
+            roles: reply.user.roles, entitlements: entitlements,
+            contentFilterLevel: Self.filterLevelName(reply.user.contentFilterLevel), lifetime: principalLifetime)
         let json = try JSONParser.parse(Array(try validated.jsonUTF8Bytes(options: Transcoder.encoding) as [UInt8]))
         let resolved = Resolved(principal: principal, userID: reply.user.id, sessionID: reply.session.id, reply: json,
                                 validUntil: now + (entitlements == nil ? min(cacheLifetime, .seconds(5)) : cacheLifetime))
@@ -131,6 +132,15 @@ final class SessionResolver: Sendable {
     /// session (answered from the cache) shows the change.
     func userChanged(_ userID: String) {
         cache.withLock { $0.removeUser(userID) }
+    }
+
+    /// The level generation filters the user's words at: moderate unless the user chose.
+    static func filterLevelName(_ level: Atelier_Auth_V1_ContentFilterLevel) -> String {
+        switch level {
+        case .strict: "strict"
+        case .relaxed: "relaxed"
+        default: "moderate"
+        }
     }
 }
 

@@ -28,7 +28,8 @@ struct OpenAPIDocument {
             ]
             if let limit = route.rateLimit {
                 operation.append(("description", .string(
-                    "Rate limit: \(limit.requests) requests per \(limit.perSeconds) seconds per client address (429 with Retry-After beyond).")))
+                    "Rate limit: \(limit.requests) requests per \(limit.perSeconds) seconds per \(route.isPublic ? "client address" : "user") "
+                        + "(X-RateLimit-Limit, -Remaining and -Reset on every answer; 429 with Retry-After beyond).")))
             }
             var parameters: [JSONValue] = route.pathFields.map { name in
                 let field = schema.messages[route.rpc.inputType]?.field(named: name)

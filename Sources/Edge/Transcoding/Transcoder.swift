@@ -38,12 +38,6 @@ struct Transcoder: Sendable {
     var shaper: JSONShaper { codec.shaper }
 
     func handle(_ route: Route, request: Request, context: some RequestContext, client: String) async throws -> Response {
-        if let rateLimiter, let limit = route.rateLimit,
-           let wait = rateLimiter.take("\(route.method) \(route.template) \(client)", requests: Int(limit.requests),
-                                       perSeconds: Int(limit.perSeconds)) {
-            throw EdgeError(status: .tooManyRequests, code: "RATE_LIMITED",
-                            message: "too many requests; try again in \(wait) seconds", retryAfter: wait)
-        }
         // Who is calling: a signed-in user for most routes, the edge itself for public ones.
         var metadata = Metadata()
         var session: SessionResolver.Resolved?
@@ -57,7 +51,20 @@ struct Transcoder: Sendable {
             metadata = resolved.metadata
             session = resolved
         }
+        guard let rateLimiter, let limit = route.rateLimit else {
+            return try await serve(route, request: request, context: context, client: client, metadata: metadata, session: session, token: token)
+        }
+        // Signed-in routes count per user, public ones per address (DESIGN.md, "Limits").
+        let caller = session.map { "user:\($0.userID)" } ?? client
+        return try await rateLimiter.guarded("\(route.method) \(route.template) \(caller)", requests: Int(limit.requests),
+                                             perSeconds: Int(limit.perSeconds)) {
+            try await serve(route, request: request, context: context, client: client, metadata: metadata, session: session, token: token)
+        }
+    }
 
+    private func serve(_ route: Route, request: Request, context: some RequestContext, client: String, metadata: Metadata,
+                       session: SessionResolver.Resolved?, token: String) async throws -> Response {
+        var metadata = metadata
         // Auth counts failed logins per address: the edge says where the person is.
         metadata.addString(client, forKey: Caller.clientAddressKey)
         // A service that keeps its own idempotency (generation's submits) reads the client's key.

@@ -16,10 +16,12 @@ final class JobRunner: Service, Sendable {
     let providers: ProviderSet
     private let results: ResultStore
     private let settings: GenerationSettings
-    private let logger: Logger
+    let logger: Logger
     /// Where the Free plan's mark is drawn on providers' pictures (`MediaJobs`).
     private let pool: BoundedWorkPool
     private let webhooks: ReplicateWebhooks
+    let meter: UsageMeter
+    private let alerts: UsageAlerts
     private let ready = Mutex<(@Sendable () async throws -> Void)?>(nil)
     /// Idle workers waiting to be told of a new job, by a number of their own, and the numbers of
     /// those whose poll ran out before they started waiting.
@@ -35,7 +37,9 @@ final class JobRunner: Service, Sendable {
     }
 
     init(database: any Database, peers: Peers, providers: ProviderSet, results: ResultStore, settings: GenerationSettings,
-         pool: BoundedWorkPool, webhooks: ReplicateWebhooks, logger: Logger) {
+         pool: BoundedWorkPool, webhooks: ReplicateWebhooks, costs: CostTable, logger: Logger) {
+        meter = UsageMeter(database: database, costs: costs)
+        alerts = UsageAlerts(database: database, peers: peers, logger: logger)
         self.database = database
         self.peers = peers
         self.providers = providers
@@ -184,6 +188,9 @@ final class JobRunner: Service, Sendable {
                     ("story_id", .text(outcome.storyID ?? job.storyID)), ("finished_at", .time(now)),
                 ], event: "succeeded", message: outcome.message, now: now)
             }
+            // Spending from a monthly allowance may cross one of its alert thresholds.
+            let allowances = Set(job.asset.split(separator: "+").map(String.init)).subtracting(["credits", ""])
+            if !claimed.holdIDs.isEmpty, !allowances.isEmpty { await alerts.check(user: claimed.userID, assets: allowances) }
         } catch is JobCanceled {
             await finishCanceled(claimed)
         } catch {
@@ -223,10 +230,23 @@ final class JobRunner: Service, Sendable {
     }
 
     private func perform(_ claimed: JobStore.Claimed) async throws -> Outcome {
+        let stories = StoryJobs(runner: self, peers: peers, providers: providers, results: results)
         switch claimed.job.kind {
-        case "story": return try await StoryJobs(runner: self, peers: peers, providers: providers, results: results).write(claimed)
-        case "narration": return try await StoryJobs(runner: self, peers: peers, providers: providers, results: results).narrate(claimed)
+        case "story": return try await stories.write(claimed)
+        case "narration": return try await stories.narrate(claimed)
+        case "avatar": return try await HeroJobs(runner: self, peers: peers, providers: providers, results: results).avatar(claimed)
+        case "illustrations": return try await IllustrationJobs(runner: self, peers: peers, providers: providers, results: results).draw(claimed)
         default: return try await MediaJobs(runner: self, peers: peers, providers: providers, results: results, pool: pool).make(claimed)
+        }
+    }
+
+    /// Records a provider call the job made (`UsageMeter`); a failure to record is logged, not
+    /// the job's: what was made is kept.
+    func meter(_ claimed: JobStore.Claimed, step: String, _ call: MeteredCall) async {
+        do {
+            try await meter.record(call, user: claimed.userID, job: claimed.job.id, attempt: claimed.job.attempts, step: step)
+        } catch {
+            logger.warning("a provider call could not be metered", metadata: ["job": "\(claimed.job.id)", "step": "\(step)", "error": "\(error)"])
         }
     }
 
@@ -239,13 +259,14 @@ final class JobRunner: Service, Sendable {
         }
     }
 
-    /// Queues a job a running one chains (a story's narration), once: a second attempt of the
-    /// chaining job finds it there under its id.
-    func chain(_ job: Job, after claimed: JobStore.Claimed) async throws {
+    /// Queues a job a running one chains (a story's narration and illustrations), once: a second
+    /// attempt of the chaining job finds it there under its id. `holds` were placed for it, keyed
+    /// by its id, so a second attempt places none more.
+    func chain(_ job: Job, after claimed: JobStore.Claimed, holds: [String] = []) async throws {
         let now = Date.databaseNow
         do {
             try await database.transaction { tx in
-                try await JobStore.insert(tx, job, user: claimed.userID, plan: claimed.plan, rank: claimed.rank, holds: [],
+                try await JobStore.insert(tx, job, user: claimed.userID, plan: claimed.plan, rank: claimed.rank, holds: holds,
                                           key: "\(claimed.job.id):\(job.kind)", now: now)
             }
         } catch let error as DatabaseError {
@@ -356,9 +377,10 @@ final class JobRunner: Service, Sendable {
             }
             switch try row.string("status") {
             case "queued":
-                let job = try await JobStore.change(tx, job: id, from: ["queued"], set: [
-                    ("status", "canceled"), ("charge", "released"), ("finished_at", .time(now))], event: "canceled", message: "canceled", now: now)
                 let holds = try row.string("hold_ids").split(separator: ",").map(String.init)
+                let job = try await JobStore.change(tx, job: id, from: ["queued"], set: [
+                    ("status", "canceled"), ("charge", holds.isEmpty ? "none" : "released"), ("finished_at", .time(now))],
+                    event: "canceled", message: "canceled", now: now)
                 if let job { return (job, holds) }
                 return (try await JobStore.table.get(tx, id: id, owner: user), holds)
             case "running":
@@ -388,6 +410,7 @@ final class JobRunner: Service, Sendable {
             await results.delete(job: try row.string("id"), count: Int(input["count"] ?? "") ?? 1)
         }
         try await database.query("DELETE FROM jobs WHERE user_id = \(user)")
+        try await meter.purge(user: user)
         return (Int64(jobs.count), released)
     }
 }

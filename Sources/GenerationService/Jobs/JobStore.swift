@@ -9,7 +9,7 @@ typealias JobEvent = Atelier_Generation_V1_JobEvent
 /// updates the row, numbers the change (`last_sequence`) and appends its event, so the events
 /// are exactly the changes, in order.
 enum JobStore {
-    static let kinds = ["image", "photo", "variant", "video", "story", "narration"]
+    static let kinds = ["image", "photo", "variant", "video", "avatar", "story", "narration", "illustrations"]
     static let statuses = ["queued", "running", "succeeded", "failed", "canceled"]
 
     static let columns: [MessageColumn<Job>] = [

@@ -13,6 +13,8 @@ struct GeminiProvider: ImageProvider, ImageEditProvider {
     }
 
     let name = "gemini"
+    var imageModel: String { settings.model }
+    var editModel: String { settings.model }
     let settings: Settings
     let http: ProviderHTTP
 

@@ -11,6 +11,9 @@ import ServiceKit
 /// attempts of every job fail as a provider outage would, to rehearse retries and failures.
 struct LocalProvider: ImageProvider, ImageEditProvider, VideoProvider {
     let name = "local"
+    var imageModel: String { "local" }
+    var editModel: String { "local" }
+    var videoModel: String { "local" }
     let delay: Duration
     var failures = 0
     let pool: BoundedWorkPool

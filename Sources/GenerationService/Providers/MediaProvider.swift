@@ -75,16 +75,20 @@ struct VideoRequest: Sendable {
 /// its job canceled throws `JobCanceled`.
 protocol ImageProvider: Sendable {
     var name: String { get }
+    /// The model the cost table prices its pictures by.
+    var imageModel: String { get }
     func images(_ request: ImageRequest) async throws -> [GeneratedFile]
 }
 
 protocol ImageEditProvider: Sendable {
     var name: String { get }
+    var editModel: String { get }
     func edit(_ request: EditRequest) async throws -> [GeneratedFile]
 }
 
 protocol VideoProvider: Sendable {
     var name: String { get }
+    var videoModel: String { get }
     func video(_ request: VideoRequest) async throws -> GeneratedFile
 }
 

@@ -16,6 +16,8 @@ struct OpenAIProvider: TextProvider, SpeechProvider, ImageProvider {
     }
 
     let name = "openai"
+    var imageModel: String { settings.imageModel }
+    var speechModel: String { settings.speechModel }
     let settings: Settings
     let http: ProviderHTTP
 

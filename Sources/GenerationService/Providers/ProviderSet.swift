@@ -14,10 +14,14 @@ struct ProviderSet: Sendable {
     let video: any VideoProvider
     let story: any StoryWriter
     let speech: any SpeechProvider
+    /// The text provider for structured answers (visual profiles, scenes), when one is keyed;
+    /// without one they are read from the words themselves.
+    let text: (any TextProvider)?
     private let gates: [String: ProviderGate]
 
     init(image: any ImageProvider, edit: any ImageEditProvider, video: any VideoProvider, story: any StoryWriter, speech: any SpeechProvider,
-         gates: [String: ProviderGate]) {
+         text: (any TextProvider)? = nil, gates: [String: ProviderGate]) {
+        self.text = text
         self.image = image
         self.edit = edit
         self.video = video
@@ -37,6 +41,7 @@ struct ProviderSet: Sendable {
         case "variant", "photo": edit.name
         case "story": story.name
         case "narration": speech.name
+        case "text": text?.name ?? "local"
         default: image.name
         }
         return gate(name)
@@ -55,6 +60,9 @@ struct ProviderSet: Sendable {
             throw error
         }
     }
+
+    var profiler: any VisualProfiler { text.map { ProviderVisualProfiler(text: $0) } ?? LocalVisualProfiler() }
+    var scenes: any SceneExtractor { text.map { ProviderSceneExtractor(text: $0) } ?? LocalSceneExtractor() }
 
     func gate(_ name: String) -> ProviderGate {
         // Every provider in use has a gate (`init` makes sure).
@@ -120,7 +128,8 @@ struct ProviderSet: Sendable {
                 name: name, concurrency: try configuration.int("generation.\(name).concurrency", default: defaultLimit, range: 1...256),
                 breakerFailures: settings.breakerFailures, breakerOpen: settings.breakerOpen)
         }
-        return ProviderSet(image: image, edit: edit, video: video, story: story, speech: speech, gates: gates)
+        let text: (any TextProvider)? = story is LocalStoryWriter ? nil : openAI
+        return ProviderSet(image: image, edit: edit, video: video, story: story, speech: speech, text: text, gates: gates)
     }
 
     private static func url(_ configuration: Configuration, _ key: String) throws -> URL? {

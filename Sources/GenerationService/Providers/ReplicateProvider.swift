@@ -25,6 +25,8 @@ struct ReplicateProvider: ImageProvider, VideoProvider {
     }
 
     let name = "replicate"
+    var imageModel: String { "sdxl" }
+    var videoModel: String { "stable-video-diffusion" }
     let settings: Settings
     let http: ProviderHTTP
     /// Predictions delivered by webhook; nil without a webhook.

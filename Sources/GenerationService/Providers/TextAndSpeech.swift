@@ -43,6 +43,8 @@ protocol TextProvider: Sendable {
 
 protocol SpeechProvider: Sendable {
     var name: String { get }
+    /// The model the cost table prices its characters by.
+    var speechModel: String { get }
     func speak(_ request: SpeechRequest) async throws -> Speech
 }
 

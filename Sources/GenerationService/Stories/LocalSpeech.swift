@@ -7,6 +7,7 @@ import ServiceKit
 /// text takes to read. Runs on the bounded pool: espeak-ng is a blocking child process.
 struct LocalSpeech: SpeechProvider {
     let name = "local"
+    var speechModel: String { espeak == nil ? "local-tone" : "espeak-ng" }
     let pool: BoundedWorkPool
     /// espeak-ng's path, when installed.
     let espeak: String?

@@ -59,7 +59,10 @@ struct ProviderStoryWriter: StoryWriter {
             \(Fence.clean(event))
             </event>
             """
-        let reply = try await text.complete(TextRequest(instructions: instructions, input: input, schemaName: "story", schema: Self.schema, control: control))
+        var request = TextRequest(instructions: instructions, input: input, schemaName: "story", schema: Self.schema, control: control)
+        // The cost bound counts a story at this many tokens at most (`CostBound`).
+        request.maxTokens = CostBound.storyOutputTokens
+        let reply = try await text.complete(request)
         guard let story = (try? JSONSerialization.jsonObject(with: Data(reply.json.utf8))) as? [String: Any],
               let title = story["title"] as? String, let content = story["content"] as? String,
               !title.isEmpty, !content.isEmpty else {

@@ -40,8 +40,9 @@ public struct PrincipalSigner: Sendable {
     }
 
     public func user(id: String, sessionID: String, plan: String, roles: [String], entitlements: Entitlements? = nil,
-                     lifetime: Duration, now: Date = Date()) throws -> String {
+                     contentFilterLevel: String = "", lifetime: Duration, now: Date = Date()) throws -> String {
         var principal = Principal()
+        principal.contentFilterLevel = contentFilterLevel
         principal.kind = .user
         principal.subject = id
         principal.sessionID = sessionID

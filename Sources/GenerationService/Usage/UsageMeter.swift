@@ -1,0 +1,55 @@
+import Foundation
+import ServiceKit
+
+/// One provider call, as the usage report counts it: the operation (story_generation,
+/// scene_extraction, visual_profile, audio_synthesis, image_generation, image_edit,
+/// video_generation), who served it, and what it was charged by.
+struct MeteredCall: Sendable {
+    let operation: String
+    let provider: String
+    let model: String
+    /// Stories, narrations, images or videos made.
+    var items = 1
+    var inputTokens: Int?
+    var outputTokens: Int?
+    /// Characters spoken.
+    var characters: Int?
+
+    var tokens: Int? {
+        inputTokens == nil && outputTokens == nil ? nil : (inputTokens ?? 0) + (outputTokens ?? 0)
+    }
+
+    /// US dollars, from the cost table: tokens and characters where the call has them, else per item.
+    func cost(_ table: CostTable) -> Double {
+        if let characters { return table.cost(provider: provider, model: model, unit: "characters", units: characters) }
+        if inputTokens != nil || outputTokens != nil {
+            return table.cost(provider: provider, model: model, unit: "input_tokens", units: inputTokens ?? 0)
+                + table.cost(provider: provider, model: model, unit: "output_tokens", units: outputTokens ?? 0)
+        }
+        return table.cost(provider: provider, model: model, unit: operation == "video_generation" ? "videos" : "images", units: items)
+    }
+}
+
+/// Records every provider call a job makes (DESIGN.md, "Cost control"), under the job's attempt
+/// and the step's name: a step that records and is then run again by the same attempt (a worker
+/// that lost its lease and was rescued runs a new attempt, which is a new call) counts once.
+struct UsageMeter: Sendable {
+    let database: any Database
+    let costs: CostTable
+
+    func record(_ call: MeteredCall, user: String, job: String, attempt: Int32, step: String) async throws {
+        let micros = Int64((call.cost(costs) * 1_000_000).rounded())
+        let id = "\(job):\(attempt):\(step)"
+        try await database.query("""
+            INSERT INTO usage_records (id, user_id, job_id, operation, provider, model, items, tokens, characters, cost_micros, created_at)
+            VALUES (\(id), \(user), \(job), \(call.operation), \(call.provider), \(call.model), \(Int64(call.items)),
+                    \(call.tokens.map(Int64.init)), \(call.characters.map(Int64.init)), \(micros), \(Date.databaseNow))
+            ON CONFLICT (id) DO NOTHING
+            """)
+    }
+
+    func purge(user: String) async throws {
+        try await database.query("DELETE FROM usage_records WHERE user_id = \(user)")
+        try await database.query("DELETE FROM usage_alerts WHERE user_id = \(user)")
+    }
+}
