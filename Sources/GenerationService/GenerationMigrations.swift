@@ -116,5 +116,10 @@ enum GenerationMigrations {
             )
             """,
         ]),
+        Migration(version: 5, name: "a job's priority within its plan", statements: [
+            // Microseconds a job goes ahead of (or behind) its plan's other jobs: a narration or
+            // illustrations asked for with priority high or low.
+            "ALTER TABLE jobs ADD COLUMN priority_shift BIGINT NOT NULL DEFAULT 0",
+        ]),
     ]
 }

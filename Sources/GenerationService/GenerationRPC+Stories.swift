@@ -159,7 +159,7 @@ extension GenerationRPC {
             """).map(JobStore.table.read), open.input["contentSha256"] == input["contentSha256"], open.input["voice"] == voice {
             return open
         }
-        // The priority is recorded with the job; the plan's rank orders the queue (README).
+        // The priority moves the job within its plan's queue (`JobStore.priorityShift`).
         return try await submit(kind: "narration", user: user, plan: Self.plan(principal), characterID: "",
                                 input: input.merging(["priority": priority]) { $1 },
                                 operation: "narration", units: StoryJobs.narrationUnits(story.content), key: key, storyID: story.id)

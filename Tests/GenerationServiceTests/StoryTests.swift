@@ -100,4 +100,33 @@ struct StoryTests {
             #expect(try await stack.http("GET", "/api/jobs?kind=narration", token: token).total == 0)
         }
     }
+
+    @Test("a narration asked for with priority high goes ahead of the plan's other jobs", arguments: TestBackend.available)
+    func highPriority(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true, overrides: ["generation.workers": "1", "generation.local.delay-ms": "300"]) { stack in
+            let (token, _) = try await stack.signUp("hurry@example.com")
+            let hero = try await stack.http("POST", "/api/heroes", json: Self.hero, token: token)
+            let heroID = try #require((hero.json["hero"] as? [String: Any])?["id"] as? String, "\(hero.text)")
+            let story = try await stack.http("POST", "/api/stories", json: ["heroId": heroID, "eventType": "bedtime", "generateAudio": false], token: token)
+            let storyID = try #require((story.json["story"] as? [String: Any])?["id"] as? String, "\(story.text)")
+            // The one worker is busy with a picture while the two narrations are queued.
+            let character = try await stack.http("POST", "/api/characters", json: ["name": "Bo"], token: token)
+            let characterID = try #require((character.json["character"] as? [String: Any])?["id"] as? String)
+            _ = try await stack.http("POST", "/api/generate/image", json: ["characterId": characterID], token: token)
+            let normal = try await stack.http("POST", "/api/stories/\(storyID)/audio", json: ["voice": "echo"], token: token)
+            let high = try await stack.http("POST", "/api/stories/\(storyID)/audio", json: ["voice": "onyx", "priority": "high"], token: token)
+            let ids = try [normal, high].map { try #require(($0.json["job"] as? [String: Any])?["id"] as? String, "\($0.text)") }
+            let started = try await HeroJourneyTests.poll("both narrations", {
+                var found: [String: Any] = [:]
+                for id in ids {
+                    if let row = try await stack.database(.generation).first("SELECT started_at FROM jobs WHERE id = \(id) AND status = 'succeeded'") {
+                        found[id] = try row.int("started_at")
+                    }
+                }
+                return found
+            }) { $0.count == 2 }
+            let (normalStart, highStart) = (started[ids[0]] as? Int64 ?? 0, started[ids[1]] as? Int64 ?? 0)
+            #expect(highStart < normalStart, "the high one, queued after, started first: \(highStart) vs \(normalStart)")
+        }
+    }
 }
