@@ -36,11 +36,7 @@ extension GenerationRPC {
             job = try await submit(kind: "avatar", user: user, plan: Self.plan(principal), characterID: "", input: fields,
                                    operation: "avatar", units: 1, key: key)
         }
-        job = try await waitBriefly(job, user: user)
-        if job.status == "failed" {
-            throw ServiceError(.unavailable, reason: job.errorCode.isEmpty ? "AVATAR_NOT_MADE" : job.errorCode,
-                               "the avatar could not be made: \(job.errorMessage)")
-        }
+        job = try await waitBriefly(job, user: user, failing: "AVATAR_NOT_MADE", "the avatar could not be made")
         var reply = Atelier_Generation_V1_HeroAvatarResponse()
         reply.job = Self.storyJob(job, words: 0)
         guard job.status == "succeeded" else {
@@ -65,8 +61,9 @@ extension GenerationRPC {
         ContentFilter(level: principal.contentFilterLevel)
     }
 
-    /// The job as it is once finished, or when `generation.sync-wait-seconds` have passed.
-    func waitBriefly(_ job: Job, user: String) async throws -> Job {
+    /// The job as it is once finished, or when `generation.sync-wait-seconds` have passed; a job
+    /// that failed is the route's error (503, the job's own error code, else `reason`).
+    func waitBriefly(_ job: Job, user: String, failing reason: String, _ what: String) async throws -> Job {
         var job = job
         let deadline = ContinuousClock.now + settings.syncWait
         var pause = Duration.milliseconds(20)
@@ -75,6 +72,9 @@ extension GenerationRPC {
             // Quick jobs are seen at once; slow ones are not read more than five times a second.
             pause = min(pause * 2, .milliseconds(200))
             job = try await JobStore.table.get(database, id: job.id, owner: user)
+        }
+        if job.status == "failed" {
+            throw ServiceError(.unavailable, reason: job.errorCode.isEmpty ? reason : job.errorCode, "\(what): \(job.errorMessage)")
         }
         return job
     }

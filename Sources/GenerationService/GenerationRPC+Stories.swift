@@ -78,11 +78,7 @@ extension GenerationRPC {
                                    operation: "story", units: 1, key: key)
         }
         // The PRD answers with the story: wait for it, up to the limit, then answer with the job.
-        job = try await waitBriefly(job, user: user)
-        if job.status == "failed" {
-            throw ServiceError(.unavailable, reason: job.errorCode.isEmpty ? "STORY_NOT_WRITTEN" : job.errorCode,
-                               "the story could not be written: \(job.errorMessage)")
-        }
+        job = try await waitBriefly(job, user: user, failing: "STORY_NOT_WRITTEN", "the story could not be written")
         var reply = Atelier_Generation_V1_CreateStoryResponse()
         reply.job = Self.storyJob(job)
         reply.jobs.audioGeneration = try await chained(job, key: "narrationJobId", wanted: job.input["generateAudio"] == "true")

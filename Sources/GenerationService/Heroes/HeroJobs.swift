@@ -17,11 +17,7 @@ struct HeroJobs: Sendable {
         let control = runner.control(claimed)
         let palette = Palette(skin: input["skinTone"], hair: input["hairColor"], eyes: input["eyeColor"], clothing: input["characterClothing"])
         let request = ImageRequest(prompt: prompt, seed: Int64(input["seed"] ?? "") ?? 0, count: 1, palette: palette, steps: 35, control: control)
-        let image = providers.image
-        guard let file = try await providers.run("avatar", { try await image.images(request) }).first else {
-            throw ProviderError(code: "PROVIDER_NO_IMAGE", message: "the provider drew no picture", retryable: true)
-        }
-        await runner.meter(claimed, step: "image", MeteredCall(operation: "image_generation", provider: image.name, model: image.imageModel))
+        let file = try await providers.picture(request, kind: "avatar", metered: { await runner.meter(claimed, step: "image", $0) })
         let stored = try await results.store(file, job: job.id, index: 0)
         try await runner.progress(claimed, 60, "the avatar is drawn")
 

@@ -43,11 +43,7 @@ struct IllustrationJobs: Sendable {
             // The chain: each picture's seed comes from the one before it, starting at the avatar's.
             let chained = seed ^ Int64(bitPattern: UInt64(ContentDigest.sha256(previous).prefix(16), radix: 16) ?? 0)
             let request = ImageRequest(prompt: prompt, seed: chained, count: 1, palette: palette, steps: 35, control: control)
-            let image = providers.image
-            guard let file = try await providers.run("illustrations", { try await image.images(request) }).first else {
-                throw ProviderError(code: "PROVIDER_NO_IMAGE", message: "the provider drew no picture", retryable: true)
-            }
-            await runner.meter(claimed, step: "image-\(index)", MeteredCall(operation: "image_generation", provider: image.name, model: image.imageModel))
+            let file = try await providers.picture(request, kind: "illustrations", metered: { await runner.meter(claimed, step: "image-\(index)", $0) })
             let stored = try await results.store(file, job: job.id, index: index)
             let generationID = "\(job.id):\(index)"
             _ = try await peers.addIllustration(.with {

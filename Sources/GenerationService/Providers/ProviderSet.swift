@@ -64,6 +64,16 @@ struct ProviderSet: Sendable {
     var profiler: any VisualProfiler { text.map { ProviderVisualProfiler(text: $0) } ?? LocalVisualProfiler() }
     var scenes: any SceneExtractor { text.map { ProviderSceneExtractor(text: $0) } ?? LocalSceneExtractor() }
 
+    /// One picture from the image provider, inside its gate, and the call `metered`.
+    func picture(_ request: ImageRequest, kind: String, metered: (MeteredCall) async -> Void) async throws -> GeneratedFile {
+        let image = self.image
+        guard let file = try await run(kind, { try await image.images(request) }).first else {
+            throw ProviderError(code: "PROVIDER_NO_IMAGE", message: "the provider drew no picture", retryable: true)
+        }
+        await metered(MeteredCall(operation: "image_generation", provider: image.name, model: image.imageModel))
+        return file
+    }
+
     func gate(_ name: String) -> ProviderGate {
         // Every provider in use has a gate (`init` makes sure).
         gates[name] ?? ProviderGate(name: name, concurrency: 1, breakerFailures: 5, breakerOpen: .seconds(30))
