@@ -34,6 +34,9 @@ struct Transcoder: Sendable {
         return options
     }()
 
+    /// How many users' allowance one client address may spend on a signed-in route.
+    static let usersPerAddress = 10
+
     var schema: ProtoSchema { codec.schema }
     var shaper: JSONShaper { codec.shaper }
 
@@ -46,6 +49,14 @@ struct Transcoder: Sendable {
             metadata = try servicePrincipal.metadata()
         } else {
             guard let bearer = Self.bearerToken(request) else { throw EdgeError.unauthenticated }
+            // Before the session is looked up, one address gets ten users' worth: a flood of made-up
+            // tokens stops here instead of at auth.
+            if let rateLimiter, let limit = route.rateLimit,
+               let wait = rateLimiter.take("\(route.method) \(route.template) address:\(client)", requests: Int(limit.requests) * Self.usersPerAddress,
+                                           perSeconds: Int(limit.perSeconds)).retryAfter {
+                throw EdgeError(status: .tooManyRequests, code: "RATE_LIMITED", message: "too many requests from this address; try again in \(wait) seconds",
+                                retryAfter: wait)
+            }
             token = bearer
             let resolved = try await sessions.resolve(token: bearer)
             metadata = resolved.metadata
