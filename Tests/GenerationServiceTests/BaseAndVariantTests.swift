@@ -94,6 +94,9 @@ struct BaseAndVariantTests {
             let export = try await stack.http("GET", "/api/user/export", token: token)
             let jobs = ((export.json["generation"] as? [String: Any])?["jobs"] as? [[String: Any]]) ?? []
             #expect(jobs.compactMap { $0["kind"] as? String } == ["image", "photo", "variant"], "\(export.text.prefix(400))")
+            let usage = (export.json["generation"] as? [String: Any])?["usage"] as? [String: Any]
+            let operations = (usage?["breakdown"] as? [[String: Any]] ?? []).compactMap { $0["operation"] as? String }
+            #expect(operations == ["image_edit", "image_generation"], "the provider calls, metered: \(String(describing: usage))")
 
             // Free pictures are marked, their originals kept privately; deleting the account deletes them all.
             #expect(Self.files(stack, in: GeneratedFiles.folder).count == 3)

@@ -27,6 +27,8 @@ struct AccountData: Sendable {
         async let items = catalogExport(user: session.userID)
         async let money = commerceJSON(asUser)
         async let jobs = generationJSON(user: session.userID)
+        // What the user's provider calls cost, every month together (the report of GET /api/user/usage).
+        async let usage = upstreams.generation.call(GenerationMethods.GetUsage.self, .with { $0.period = "all_time" }, metadata: asUser)
         let accountJSON = try shaped(try await account, as: "atelier.auth.v1.UserResponse")
         let catalogJSON = try shaped(try await items, as: "atelier.catalog.v1.CatalogExport")
         return Transcoder.json(.object([
@@ -34,7 +36,7 @@ struct AccountData: Sendable {
             ("account", accountJSON),
             ("catalog", catalogJSON),
             ("commerce", try await money),
-            ("generation", .object([("jobs", .array(try await jobs))])),
+            ("generation", .object([("jobs", .array(try await jobs)), ("usage", try shaped(try await usage, as: "atelier.generation.v1.UsageReport"))])),
         ]), status: 200)
     }
 

@@ -22,6 +22,7 @@ struct MediaJobs: Sendable {
         try await runner.checkCanceled(job.id)
         let provider = providers.gate(forKind: job.kind).name
         let made = try await providers.run(job.kind) { try await call(claimed) }
+        await runner.meter(claimed, step: job.kind, metered(job.kind, files: made.count))
         // Files a provider marked itself carry their original; the others are marked here.
         let unmarked = input["watermark"] == "true" && job.kind != "video" && made.contains { $0.original == nil }
         let files = unmarked ? try await pool.run { try made.map { $0.original == nil ? try FreeMark.apply($0) : $0 } } : made
@@ -62,6 +63,15 @@ struct MediaJobs: Sendable {
         }
         let kind = job.kind == "video" ? "video" : attached.count == 1 ? "image" : "images"
         return JobRunner.Outcome(media: attached, message: "\(attached.count) \(kind) ready")
+    }
+
+    /// The usage record of the provider call for the job's kind.
+    private func metered(_ kind: String, files: Int) -> MeteredCall {
+        switch kind {
+        case "video": MeteredCall(operation: "video_generation", provider: providers.video.name, model: providers.video.videoModel, items: files)
+        case "variant", "photo": MeteredCall(operation: "image_edit", provider: providers.edit.name, model: providers.edit.editModel, items: files)
+        default: MeteredCall(operation: "image_generation", provider: providers.image.name, model: providers.image.imageModel, items: files)
+        }
     }
 
     /// The provider call for the job's kind.
