@@ -103,9 +103,7 @@ public struct EdgeServer: Sendable {
                                    settle: sessions.principalLifetime, logger: logger)
         let account = AccountData(upstreams: upstreams, purger: purger, sessions: sessions, shaper: transcoder.shaper)
         router.get(RouterPath(AccountData.exportPath)) { request, _ in try await account.export(request) }
-        router.post(RouterPath(FileRoutes.uploadPath)) { request, context in
-            try await files.upload(request, client: clientAddress.of(request, context: context))
-        }
+        router.post(RouterPath(FileRoutes.uploadPath)) { request, _ in try await files.upload(request) }
         let galleryPool = BoundedWorkPool(threads: 2, maxQueued: 64)
         let gallery = GalleryDownload(upstreams: upstreams, store: blobs.store, sessions: sessions, pool: galleryPool, logger: logger)
         router.get(RouterPath(GalleryDownload.path)) { request, context in try await gallery.download(request, context) }

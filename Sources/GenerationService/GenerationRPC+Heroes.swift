@@ -20,16 +20,17 @@ extension GenerationRPC {
         } else {
             let hero = try await peers.hero(heroID, userToken: token)
             let filter = Self.filter(principal)
-            // Avatar prompts are English; the blocklist also reads the words in English.
+            // Avatar prompts are English; the blocklist reads the words in English. Names are checked, not softened.
+            try filter.check(hero.name, field: "name", language: "en")
             let cleaned = try filter.clean([
-                ("name", hero.name), ("appearance", hero.appearance), ("traits", hero.traits.joined(separator: "\n")),
+                ("appearance", hero.appearance), ("traits", hero.traits.joined(separator: "\n")),
                 ("abilities", hero.abilities.joined(separator: "\n")), ("customPrompt", input.customPrompt),
             ], language: "en")
-            let sketch = HeroSketch(name: hero.name, age: Int(hero.age), traits: StoryJobs.list(cleaned[2]), abilities: StoryJobs.list(cleaned[3]),
-                                    appearance: cleaned[1])
-            let prompt = cleaned[4].isEmpty ? sketch.avatarPrompt : "A friendly children's picture-book portrait of \(sketch.name): \(cleaned[4])"
+            let sketch = HeroSketch(name: hero.name, age: Int(hero.age), traits: StoryJobs.list(cleaned[1]), abilities: StoryJobs.list(cleaned[2]),
+                                    appearance: cleaned[0])
+            let prompt = cleaned[3].isEmpty ? sketch.avatarPrompt : "A friendly children's picture-book portrait of \(sketch.name): \(cleaned[3])"
             var fields: [String: String] = [
-                "heroId": hero.id, "heroName": hero.name, "heroAge": String(hero.age), "traits": cleaned[2], "abilities": cleaned[3],
+                "heroId": hero.id, "heroName": hero.name, "heroAge": String(hero.age), "traits": cleaned[1], "abilities": cleaned[2],
                 "appearance": sketch.appearance, "prompt": prompt, "seed": String(Int64.random(in: 0...Int64(Int32.max))),
             ]
             fields.merge(Self.colours(of: LocalVisualProfiler.derive(sketch))) { $1 }

@@ -50,29 +50,23 @@ extension GenerationRPC {
                     fields["look.\(name)"] = value
                 }
             }
-            var userText: [(field: String, text: String)] = [
-                ("name", hero.name), ("appearance", hero.appearance), ("traits", hero.traits.joined(separator: "\n")),
-                ("abilities", hero.abilities.joined(separator: "\n")),
-            ]
+            // The blocklist refuses, naming the field; the term filter softens the descriptions but
+            // not names and titles, which are the user's labels.
+            let filter = Self.filter(principal)
+            try filter.check(hero.name, field: "name", language: language)
+            let described = try filter.clean([
+                ("appearance", hero.appearance), ("traits", hero.traits.joined(separator: "\n")), ("abilities", hero.abilities.joined(separator: "\n")),
+            ], language: language)
+            fields["heroName"] = hero.name
+            (fields["appearance"], fields["traits"], fields["abilities"]) = (described[0], described[1], described[2])
             if !input.eventType.isEmpty { fields["eventType"] = input.eventType }
             if !input.customEventID.isEmpty {
                 let event = try await peers.customEvent(input.customEventID, userToken: token)
+                try filter.check(event.title, field: "customEvent.title", language: language)
+                let seed = try filter.clean([("customEvent.promptSeed", event.promptSeed)], language: language)[0]
                 fields["customEventId"] = event.id
-                userText += [("customEvent.title", event.title), ("customEvent.promptSeed", event.promptSeed)]
-            }
-            // The blocklist refuses, naming the field; the term filter softens what goes on, but for
-            // names and titles, which are the user's labels, not descriptions.
-            let filter = Self.filter(principal)
-            var cleaned = try filter.clean(userText, language: language)
-            cleaned[0] = hero.name
-            if cleaned.count > 4 { cleaned[4] = userText[4].text }
-            fields["heroName"] = cleaned[0]
-            fields["appearance"] = cleaned[1]
-            fields["traits"] = cleaned[2]
-            fields["abilities"] = cleaned[3]
-            if cleaned.count > 4 {
-                fields["customTitle"] = cleaned[4]
-                if !cleaned[5].isEmpty { fields["customPrompt"] = cleaned[5] }
+                fields["customTitle"] = event.title
+                if !seed.isEmpty { fields["customPrompt"] = seed }
             }
             job = try await submit(kind: "story", user: user, plan: Self.plan(principal), characterID: "", input: fields,
                                    operation: "story", units: 1, key: key)

@@ -26,7 +26,7 @@ struct FileRoutes: Sendable {
     /// A permanent public base for files (a CDN or public bucket domain), when there is one.
     let publicBaseURL: String?
 
-    func upload(_ request: Request, client: String) async throws -> Response {
+    func upload(_ request: Request) async throws -> Response {
         guard let token = Transcoder.bearerToken(request) else { throw EdgeError.unauthenticated }
         let session = try await sessions.resolve(token: token)
         // Per user: two people behind one address each have their own.

@@ -69,8 +69,7 @@ final class RateLimiter: Sendable {
         let decision = take(key, requests: requests, perSeconds: perSeconds)
         var response: Response
         if let wait = decision.retryAfter {
-            response = EdgeError(status: .tooManyRequests, code: "RATE_LIMITED", message: "too many requests; try again in \(wait) seconds",
-                                 retryAfter: wait).response
+            response = Self.refusal(wait: wait).response
         } else {
             do {
                 response = try await body()
@@ -82,6 +81,11 @@ final class RateLimiter: Sendable {
         }
         decision.apply(to: &response.headers)
         return response
+    }
+
+    /// The 429 of a spent bucket.
+    static func refusal(wait: Int, from whom: String = "") -> EdgeError {
+        EdgeError(status: .tooManyRequests, code: "RATE_LIMITED", message: "too many requests\(whom); try again in \(wait) seconds", retryAfter: wait)
     }
 
     /// Drops buckets that would be full by now: forgetting them changes nothing.

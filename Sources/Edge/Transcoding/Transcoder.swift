@@ -54,8 +54,7 @@ struct Transcoder: Sendable {
             if let rateLimiter, let limit = route.rateLimit,
                let wait = rateLimiter.take("\(route.method) \(route.template) address:\(client)", requests: Int(limit.requests) * Self.usersPerAddress,
                                            perSeconds: Int(limit.perSeconds)).retryAfter {
-                throw EdgeError(status: .tooManyRequests, code: "RATE_LIMITED", message: "too many requests from this address; try again in \(wait) seconds",
-                                retryAfter: wait)
+                throw RateLimiter.refusal(wait: wait, from: " from this address")
             }
             token = bearer
             let resolved = try await sessions.resolve(token: bearer)
