@@ -90,6 +90,41 @@ struct LeanClientTests {
         }
     }
 
+    @Test("many large replies at once: the connection's window is given back as they are read", arguments: servers)
+    func windows(kind: EchoServerKind) async throws {
+        try await kind.withServer { port, _ in
+            // One connection, so 24 replies of 3 MB (72 MB) pass through one 32 MiB window.
+            let channel = HTTP2Channel(host: "127.0.0.1", port: port, connections: 1)
+            defer { channel.close() }
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<24 {
+                    group.addTask {
+                        try await channel.unary(EchoService.method("Big"), request: Array("3000000".utf8), metadata: [:], timeout: .seconds(30))
+                            .message.count
+                    }
+                }
+                for try await count in group { #expect(count == 3_000_000) }
+            }
+        }
+    }
+
+    @Test("a server that shuts down gracefully finishes the call in flight; the next goes to its successor")
+    func gracefulShutdown() async throws {
+        try await EchoServerKind.grpcSwift.withServer { port, server in
+            let channel = HTTP2Channel(host: "127.0.0.1", port: port, connections: 1)
+            defer { channel.close() }
+            _ = try await channel.unary(EchoService.method("Echo"), request: [1], metadata: [:], timeout: .seconds(5))
+            let service = try #require((server as? SwiftEchoServer)?.service)
+            async let slow = channel.unary(EchoService.method("Sleep"), request: Array("500".utf8), metadata: [:], timeout: .seconds(5))
+            while service.sleepsBegun == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            try await server.stop()  // GOAWAY, then waits for the call in flight
+            #expect(try await slow.message == Array("slept".utf8))
+            try await server.start()
+            let next = try await channel.unary(EchoService.method("Echo"), request: [2], metadata: [:], timeout: .seconds(10))
+            #expect(next.message == [2])
+        }
+    }
+
     @Test("calls fail while the server is gone and succeed once it is back on its port", arguments: servers)
     func goneAndBack(kind: EchoServerKind) async throws {
         try await kind.withServer { port, server in
@@ -154,6 +189,7 @@ protocol EchoServer: Sendable {
 /// The Echo service on grpc-swift-2's HTTP/2 server, as every Atelier service is served.
 final class SwiftEchoServer: EchoServer, @unchecked Sendable {
     let port: Int
+    let service = EchoService()
     private var server: GRPCServer<HTTP2ServerTransport.Posix>?
     private var task: Task<Void, any Error>?
 
@@ -161,7 +197,7 @@ final class SwiftEchoServer: EchoServer, @unchecked Sendable {
 
     func start() async throws {
         let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: port), transportSecurity: .plaintext)
-        let server = GRPCServer(transport: transport, services: [EchoService()])
+        let server = GRPCServer(transport: transport, services: [service])
         self.server = server
         task = Task { try await server.serve() }
         _ = try await transport.listeningAddress

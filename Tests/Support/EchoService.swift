@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import ServiceKit
+import Synchronization
 
 /// A gRPC service for testing clients, on raw bytes (no protobuf), as `scripts/interop/grpcio_server.py`
 /// serves it from Python:
@@ -15,6 +16,10 @@ public struct EchoService: RegistrableRPCService {
         MethodDescriptor(fullyQualifiedService: service, method: name)
     }
 
+    /// How many `Sleep` calls this service has begun, so a test knows one reached the server.
+    public var sleepsBegun: Int { sleeps.value.load(ordering: .relaxed) }
+    private let sleeps = Counter()
+
     public init() {}
 
     public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
@@ -22,6 +27,7 @@ public struct EchoService: RegistrableRPCService {
             ServerResponse(message: request.message, metadata: ["echo-count": "\(request.message.count)"])
         }
         register("Sleep", in: &router) { request in
+            sleeps.value.add(1, ordering: .relaxed)
             try await Task.sleep(for: .milliseconds(Int(String(decoding: request.message, as: UTF8.self)) ?? 0))
             return ServerResponse(message: Array("slept".utf8))
         }
@@ -54,4 +60,8 @@ public struct RawBytes: MessageSerializer, MessageDeserializer {
     public func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> [UInt8] {
         serializedMessageBytes.withUnsafeBytes { Array($0) }
     }
+}
+
+private final class Counter: Sendable {
+    let value = Atomic<Int>(0)
 }

@@ -5,8 +5,9 @@ import NIOPosix
 import Synchronization
 
 /// A lean unary gRPC client over HTTP/2 for calls between our services: a few connections to one
-/// target (one per event loop), each call a stream with one handler and one promise, and none of
-/// the per-call machinery of a general client (interceptors, retries, streaming bridges).
+/// target (one per event loop), each call a stream id with one promise (`UnaryStreams`), and none
+/// of the per-call machinery of a general client (interceptors, retries, streaming bridges, a
+/// child channel per stream).
 /// Streaming calls keep grpc-swift-2's client.
 ///
 /// A call waits for a connection while its deadline allows (a service still starting), sends
@@ -49,26 +50,21 @@ public final class HTTP2Channel: UnaryChannel {
         guard remaining > .zero else { throw Self.deadlineExceeded }
         let eventLoop = ready.channel.eventLoop
         let promise = eventLoop.makePromise(of: UnaryReply.self)
-        let handler = UnaryCallHandler(
+        let call = UnaryCall(
             headers: GRPCWire.requestHeaders(path: "/\(method.service.fullyQualifiedService)/\(method.method)",
                                              authority: target, metadata: metadata, timeout: remaining),
             body: GRPCWire.frame(request, allocator: ready.channel.allocator), promise: promise)
+        let streams = ready.streams
         eventLoop.execute {
-            let opened = eventLoop.makePromise(of: (any Channel).self)
-            opened.futureResult.whenFailure { error in
-                // The stream never opened (the connection is going away): nothing reached the server.
-                promise.fail(Unprocessed(error: RPCError(code: .unavailable, message: "could not open a stream to \(self.target): \(error)")))
-            }
-            ready.multiplexer.createStreamChannel(promise: opened) { stream in
-                stream.eventLoop.makeCompletedFuture { try stream.pipeline.syncOperations.addHandler(handler) }
-            }
-            let timer = eventLoop.scheduleTask(in: .nanoseconds(Int64(remaining.nanoseconds))) { handler.abort(Self.deadlineExceeded) }
+            streams.start(call)
+            guard !call.done else { return }
+            let timer = eventLoop.scheduleTask(in: .nanoseconds(Int64(remaining.nanoseconds))) { streams.abort(call, Self.deadlineExceeded) }
             promise.futureResult.whenComplete { _ in timer.cancel() }
         }
         return try await withTaskCancellationHandler {
             try await promise.futureResult.get()
         } onCancel: {
-            eventLoop.execute { handler.abort(RPCError(code: .cancelled, message: "the call was cancelled")) }
+            eventLoop.execute { streams.abort(call, RPCError(code: .cancelled, message: "the call was cancelled")) }
         }
     }
 

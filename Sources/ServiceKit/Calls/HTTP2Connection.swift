@@ -10,7 +10,8 @@ import NIOPosix
 final class HTTP2Connection: Sendable {
     struct Ready: Sendable {
         let channel: any Channel
-        let multiplexer: NIOHTTP2Handler.StreamMultiplexer
+        /// The connection's calls; used on `channel`'s event loop only.
+        let streams: UnaryStreams
     }
 
     private enum State {
@@ -107,48 +108,23 @@ final class HTTP2Connection: Sendable {
                         connection.initialSettings = [
                             HTTP2Setting(parameter: .maxConcurrentStreams, value: 1000),
                             HTTP2Setting(parameter: .maxHeaderListSize, value: 1 << 16),
-                            HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
+                            HTTP2Setting(parameter: .initialWindowSize, value: UnaryStreams.streamWindow),
                             HTTP2Setting(parameter: .enablePush, value: 0),
                         ]
-                        var stream = NIOHTTP2Handler.StreamConfiguration()
-                        stream.targetWindowSize = 1 << 20
-                        let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-                            mode: .client, connectionConfiguration: connection, streamConfiguration: stream,
-                            inboundStreamInitializer: { $0.close() })
-                        try channel.pipeline.syncOperations.addHandler(GoAwayWatcher { [weak self] in self?.retire(channel) })
-                        channel.closeFuture.whenComplete { [weak self] _ in self?.retire(channel) }
-                        // Stored on the channel so connect's result carries it.
-                        try channel.pipeline.syncOperations.addHandler(MultiplexerHolder(multiplexer))
+                        // Our headers are built by GRPCWire and read by UnaryCall; checking every
+                        // header block's names and values again costs each call more than it guards.
+                        connection.headerBlockValidation = .disabled
+                        let streams = UnaryStreams { [weak self] in self?.retire(channel) }
+                        try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client, connectionConfiguration: connection))
+                        try channel.pipeline.syncOperations.addHandler(streams)
                     }
                 }
                 .connect(host: host, port: port)
                 .flatMapThrowing { channel in
-                    let holder = try channel.pipeline.syncOperations.handler(type: MultiplexerHolder.self)
-                    return Ready(channel: channel, multiplexer: holder.multiplexer)
+                    Ready(channel: channel, streams: try channel.pipeline.syncOperations.handler(type: UnaryStreams.self))
                 }
                 .cascade(to: promise)
         }
         return promise.futureResult
     }
-}
-
-/// Tells the connection when the server sends GOAWAY: calls already open finish, new ones go to
-/// a new connection.
-private final class GoAwayWatcher: ChannelInboundHandler, Sendable {
-    typealias InboundIn = HTTP2Frame
-    let onGoAway: @Sendable () -> Void
-
-    init(_ onGoAway: @escaping @Sendable () -> Void) { self.onGoAway = onGoAway }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .goAway = unwrapInboundIn(data).payload { onGoAway() }
-    }
-}
-
-/// Keeps the stream multiplexer the pipeline was configured with, to hand back from connect.
-private final class MultiplexerHolder: ChannelInboundHandler, Sendable {
-    typealias InboundIn = HTTP2Frame
-    let multiplexer: NIOHTTP2Handler.StreamMultiplexer
-
-    init(_ multiplexer: NIOHTTP2Handler.StreamMultiplexer) { self.multiplexer = multiplexer }
 }
