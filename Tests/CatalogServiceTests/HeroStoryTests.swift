@@ -41,6 +41,12 @@ struct HeroStoryTests {
             #expect(try await names("?sortBy=name&sortOrder=asc") == ["Alice", "Bob"])
             #expect(try await names("?limit=1&offset=1") == ["Alice"])
             #expect(try await stack.http("GET", "/api/heroes?limit=1", token: token).json["pagination"] as? [String: Int] == ["total": 2, "limit": 1, "offset": 0])
+            // A page exactly full, the last page, and one past the end all say the same total.
+            for query in ["limit=2", "limit=1&offset=1", "limit=3", "limit=1&offset=2"] {
+                let pagination = try await stack.http("GET", "/api/heroes?\(query)", token: token).json["pagination"] as? [String: Int]
+                #expect(pagination?["total"] == 2, "\(query)")
+            }
+            #expect(try await stack.http("GET", "/api/heroes?limit=2", token: token).list("heroes").count == 2)
             #expect(try await stack.http("GET", "/api/heroes?sortBy=age", token: token).errorField == "sortBy")
 
             // Stories come from generation; the hero counts them and can include the latest.

@@ -32,6 +32,9 @@ public struct Page: Sendable, Equatable {
 
     /// `LIMIT $n OFFSET $m`.
     public var sql: SQL { "LIMIT \(limit) OFFSET \(offset)" }
+
+    /// One row more than the page: whether it comes back says whether the page is the last.
+    var sqlWithOneMore: SQL { "LIMIT \(limit + 1) OFFSET \(offset)" }
 }
 
 /// One page of rows and how many match in all.
@@ -94,10 +97,13 @@ extension SQLExecutor {
     public func page<T>(_ select: SQL, countFrom: SQL, where conditions: [SQL], order: SQL, page: Page,
                         _ row: (SQLRow) throws -> T) async throws -> PageResult<T> {
         let filter = SQL.where(conditions)
-        let rows = try await query("\(select) \(filter) \(order) \(page.sql)")
-        // A page that is neither full nor past the end is the last one: it says the total itself,
-        // and most lists (a user's heroes, a story's illustrations) fit in one page.
-        let total = rows.count < page.limit && (!rows.isEmpty || page.offset == 0)
+        var rows = try await query("\(select) \(filter) \(order) \(page.sqlWithOneMore)")
+        // A page with nothing after it (the one row more did not come) that is not past the end
+        // is the last one: it says the total itself, so most lists (a user's heroes, a story's
+        // illustrations), full page or not, need no COUNT.
+        let last = rows.count <= page.limit
+        if !last { rows.removeLast() }
+        let total = last && (!rows.isEmpty || page.offset == 0)
             ? Int64(page.offset + rows.count)
             : try await count("SELECT COUNT(*) AS n FROM \(countFrom) \(filter)")
         return PageResult(items: try rows.map(row), total: total, page: page)
