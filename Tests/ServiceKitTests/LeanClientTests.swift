@@ -90,7 +90,7 @@ struct LeanClientTests {
         }
     }
 
-    @Test("many large replies at once: the connection's window is given back as they are read", arguments: servers)
+    @Test("large replies at once and replies reset mid-flight: the connection's window is given back", arguments: servers)
     func windows(kind: EchoServerKind) async throws {
         try await kind.withServer { port, _ in
             // One connection, so 24 replies of 3 MB (72 MB) pass through one 32 MiB window.
@@ -105,6 +105,15 @@ struct LeanClientTests {
                 }
                 for try await count in group { #expect(count == 3_000_000) }
             }
+            // Replies refused at the limit are reset with their bytes in flight; those bytes still
+            // count against the connection's window, and it must not leak away.
+            for _ in 0..<40 {
+                await #expect(throws: RPCError.self) {
+                    try await channel.unary(EchoService.method("Big"), request: Array("\(17 << 20)".utf8), metadata: [:], timeout: .seconds(30))
+                }
+            }
+            let after = try await channel.unary(EchoService.method("Big"), request: Array("3000000".utf8), metadata: [:], timeout: .seconds(10))
+            #expect(after.message.count == 3_000_000)
         }
     }
 

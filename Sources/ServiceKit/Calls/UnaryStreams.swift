@@ -26,7 +26,6 @@ final class UnaryStreams: ChannelInboundHandler, @unchecked Sendable {
     private var nextStreamID: Int32 = 1
     /// The last stream the server said it processes, once it sent GOAWAY.
     private var lastProcessed: HTTP2StreamID?
-    private var unacknowledgedConnectionBytes = 0
     /// Called once when the connection takes no more calls (GOAWAY, or its stream ids ran out).
     private let onRetired: @Sendable () -> Void
     private var retired = false
@@ -100,9 +99,6 @@ final class UnaryStreams: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        if case .data(let data) = frame.payload {
-            giveBackConnectionWindow(data.flowControlledLength, context: context)
-        }
         guard frame.streamID != .rootStream else {
             if case .goAway(let lastStreamID, _, _) = frame.payload { goingAway(lastStreamID: lastStreamID) }
             return
@@ -122,6 +118,9 @@ final class UnaryStreams: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let window = event as? NIOHTTP2WindowUpdatedEvent, window.streamID == .rootStream {
+            giveBackConnectionWindow(remaining: window.inboundWindowSize, context: context)
+        }
         if let closed = event as? StreamClosedEvent, let call = calls.removeValue(forKey: closed.streamID) {
             if !call.answered && (closed.reason == .refusedStream || lastProcessed.map { closed.streamID > $0 } == true) {
                 call.fail(Unprocessed(error: RPCError(code: .unavailable, message: "the server did not take the stream")))
@@ -182,14 +181,14 @@ final class UnaryStreams: ChannelInboundHandler, @unchecked Sendable {
         context?.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .rstStream(.cancel))), promise: nil)
     }
 
-    /// Everything read is consumed at once (a reply is held whole), so the window goes back as
-    /// soon as half of it is used.
-    private func giveBackConnectionWindow(_ bytes: Int, context: ChannelHandlerContext) {
-        unacknowledgedConnectionBytes += bytes
-        guard unacknowledgedConnectionBytes >= Self.connectionWindow / 2 else { return }
-        let increment = unacknowledgedConnectionBytes
-        unacknowledgedConnectionBytes = 0
-        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))),
+    /// Everything read is consumed at once (a reply is held whole), so the connection's window
+    /// is topped up as soon as half of it is used. The HTTP/2 handler's own count of what the
+    /// server may still send is the measure: it includes DATA on streams already reset, which
+    /// never reach this handler, so the window cannot leak away on a long-lived connection.
+    private func giveBackConnectionWindow(remaining: Int?, context: ChannelHandlerContext) {
+        guard let remaining, remaining <= Self.connectionWindow / 2 else { return }
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream,
+                                                         payload: .windowUpdate(windowSizeIncrement: Self.connectionWindow - remaining))),
                               promise: nil)
     }
 
