@@ -103,13 +103,14 @@ struct StoryTests {
 
     @Test("a narration asked for with priority high goes ahead of the plan's other jobs", arguments: TestBackend.available)
     func highPriority(backend: TestBackend) async throws {
-        try await TestStack.with(backend, edge: true, overrides: ["generation.workers": "1", "generation.local.delay-ms": "300"]) { stack in
+        try await TestStack.with(backend, edge: true, overrides: ["generation.workers": "1", "generation.local.delay-ms": "1000"]) { stack in
             let (token, _) = try await stack.signUp("hurry@example.com")
             let hero = try await stack.http("POST", "/api/heroes", json: Self.hero, token: token)
             let heroID = try #require((hero.json["hero"] as? [String: Any])?["id"] as? String, "\(hero.text)")
             let story = try await stack.http("POST", "/api/stories", json: ["heroId": heroID, "eventType": "bedtime", "generateAudio": false], token: token)
             let storyID = try #require((story.json["story"] as? [String: Any])?["id"] as? String, "\(story.text)")
-            // The one worker is busy with a picture while the two narrations are queued.
+            // The one worker is busy with a picture while the two narrations are queued: a second a
+            // step, so a loaded machine still queues both before the worker is free.
             let character = try await stack.http("POST", "/api/characters", json: ["name": "Bo"], token: token)
             let characterID = try #require((character.json["character"] as? [String: Any])?["id"] as? String)
             _ = try await stack.http("POST", "/api/generate/image", json: ["characterId": characterID], token: token)
