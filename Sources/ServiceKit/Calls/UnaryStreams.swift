@@ -104,17 +104,14 @@ final class UnaryStreams: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         guard let call = calls[frame.streamID] else { return }
-        switch call.receive(frame.payload) {
-        case .open:
+        let next = call.receive(frame.payload)
+        guard next != .open else {
             if case .data(let data) = frame.payload { giveBackStreamWindow(data.flowControlledLength, of: call, context: context) }
-        case .finished:
-            calls.removeValue(forKey: frame.streamID)
-            closeIfDrained()
-        case .finishedReset:
-            calls.removeValue(forKey: frame.streamID)
-            reset(frame.streamID)
-            closeIfDrained()
+            return
         }
+        calls.removeValue(forKey: frame.streamID)
+        if next == .finishedReset { reset(frame.streamID) }
+        closeIfDrained()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
