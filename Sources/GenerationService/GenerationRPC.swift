@@ -311,9 +311,8 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         job.updatedAt = job.createdAt
         let draft = job
         do {
-            try await database.transaction { tx in
-                try await JobStore.insert(tx, draft, user: user, plan: plan.name, rank: Int64(plan.rank), holds: placed.map(\.id), key: key, now: now)
-            }
+            try await JobStore.insert(database, draft, user: user, plan: plan.name, rank: Int64(plan.rank), holds: placed.map(\.id), key: key,
+                                      agingSeconds: settings.agingSeconds, now: now)
         } catch {
             // A submit with the same key won the race, or the insert failed: these holds go back.
             await peers.release(placed.map(\.id), user: user, logger: logger)

@@ -84,9 +84,7 @@ final class JobRunner: Service, Sendable {
             do {
                 let now = Date.databaseNow
                 let lease = now.addingTimeInterval(settings.lease.seconds)
-                if let claimed = try await database.transaction({ tx in
-                    try await JobStore.claim(tx, now: now, leaseUntil: lease, agingSeconds: self.settings.agingSeconds)
-                }) {
+                if let claimed = try await JobStore.claim(database, now: now, leaseUntil: lease) {
                     await execute(claimed)
                     continue
                 }
@@ -176,18 +174,18 @@ final class JobRunner: Service, Sendable {
         }
         do {
             let outcome = try await withLeaseRenewed(claimed) { try await self.perform(claimed) }
-            try await checkCanceled(job.id)
-            // A worker whose lease was taken back leaves the job to the one that holds it now.
-            guard try await JobStore.isCurrent(database, job: job.id, attempt: job.attempts) else { return }
+            if !outcome.confirmed {
+                // A worker whose lease was taken back leaves the job to the one that holds it now.
+                guard let canceled = try await JobStore.cancelRequested(database, job: job.id, attempt: job.attempts) else { return }
+                if canceled { throw JobCanceled() }
+            }
             for hold in claimed.holdIDs { try await peers.settle(user: claimed.userID, hold: hold) }
             let now = Date.databaseNow
-            try await database.transaction { tx in
-                try await JobStore.change(tx, job: job.id, from: ["running"], attempt: job.attempts, set: [
-                    ("status", "succeeded"), ("progress", .int(100)), ("charge", claimed.holdIDs.isEmpty ? "none" : "settled"), ("lease_until", .null),
-                    ("media_ids", JSONColumn.encode(outcome.media.map(\.id))), ("result_urls", JSONColumn.encode(outcome.media.map(\.url))),
-                    ("story_id", .text(outcome.storyID ?? job.storyID)), ("finished_at", .time(now)),
-                ], event: "succeeded", message: outcome.message, now: now)
-            }
+            try await JobStore.change(database, job: job.id, from: ["running"], attempt: job.attempts, set: [
+                ("status", "succeeded"), ("progress", .int(100)), ("charge", claimed.holdIDs.isEmpty ? "none" : "settled"), ("lease_until", .null),
+                ("media_ids", JSONColumn.encode(outcome.media.map(\.id))), ("result_urls", JSONColumn.encode(outcome.media.map(\.url))),
+                ("story_id", .text(outcome.storyID ?? job.storyID)), ("finished_at", .time(now)),
+            ], event: "succeeded", message: outcome.message, now: now)
             // Spending from a monthly allowance may cross one of its alert thresholds.
             let allowances = Set(job.asset.split(separator: "+").map(String.init)).subtracting(["credits", ""])
             if !claimed.holdIDs.isEmpty, !allowances.isEmpty { await alerts.check(user: claimed.userID, assets: allowances) }
@@ -227,6 +225,9 @@ final class JobRunner: Service, Sendable {
         var media: [Atelier_Catalog_V1_Media] = []
         var storyID: String?
         let message: String
+        /// The job's last step, just before it returned, found it still this attempt's and not
+        /// canceled: the worker need not ask again before settling.
+        var confirmed = false
     }
 
     private func perform(_ claimed: JobStore.Claimed) async throws -> Outcome {
@@ -250,13 +251,11 @@ final class JobRunner: Service, Sendable {
         }
     }
 
-    /// Records a step of a running job.
-    func progress(_ claimed: JobStore.Claimed, _ percent: Int, _ message: String) async throws {
-        let now = Date.databaseNow
-        try await database.transaction { tx in
-            try await JobStore.change(tx, job: claimed.job.id, from: ["running"], attempt: claimed.job.attempts,
-                                      set: [("progress", .int(Int64(percent)))], event: "progress", message: message, now: now)
-        }
+    /// Records a step of a running job; whether the job is still this attempt's and not canceled.
+    @discardableResult
+    func progress(_ claimed: JobStore.Claimed, _ percent: Int, _ message: String) async throws -> Bool {
+        try await JobStore.progress(database, job: claimed.job.id, attempt: claimed.job.attempts, percent: percent,
+                                    message: message, now: Date.databaseNow) == false
     }
 
     /// Queues a job a running one chains (a story's narration and illustrations), once: a second
@@ -265,10 +264,8 @@ final class JobRunner: Service, Sendable {
     func chain(_ job: Job, after claimed: JobStore.Claimed, holds: [String] = []) async throws {
         let now = Date.databaseNow
         do {
-            try await database.transaction { tx in
-                try await JobStore.insert(tx, job, user: claimed.userID, plan: claimed.plan, rank: claimed.rank, holds: holds,
-                                          key: "\(claimed.job.id):\(job.kind)", now: now)
-            }
+            try await JobStore.insert(database, job, user: claimed.userID, plan: claimed.plan, rank: claimed.rank, holds: holds,
+                                      key: "\(claimed.job.id):\(job.kind)", agingSeconds: settings.agingSeconds, now: now)
         } catch let error as DatabaseError {
             guard case .uniqueViolation = error else { throw error }
         }
@@ -288,12 +285,10 @@ final class JobRunner: Service, Sendable {
         let job = claimed.job
         let now = Date.databaseNow
         do {
-            try await database.transaction { tx in
-                try await JobStore.change(tx, job: job.id, from: ["running"], attempt: job.attempts, set: [
-                    ("status", "queued"), ("lease_until", .null), ("attempts", .int(Int64(job.attempts - 1))),
-                    ("run_after", .time(now.addingTimeInterval(pause.seconds))),
-                ], event: "waiting", message: "the provider is unavailable; waiting \(Int(pause.seconds.rounded(.up))) s before trying", now: now)
-            }
+            try await JobStore.change(database, job: job.id, from: ["running"], attempt: job.attempts, set: [
+                ("status", "queued"), ("lease_until", .null), ("attempts", .int(Int64(job.attempts - 1))),
+                ("run_after", .time(now.addingTimeInterval(pause.seconds))),
+            ], event: "waiting", message: "the provider is unavailable; waiting \(Int(pause.seconds.rounded(.up))) s before trying", now: now)
         } catch {
             logger.warning("a job could not be put back to wait for its provider", metadata: ["job": "\(job.id)", "error": "\(error)"])
         }
@@ -308,12 +303,10 @@ final class JobRunner: Service, Sendable {
                 // Exponential backoff with up to half again of jitter, and never sooner than the provider asked.
                 let base = settings.backoff.seconds * pow(2, Double(job.attempts - 1))
                 let wait = max(base + Double.random(in: 0...(base / 2)), (error as? ProviderError)?.retryAfter?.seconds ?? 0)
-                try await database.transaction { tx in
-                    try await JobStore.change(tx, job: job.id, from: ["running"], attempt: job.attempts, set: [
-                        ("status", "queued"), ("lease_until", .null), ("run_after", .time(now.addingTimeInterval(wait))),
-                        ("error_code", .text(code)), ("error_message", .text(message)),
-                    ], event: "retrying", message: "attempt \(job.attempts) failed (\(message)); retrying", now: now)
-                }
+                try await JobStore.change(database, job: job.id, from: ["running"], attempt: job.attempts, set: [
+                    ("status", "queued"), ("lease_until", .null), ("run_after", .time(now.addingTimeInterval(wait))),
+                    ("error_code", .text(code)), ("error_message", .text(message)),
+                ], event: "retrying", message: "attempt \(job.attempts) failed (\(message)); retrying", now: now)
                 logger.info("a job attempt failed; retrying", metadata: ["job": "\(job.id)", "error": "\(code)"])
                 return
             }
@@ -321,12 +314,10 @@ final class JobRunner: Service, Sendable {
             // a worker whose lease was taken back leaves them to the one that holds the job now.
             guard try await JobStore.isCurrent(database, job: job.id, attempt: job.attempts) else { return }
             await release(claimed)
-            try await database.transaction { tx in
-                try await JobStore.change(tx, job: job.id, from: ["running"], attempt: job.attempts, set: [
-                    ("status", "failed"), ("lease_until", .null), ("charge", claimed.holdIDs.isEmpty ? "none" : "released"), ("finished_at", .time(now)),
-                    ("error_code", .text(code)), ("error_message", .text(message)),
-                ], event: "failed", message: message, now: now)
-            }
+            try await JobStore.change(database, job: job.id, from: ["running"], attempt: job.attempts, set: [
+                ("status", "failed"), ("lease_until", .null), ("charge", claimed.holdIDs.isEmpty ? "none" : "released"), ("finished_at", .time(now)),
+                ("error_code", .text(code)), ("error_message", .text(message)),
+            ], event: "failed", message: message, now: now)
             logger.warning("a job failed", metadata: ["job": "\(job.id)", "error": "\(code)"])
         } catch {
             // The lease lapses and the rescuer takes the job back.
@@ -339,11 +330,9 @@ final class JobRunner: Service, Sendable {
         guard (try? await JobStore.isCurrent(database, job: claimed.job.id, attempt: claimed.job.attempts)) == true else { return }
         await release(claimed)
         do {
-            try await database.transaction { tx in
-                try await JobStore.change(tx, job: claimed.job.id, from: ["running"], attempt: claimed.job.attempts, set: [
-                    ("status", "canceled"), ("lease_until", .null), ("charge", claimed.holdIDs.isEmpty ? "none" : "released"), ("finished_at", .time(now)),
-                ], event: "canceled", message: "canceled while running", now: now)
-            }
+            try await JobStore.change(database, job: claimed.job.id, from: ["running"], attempt: claimed.job.attempts, set: [
+                ("status", "canceled"), ("lease_until", .null), ("charge", claimed.holdIDs.isEmpty ? "none" : "released"), ("finished_at", .time(now)),
+            ], event: "canceled", message: "canceled while running", now: now)
         } catch {
             logger.warning("a job's cancel could not be recorded", metadata: ["job": "\(claimed.job.id)", "error": "\(error)"])
         }

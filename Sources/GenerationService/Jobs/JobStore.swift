@@ -5,9 +5,11 @@ import ServiceKit
 typealias Job = Atelier_Generation_V1_Job
 typealias JobEvent = Atelier_Generation_V1_JobEvent
 
-/// The SQL of `jobs` and `job_events`. Every change of a job's state is one transaction that
-/// updates the row, numbers the change (`last_sequence`) and appends its event, so the events
-/// are exactly the changes, in order.
+/// The SQL of `jobs` and `job_events`. Every change of a job's state is atomic: it updates the
+/// row, numbers the change (`last_sequence`) and appends its event, so the events are exactly the
+/// changes, in order. On PostgreSQL a change is one statement whose CTE writes the event, so it
+/// needs no BEGIN and COMMIT of its own (a job made eight round trips fewer); SQLite, which has no
+/// writing CTEs, runs the two statements in one transaction (`atomically`).
 enum JobStore {
     static let kinds = ["image", "photo", "variant", "video", "avatar", "story", "narration", "illustrations"]
     static let statuses = ["queued", "running", "succeeded", "failed", "canceled"]
@@ -36,15 +38,41 @@ enum JobStore {
     }
 
     /// A new queued job and its first event, with the holds already placed for it.
-    static func insert(_ tx: any SQLExecutor, _ job: Job, user: String, plan: String, rank: Int64, holds: [String],
-                       key: String?, now: Date) async throws {
-        try await table.insert(tx, try columns.values(of: job) + [
+    static func insert(_ db: any SQLExecutor, _ job: Job, user: String, plan: String, rank: Int64, holds: [String],
+                       key: String?, agingSeconds: Int64, now: Date) async throws {
+        let shift = priorityShift(job.input["priority"])
+        let values = try columns.values(of: job) + [
             ("user_id", .text(user)), ("plan", .text(plan)), ("plan_rank", .int(rank)), ("hold_ids", .text(holds.joined(separator: ","))),
             ("run_after", .time(now)), ("last_sequence", .int(1)), ("idempotency_key", .optional(key)),
-            ("priority_shift", .int(priorityShift(job.input["priority"]))),
-        ])
-        try await appendEvent(tx, job: job.id, sequence: 1, type: "queued", status: "queued", progress: 0,
-                              message: "waiting for a worker", now: now)
+            ("priority_shift", .int(shift)), ("queue_at", .int(queuePlace(created: now, rank: rank, shift: shift, agingSeconds: agingSeconds))),
+        ]
+        let message = "waiting for a worker"
+        try await atomically(db) { db in
+            if db.dialect == .postgres {
+                try await db.query("""
+                    WITH queued AS (INSERT INTO jobs (\(values.map(\.0))) VALUES (\(list: values.map(\.1))) RETURNING id)
+                    INSERT INTO job_events (\(eventColumns)) SELECT id, 1, 'queued', 'queued', 0, \(message), \(now) FROM queued
+                    """)
+            } else {
+                try await table.insert(db, values)
+                try await appendEvent(db, job: job.id, sequence: 1, type: "queued", status: "queued", progress: 0, message: message, now: now)
+            }
+        }
+    }
+
+    /// A job's place in the queue, in microseconds like `created_at`: a plan's rank is worth
+    /// `agingSeconds` of waiting (so a Free job waiting two minutes beats a new Pro one), and a
+    /// job's own priority shifts it within its plan. Kept in `queue_at` from the job's insert, so
+    /// a change of `generation.aging-seconds` places the jobs queued after it.
+    static func queuePlace(created: Date, rank: Int64, shift: Int64, agingSeconds: Int64) -> Int64 {
+        created.microsecondsSince1970 - rank * agingSeconds * 1_000_000 - shift
+    }
+
+    /// Runs a change whose PostgreSQL form is one statement: there as it is (inside the caller's
+    /// transaction, if any), on SQLite in a transaction of its own unless it is in one already.
+    static func atomically<T: Sendable>(_ db: any SQLExecutor, _ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        if db.dialect == .sqlite, let database = db as? any Database { return try await database.transaction(body) }
+        return try await body(db)
     }
 
     /// A job asked for with priority high goes 30 s ahead of its plan's other jobs, low 30 s behind:
@@ -69,38 +97,80 @@ enum JobStore {
     /// `from` (another worker or a cancel got there first) or, with `attempt`, when the job is no
     /// longer in that attempt: a worker whose lease was taken back may not move the job.
     @discardableResult
-    static func change(_ tx: any SQLExecutor, job id: String, from: [String], attempt: Int32? = nil, set changes: [(SQLIdentifier, SQLValue)],
+    static func change(_ db: any SQLExecutor, job id: String, from: [String], attempt: Int32? = nil, set changes: [(SQLIdentifier, SQLValue)],
                        event type: String, message: String, now: Date) async throws -> Job? {
         let owned: SQL = attempt.map { " AND attempts = \(Int64($0))" } ?? ""
-        guard let row = try await tx.first("""
+        let update: SQL = """
             UPDATE jobs SET \(SQL.assignments(changes + [("updated_at", .time(now))])), last_sequence = last_sequence + 1
             WHERE id = \(id) AND status IN (\(list: from.map { .text($0) }))\(owned)
             RETURNING \(columns.names()), last_sequence
-            """) else { return nil }
-        let job = try columns.read(row)
-        try await appendEvent(tx, job: id, sequence: try row.int("last_sequence"), type: type, status: job.status,
-                              progress: job.progress, message: message, now: now)
-        return job
+            """
+        return try await atomically(db) { db in
+            if db.dialect == .postgres {
+                return try await withEvent(db, update, type: type, message: "\(message)", now: now).map(columns.read)
+            }
+            guard let row = try await db.first(update) else { return nil }
+            let job = try columns.read(row)
+            try await appendEvent(db, job: id, sequence: try row.int("last_sequence"), type: type, status: job.status,
+                                  progress: job.progress, message: message, now: now)
+            return job
+        }
     }
 
-    /// The next runnable job, leased to the caller until `leaseUntil`: plan priority first (Pro,
-    /// Starter, Free), aged by waiting time so that a job waiting `agingSeconds` per rank beats a
-    /// newer one of a higher plan. PostgreSQL skips rows other workers hold; SQLite's single
-    /// writer serialises the same statement.
-    static func claim(_ tx: any SQLExecutor, now: Date, leaseUntil: Date, agingSeconds: Int64) async throws -> Claimed? {
-        let aging = agingSeconds * 1_000_000
+    /// `update` (one job's row, RETURNING its columns and `last_sequence`) and the event of the
+    /// change in one PostgreSQL statement; the row the update returned, or nil when it changed none.
+    /// `message` may be an expression of the changed row.
+    private static func withEvent(_ db: any SQLExecutor, _ update: SQL, type: String, message: SQL, now: Date) async throws -> SQLRow? {
+        try await db.first("""
+            WITH changed AS (\(update)),
+                 event AS (INSERT INTO job_events (\(eventColumns))
+                           SELECT id, last_sequence, \(type), status, progress, \(message), \(now) FROM changed)
+            SELECT * FROM changed
+            """)
+    }
+
+    /// Records a step of a running job in this attempt; whether a cancel was asked for since the
+    /// job started, or nil when the job is no longer this attempt's.
+    static func progress(_ db: any SQLExecutor, job id: String, attempt: Int32, percent: Int, message: String, now: Date) async throws -> Bool? {
+        try await atomically(db) { db -> Bool? in
+            let update: SQL = """
+                UPDATE jobs SET progress = \(Int64(percent)), updated_at = \(now), last_sequence = last_sequence + 1
+                WHERE id = \(id) AND status = 'running' AND attempts = \(Int64(attempt))
+                RETURNING id, status, progress, last_sequence, cancel_requested
+                """
+            if db.dialect == .postgres {
+                return try await withEvent(db, update, type: "progress", message: "\(message)", now: now)?.bool("cancel_requested")
+            }
+            guard let row = try await db.first(update) else { return nil }
+            try await appendEvent(db, job: id, sequence: try row.int("last_sequence"), type: "progress", status: "running",
+                                  progress: Int32(percent), message: message, now: now)
+            return try row.bool("cancel_requested")
+        }
+    }
+
+    /// The next runnable job, leased to the caller until `leaseUntil`: the first by its place in
+    /// the queue (`queuePlace`: plan priority first, Pro, Starter, Free, aged by waiting time).
+    /// PostgreSQL skips rows other workers hold; SQLite's single writer serialises the same statement.
+    static func claim(_ db: any SQLExecutor, now: Date, leaseUntil: Date) async throws -> Claimed? {
         let skipLocked: SQL = .dialect(postgres: " FOR UPDATE SKIP LOCKED", sqlite: "")
-        guard let row = try await tx.first("""
+        let update: SQL = """
             UPDATE jobs SET status = 'running', lease_until = \(leaseUntil), attempts = attempts + 1,
                 started_at = COALESCE(started_at, \(now)), updated_at = \(now), last_sequence = last_sequence + 1
-            WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= \(now)
-                        ORDER BY created_at - plan_rank * \(aging) - priority_shift, id LIMIT 1\(skipLocked))
+            WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= \(now) ORDER BY queue_at, id LIMIT 1\(skipLocked))
             RETURNING \(columns.names()), user_id, plan, plan_rank, hold_ids, cancel_requested, last_sequence
-            """) else { return nil }
-        let job = try columns.read(row)
-        try await appendEvent(tx, job: job.id, sequence: try row.int("last_sequence"), type: "running", status: "running",
-                              progress: job.progress, message: "attempt \(job.attempts) of \(job.maxAttempts)", now: now)
-        return try claimed(row, job: job)
+            """
+        return try await atomically(db) { db -> Claimed? in
+            if db.dialect == .postgres {
+                let attempt: SQL = "'attempt ' || attempts || ' of ' || max_attempts"
+                guard let row = try await withEvent(db, update, type: "running", message: attempt, now: now) else { return nil }
+                return try claimed(row, job: try columns.read(row))
+            }
+            guard let row = try await db.first(update) else { return nil }
+            let job = try columns.read(row)
+            try await appendEvent(db, job: job.id, sequence: try row.int("last_sequence"), type: "running", status: "running",
+                                  progress: job.progress, message: "attempt \(job.attempts) of \(job.maxAttempts)", now: now)
+            return try claimed(row, job: job)
+        }
     }
 
     static func claimed(_ row: SQLRow, job: Job) throws -> Claimed {
@@ -118,9 +188,16 @@ enum JobStore {
             """) != nil
     }
 
+    /// Whether a cancel was asked for a job running in this attempt; nil when the job is no longer
+    /// this attempt's (its worker's lease was taken back, or it ended).
+    static func cancelRequested(_ db: any SQLExecutor, job id: String, attempt: Int32) async throws -> Bool? {
+        try await db.first("SELECT cancel_requested FROM jobs WHERE id = \(id) AND status = 'running' AND attempts = \(Int64(attempt))")?
+            .bool("cancel_requested")
+    }
+
     /// Whether the job is still running in this attempt: its worker still holds it.
     static func isCurrent(_ db: any SQLExecutor, job id: String, attempt: Int32) async throws -> Bool {
-        try await db.first("SELECT id FROM jobs WHERE id = \(id) AND status = 'running' AND attempts = \(Int64(attempt))") != nil
+        try await cancelRequested(db, job: id, attempt: attempt) != nil
     }
 
     static func cancelRequested(_ db: any SQLExecutor, job id: String) async throws -> Bool {

@@ -19,7 +19,8 @@ struct MediaJobs: Sendable {
         let input = job.input
         let seed = Int64(input["seed"] ?? "") ?? 0
         let prompt = input["prompt"] ?? ""
-        try await runner.checkCanceled(job.id)
+        // The claim read the flag: a cancel asked for in an earlier attempt ends this one here.
+        if claimed.cancelRequested { throw JobCanceled() }
         let provider = providers.gate(forKind: job.kind).name
         let made = try await providers.run(job.kind) { try await call(claimed) }
         await runner.meter(claimed, step: job.kind, metered(job.kind, files: made.count))
@@ -27,8 +28,11 @@ struct MediaJobs: Sendable {
         let unmarked = input["watermark"] == "true" && job.kind != "video" && made.contains { $0.original == nil }
         let files = unmarked ? try await pool.run { try made.map { $0.original == nil ? try FreeMark.apply($0) : $0 } } : made
         var attached: [Atelier_Catalog_V1_Media] = []
+        // Asked after the provider's call, then answered by each picture's progress.
+        try await runner.checkCanceled(job.id)
+        var confirmed = false
         for (index, file) in files.enumerated() {
-            try await runner.checkCanceled(job.id)
+            if index > 0, !confirmed { throw JobCanceled() }
             let stored = try await results.store(file, job: job.id, index: index)
             let media = try await peers.attach(.with {
                 $0.userID = claimed.userID
@@ -59,10 +63,10 @@ struct MediaJobs: Sendable {
                 })
             }
             attached.append(media)
-            try await runner.progress(claimed, 10 + 85 * (index + 1) / max(files.count, 1), "\(index + 1) of \(files.count) ready")
+            confirmed = try await runner.progress(claimed, 10 + 85 * (index + 1) / max(files.count, 1), "\(index + 1) of \(files.count) ready")
         }
         let kind = job.kind == "video" ? "video" : attached.count == 1 ? "image" : "images"
-        return JobRunner.Outcome(media: attached, message: "\(attached.count) \(kind) ready")
+        return JobRunner.Outcome(media: attached, message: "\(attached.count) \(kind) ready", confirmed: confirmed)
     }
 
     /// The usage record of the provider call for the job's kind.
