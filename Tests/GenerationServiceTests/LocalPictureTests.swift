@@ -24,35 +24,36 @@ struct LocalPictureTests {
         return chunks
     }
 
-    /// The raw bytes of a zlib stream of stored blocks, its Adler-32 checked.
-    static func inflateStored(_ zlib: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        var offset = 2
-        while true {
-            let last = zlib[offset] & 1
-            let length = Int(zlib[offset + 1]) | Int(zlib[offset + 2]) << 8
-            out += zlib[(offset + 5)..<(offset + 5 + length)]
-            offset += 5 + length
-            if last == 1 { break }
-        }
-        var a: UInt32 = 1, b: UInt32 = 0
-        for byte in out { a = (a + UInt32(byte)) % 65_521; b = (b + a) % 65_521 }
-        let adler = UInt32(zlib[offset]) << 24 | UInt32(zlib[offset + 1]) << 16 | UInt32(zlib[offset + 2]) << 8 | UInt32(zlib[offset + 3])
-        #expect(adler == (b << 16) | a)
-        return out
+    @Test("a PNG's chunks, CRCs and pixel rows are valid, runs of a pixel included")
+    func validPNG() throws {
+        // Rows of 300 pixels: a run longer than one deflate match (258 bytes), runs that end a
+        // row, single pixels, and every byte value (literals of eight and of nine bits).
+        let width = 300, height = 4
+        var pixels: [UInt8] = []
+        for _ in 0..<width { pixels += [200, 10, 99] }
+        for x in 0..<width { pixels += x % 2 == 0 ? [UInt8(x % 256), UInt8(255 - x % 256), 7] : [1, 2, 3] }
+        for x in 0..<width { pixels += x < 100 ? [5, 5, 5] : x < 297 ? [144, 143, 255] : [0, 0, 0] }
+        for x in 0..<width { pixels += [UInt8(x % 256), UInt8((x * 7) % 256), UInt8((x * 13) % 256)] }
+        let png = PNGEncoder.encode(width: width, height: height, pixels: pixels)
+        let chunks = try Self.chunks(png)
+        #expect(chunks.map(\.type) == ["IHDR", "IDAT", "IEND"])
+        #expect(chunks[0].data == [0, 0, 1, 44, 0, 0, 0, 4, 8, 2, 0, 0, 0])
+        // zlib's inflate (which checks the Adler-32) reads back exactly the pixels.
+        let decoded = try PNGDecoder.decode(png)
+        #expect(decoded.width == width && decoded.height == height)
+        #expect(decoded.rgb == pixels)
     }
 
-    @Test("a PNG's chunks, CRCs and pixel rows are valid")
-    func validPNG() throws {
-        let pixels: [UInt8] = [255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9, 1, 2, 3, 4, 5, 6]
-        let chunks = try Self.chunks(PNGEncoder.encode(width: 3, height: 2, pixels: pixels))
-        #expect(chunks.map(\.type) == ["IHDR", "IDAT", "IEND"])
-        #expect(chunks[0].data == [0, 0, 0, 3, 0, 0, 0, 2, 8, 2, 0, 0, 0])
-        var rows: [UInt8] = [0]
-        rows += pixels[0..<9]
-        rows.append(0)
-        rows += pixels[9..<18]
-        #expect(Self.inflateStored(chunks[1].data) == rows)
+    @Test("a local picture is its pixels in a few kilobytes")
+    func smallPicture() throws {
+        let renderer = LocalImageRenderer()
+        let palette = Palette(skin: "fair", hair: "auburn hair", eyes: "green", clothing: nil)
+        let (plain, marked) = renderer.renderWithMark(prompt: "Aria waving", seed: 7, palette: palette)
+        var pixels = renderer.draw(prompt: "Aria waving", seed: 7, palette: palette, width: 384, height: 512, phase: 0)
+        #expect(try PNGDecoder.decode(plain.png).rgb == pixels)
+        LocalImageRenderer.watermark(&pixels, w: 384, h: 512)
+        #expect(try PNGDecoder.decode(marked.png).rgb == pixels)
+        #expect(plain.png.count < 64 << 10, "590 KB of pixels, \(plain.png.count) bytes")
     }
 
     @Test("an animation has one frame control per frame and plays at its rate")
