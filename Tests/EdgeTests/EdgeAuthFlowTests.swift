@@ -91,6 +91,26 @@ struct EdgeAuthFlowTests {
         }
     }
 
+    @Test("a write to the catalog keeps the cached session; the next request needs no new principal",
+          arguments: TestBackend.available)
+    func catalogWriteKeepsSession(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true) { stack in
+            let token = try await Self.signUp(stack, "ada@example.com")
+            #expect(try await stack.http("GET", "/api/auth/me", token: token).status == 200)  // now cached
+            let created = try await stack.http("POST", "/api/characters", json: ["name": "Aria", "hairColor": "auburn"], token: token)
+            #expect(created.status == 201)
+            // A change behind the edge's back shows only once the cached session is dropped: after
+            // the character was made, the edge still answers from the session it held.
+            try await stack.database(.auth).query("UPDATE users SET name = 'Behind'")
+            let after = try await stack.http("GET", "/api/auth/me", token: token)
+            #expect((after.json["user"] as? [String: Any])?["name"] as? String == "Ada")
+            // A write through auth drops it.
+            #expect(try await stack.http("PATCH", "/api/user/profile", json: ["preferredLanguage": "fr"], token: token).status == 200)
+            let dropped = try await stack.http("GET", "/api/auth/me", token: token)
+            #expect((dropped.json["user"] as? [String: Any])?["name"] as? String == "Behind")
+        }
+    }
+
     @Test("sign out other sessions ends them at once through the edge", arguments: TestBackend.available)
     func revokeOthers(backend: TestBackend) async throws {
         try await TestStack.with(backend, edge: true) { stack in

@@ -114,6 +114,14 @@ struct Transcoder: Sendable {
         }
     }
 
+    /// The services whose state a cached session holds: auth's user (profile, roles, content
+    /// filter) and commerce's plan and entitlements. A user's write through either drops their
+    /// cached session, so the next request sees the change; a write to the catalog or generation
+    /// (a character, a job) changes nothing the session carries, and keeps it: a new principal
+    /// after every write cost a ValidateSession, a GetEntitlements and an Ed25519 signature
+    /// checked again by every service the next request reached.
+    static let sessionSources: Set<String> = [ServiceName.auth.grpcService, ServiceName.commerce.grpcService]
+
     /// Calls the route's RPC and writes its reply as REST JSON, with the success status the
     /// service asked for instead of the route's (`HTTPStatusHint`), if it did.
     private func call(_ route: Route, message: any SwiftProtobuf.Message, upstream: ServiceClient, metadata: Metadata,
@@ -127,7 +135,7 @@ struct Transcoder: Sendable {
         if let session {
             if route.sessionEffect != .unspecified {
                 sessions.sessionsEnded(route.sessionEffect, token: token, userID: session.userID)
-            } else if route.method != .get {
+            } else if route.method != .get, Self.sessionSources.contains(route.rpc.service) {
                 sessions.userChanged(session.userID)
             }
         }
