@@ -97,6 +97,16 @@ struct GalleryTests {
             #expect(image.id == retry.id)
             try await Task.sleep(for: .milliseconds(5))
             let video = try await CatalogFixture.attachMedia(stack, user: userID, character: character, type: "video")
+            // Another user's character, or none: NotFound, and nothing is attached or counted.
+            let (_, otherID) = try await stack.signUp("other@example.com")
+            for (user, target) in [(otherID, character), (userID, "chr_missing")] {
+                do {
+                    _ = try await CatalogFixture.attachMedia(stack, user: user, character: target, key: "job_2:0")
+                    Issue.record("attached to \(target) for \(user)")
+                } catch let error as RPCError {
+                    #expect(error.code == .notFound, "\(error)")
+                }
+            }
 
             let all = try await stack.http("GET", "/api/media?characterId=\(character)", token: token)
             #expect(all.status == 200, "\(all.text)")

@@ -55,10 +55,14 @@ extension CatalogRPC {
         let key = try Rules.idempotencyKey(request.idempotencyKey)
         media.createdAt = .init(date: Date.databaseNow)
         let draft = media
-        let attached = try await createOnce(MediaStore.table, owner: userID, key: key) { tx in
+        let made = try await database.transaction { tx in
             try await MediaStore.attach(tx, draft, user: userID, key: key, asPicture: request.setAsCharacterImage)
-            return draft
         }
-        return .with { $0.media = attached }
+        if made { return .with { $0.media = draft } }
+        // A retry gets the media the first call made (the insert waited for it to commit).
+        guard let key, let first = try await MediaStore.table.created(database, owner: userID, key: key) else {
+            throw ServiceError(.aborted, reason: "CONFLICT", "a call with the same idempotency key is in progress; retry")
+        }
+        return .with { $0.media = first }
     }
 }

@@ -18,17 +18,33 @@ enum MediaStore {
     ]
     static let table = OwnedTable<Media>("media", columns: columns.names(), noun: "media", read: columns.read)
 
-    /// Attaches a media item to its character, whose row is locked for the counts. The
-    /// character's first image (or one generation names) becomes its picture.
-    static func attach(_ tx: any SQLExecutor, _ media: Media, user: String, key: String?, asPicture: Bool) async throws {
-        let character = try await CharacterStore.table.get(tx, id: media.characterID, owner: user, lock: true)
-        try await table.insert(tx, try columns.values(of: media) + [("user_id", .text(user)), ("idempotency_key", .optional(key))])
-        var changes: [(SQLIdentifier, SQLValue)] = []
-        if media.type == "image" && (asPicture || !character.hasImageURL) {
-            changes = [("image_url", .text(media.url)), ("thumbnail_url", .text(media.hasThumbnailURL ? media.thumbnailURL : media.url)),
+    /// Attaches a media item to its character and counts it there, in the caller's transaction:
+    /// false when a media of the same idempotency key is there already (a retry), and nothing
+    /// changed. The character's first image (or one generation names) becomes its picture. The
+    /// insert says whether this is new and the update whether the character is the user's, two
+    /// statements where a lookup by key, a locked read of the character and both writes were four.
+    static func attach(_ tx: any SQLExecutor, _ media: Media, user: String, key: String?, asPicture: Bool) async throws -> Bool {
+        let values = try columns.values(of: media) + [("user_id", .text(user)), ("idempotency_key", .optional(key))]
+        do {
+            guard try await tx.first("""
+                INSERT INTO media (\(values.map(\.0))) VALUES (\(list: values.map(\.1))) ON CONFLICT DO NOTHING RETURNING id
+                """) != nil else { return false }
+        } catch DatabaseError.foreignKeyViolation {
+            throw CharacterStore.table.notFound
+        }
+        var picture: [(SQLIdentifier, SQLValue)] = []
+        if media.type == "image" {
+            picture = [("image_url", .text(media.url)), ("thumbnail_url", .text(media.hasThumbnailURL ? media.thumbnailURL : media.url)),
                        ("generation_status", "completed"), ("updated_at", .time(media.createdAt.date))]
         }
-        try await count(tx, character: media.characterID, type: media.type, by: 1, also: changes)
+        // Every change of the picture is taken only where the character has none, or when asked.
+        let becomes: SQL = asPicture ? "TRUE" : "image_url IS NULL"
+        let changes = SQL.join(picture.map { column, value in ", \(column) = CASE WHEN \(becomes) THEN \(value) ELSE \(column) END" }, separator: "")
+        let counter: SQL = media.type == "video" ? "video_count = video_count" : "image_count = image_count"
+        guard try await tx.first("""
+            UPDATE characters SET \(counter) + 1\(changes) WHERE id = \(media.characterID) AND user_id = \(user) RETURNING id
+            """) != nil else { throw CharacterStore.table.notFound }
+        return true
     }
 
     static func delete(_ tx: any SQLExecutor, id: String, user: String) async throws {

@@ -91,7 +91,8 @@ public struct OwnedTable<Row: Sendable>: Sendable {
         }
     }
 
-    private func created(_ db: any SQLExecutor, owner: String, key: String) async throws -> Row? {
+    /// The owner's row made under idempotency `key`, if there is one.
+    public func created(_ db: any SQLExecutor, owner: String, key: String) async throws -> Row? {
         try await db.first("\(select) WHERE \(column("user_id")) = \(owner) AND \(column("idempotency_key")) = \(key)").map(read)
     }
 }
