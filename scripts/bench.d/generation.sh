@@ -57,16 +57,19 @@ hop_pids=()
 for service in auth catalog generation commerce edge; do hop_pids+=("$service=${gen_pids[$service]}"); done
 # The profile covers the submits and the draining of the queue after them, until no job is open.
 open_jobs="SELECT COUNT(*) FROM gen_generation.jobs WHERE status IN ('queued', 'running')"
+python3 scripts/bench.d/cpu_per_job.py snapshot "${hop_pids[@]}" >"$work/gen-cpu.before"
 perf record -a -F 499 -o "$work/gen-jobs.perf" -- bash -c "
   python3 scripts/bench.d/jobs_load.py '$gen_base' '$work/gen-users.txt' '$jobs_each' 2>'$work/gen-jobs.err'
   for _ in \$(seq 1 600); do [[ \$(psql -qtA '$postgres_url' -c \"$open_jobs\") == 0 ]] && break; sleep 1; done" \
   >"$work/gen-jobs.out" 2>/dev/null
+python3 scripts/bench.d/cpu_per_job.py snapshot "${hop_pids[@]}" >"$work/gen-cpu.after"
 read -r jobs_submitted jobs_refused <"$work/gen-jobs.out"
 jobs_succeeded=$(psql -qtA "$postgres_url" -c "SELECT COUNT(*) FROM gen_generation.jobs WHERE status = 'succeeded'")
 jobs_rate=$(psql -qtA "$postgres_url" -c "SELECT round(COUNT(*) / ((MAX(finished_at) - MIN(created_at)) / 1e6), 1)
   FROM gen_generation.jobs WHERE status = 'succeeded'")
 jobs_share=$(python3 -c "print(round($jobs_rate/$distinct_ops, 2))")
 python3 scripts/bench.d/hop_shares.py "$work/gen-jobs.perf" "${hop_pids[@]}" >"$work/gen-hops.shares"
+gen_cpu=$(python3 scripts/bench.d/cpu_per_job.py table "$work/gen-cpu.before" "$work/gen-cpu.after" "$jobs_submitted")
 python3 scripts/bench.d/profile_shares.py "$work/gen-jobs.perf" >"$work/gen-jobs.shares"
 echo "    $jobs_succeeded of $jobs_submitted jobs succeeded: $jobs_rate jobs/s (${jobs_share}× the pairs/s of (d))"
 kill -TERM "${serve_pids[@]}" 2>/dev/null; wait "${serve_pids[@]}" 2>/dev/null || true
