@@ -10,7 +10,8 @@ import ServiceKit
 ///   rescuer returns it to the queue; renewed every third of it while the worker runs
 /// - generation.max-attempts (int, default 3), generation.backoff-ms (int, default 1000): retries
 ///   wait backoff × 2^(attempt-1), with up to half again of jitter
-/// - generation.aging-seconds (int, default 60): how long a job waits to climb one plan rank
+/// - generation.aging-seconds (int, default 60): how long a job waits to climb one plan rank (the
+///   place it gives a job is kept from its insert, `JobStore.queuePlace`)
 /// - generation.poll-ms (int, default 500): how often idle workers look for work they were not told of
 /// - generation.breaker.failures (int, default 5), generation.breaker.open-seconds (int, default 30):
 ///   failures in a row that open the provider's breaker, and how long it stays open before a probe
