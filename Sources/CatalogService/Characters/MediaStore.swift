@@ -40,10 +40,9 @@ enum MediaStore {
         // Every change of the picture is taken only where the character has none, or when asked.
         let becomes: SQL = asPicture ? "TRUE" : "image_url IS NULL"
         let changes = SQL.join(picture.map { column, value in ", \(column) = CASE WHEN \(becomes) THEN \(value) ELSE \(column) END" }, separator: "")
-        let counter: SQL = media.type == "video" ? "video_count = video_count" : "image_count = image_count"
-        guard try await tx.first("""
-            UPDATE characters SET \(counter) + 1\(changes) WHERE id = \(media.characterID) AND user_id = \(user) RETURNING id
-            """) != nil else { throw CharacterStore.table.notFound }
+        guard try await count(tx, character: media.characterID, type: media.type, by: 1, owner: user, also: changes) else {
+            throw CharacterStore.table.notFound
+        }
         return true
     }
 
@@ -52,10 +51,13 @@ enum MediaStore {
         try await count(tx, character: try row.string("character_id"), type: try row.string("type"), by: -1)
     }
 
-    private static func count(_ tx: any SQLExecutor, character: String, type: String, by delta: Int64,
-                              also changes: [(SQLIdentifier, SQLValue)] = []) async throws {
+    /// Moves the character's count of `type` by `delta`, with `more` assignments after it; false
+    /// when there is no such character (of `owner`, when given).
+    @discardableResult
+    private static func count(_ tx: any SQLExecutor, character: String, type: String, by delta: Int64, owner: String? = nil,
+                              also more: SQL = "") async throws -> Bool {
         let counter: SQL = type == "video" ? "video_count = video_count" : "image_count = image_count"
-        let more: SQL = changes.isEmpty ? "" : ", \(SQL.assignments(changes))"
-        try await tx.query("UPDATE characters SET \(counter) + \(delta)\(more) WHERE id = \(character)")
+        let owned: SQL = owner.map { " AND user_id = \($0)" } ?? ""
+        return try await tx.first("UPDATE characters SET \(counter) + \(delta)\(more) WHERE id = \(character)\(owned) RETURNING id") != nil
     }
 }

@@ -46,18 +46,8 @@ enum JobStore {
             ("run_after", .time(now)), ("last_sequence", .int(1)), ("idempotency_key", .optional(key)),
             ("priority_shift", .int(shift)), ("queue_at", .int(queuePlace(created: now, rank: rank, shift: shift, agingSeconds: agingSeconds))),
         ]
-        let message = "waiting for a worker"
-        try await atomically(db) { db in
-            if db.dialect == .postgres {
-                try await db.query("""
-                    WITH queued AS (INSERT INTO jobs (\(values.map(\.0))) VALUES (\(list: values.map(\.1))) RETURNING id)
-                    INSERT INTO job_events (\(eventColumns)) SELECT id, 1, 'queued', 'queued', 0, \(message), \(now) FROM queued
-                    """)
-            } else {
-                try await table.insert(db, values)
-                try await appendEvent(db, job: job.id, sequence: 1, type: "queued", status: "queued", progress: 0, message: message, now: now)
-            }
-        }
+        _ = try await withEvent(db, "INSERT INTO jobs (\(values.map(\.0))) VALUES (\(list: values.map(\.1))) RETURNING id, last_sequence, status, progress",
+                                type: "queued", message: "\("waiting for a worker")", now: now)
     }
 
     /// A job's place in the queue, in microseconds like `created_at`: a plan's rank is worth
@@ -85,14 +75,6 @@ enum JobStore {
         }
     }
 
-    static func appendEvent(_ tx: any SQLExecutor, job: String, sequence: Int64, type: String, status: String, progress: Int32,
-                            message: String, now: Date) async throws {
-        try await tx.query("""
-            INSERT INTO job_events (\(eventColumns))
-            VALUES (\(job), \(sequence), \(type), \(status), \(Int64(progress)), \(message), \(now))
-            """)
-    }
-
     /// Changes a job and appends the event that says so; nil when the job is not in one of
     /// `from` (another worker or a cancel got there first) or, with `attempt`, when the job is no
     /// longer in that attempt: a worker whose lease was taken back may not move the job.
@@ -105,47 +87,36 @@ enum JobStore {
             WHERE id = \(id) AND status IN (\(list: from.map { .text($0) }))\(owned)
             RETURNING \(columns.names()), last_sequence
             """
-        return try await atomically(db) { db in
-            if db.dialect == .postgres {
-                return try await withEvent(db, update, type: type, message: "\(message)", now: now).map(columns.read)
-            }
-            guard let row = try await db.first(update) else { return nil }
-            let job = try columns.read(row)
-            try await appendEvent(db, job: id, sequence: try row.int("last_sequence"), type: type, status: job.status,
-                                  progress: job.progress, message: message, now: now)
-            return job
-        }
+        return try await withEvent(db, update, type: type, message: "\(message)", now: now).map(columns.read)
     }
 
-    /// `update` (one job's row, RETURNING its columns and `last_sequence`) and the event of the
-    /// change in one PostgreSQL statement; the row the update returned, or nil when it changed none.
-    /// `message` may be an expression of the changed row.
-    private static func withEvent(_ db: any SQLExecutor, _ update: SQL, type: String, message: SQL, now: Date) async throws -> SQLRow? {
-        try await db.first("""
-            WITH changed AS (\(update)),
-                 event AS (INSERT INTO job_events (\(eventColumns))
-                           SELECT id, last_sequence, \(type), status, progress, \(message), \(now) FROM changed)
-            SELECT * FROM changed
-            """)
+    /// `change` (an INSERT or UPDATE of one job, RETURNING its id, status, progress and
+    /// last_sequence) and the event that says so, atomically: on PostgreSQL one statement, the
+    /// event written from the changed row by a CTE; on SQLite the change, then the event from the
+    /// row as it now stands, in one transaction. The row the change returned, or nil when it
+    /// changed none. `message` may be an expression of the job's columns.
+    private static func withEvent(_ db: any SQLExecutor, _ change: SQL, type: String, message: SQL, now: Date) async throws -> SQLRow? {
+        @Sendable func event(from source: SQL) -> SQL {
+            "INSERT INTO job_events (\(eventColumns)) SELECT id, last_sequence, \(type), status, progress, \(message), \(now) FROM \(source)"
+        }
+        return try await atomically(db) { db in
+            if db.dialect == .postgres {
+                return try await db.first("WITH changed AS (\(change)), event AS (\(event(from: "changed"))) SELECT * FROM changed")
+            }
+            guard let row = try await db.first(change) else { return nil }
+            try await db.query(event(from: "jobs WHERE id = \(try row.string("id"))"))
+            return row
+        }
     }
 
     /// Records a step of a running job in this attempt; whether a cancel was asked for since the
     /// job started, or nil when the job is no longer this attempt's.
     static func progress(_ db: any SQLExecutor, job id: String, attempt: Int32, percent: Int, message: String, now: Date) async throws -> Bool? {
-        try await atomically(db) { db -> Bool? in
-            let update: SQL = """
-                UPDATE jobs SET progress = \(Int64(percent)), updated_at = \(now), last_sequence = last_sequence + 1
-                WHERE id = \(id) AND status = 'running' AND attempts = \(Int64(attempt))
-                RETURNING id, status, progress, last_sequence, cancel_requested
-                """
-            if db.dialect == .postgres {
-                return try await withEvent(db, update, type: "progress", message: "\(message)", now: now)?.bool("cancel_requested")
-            }
-            guard let row = try await db.first(update) else { return nil }
-            try await appendEvent(db, job: id, sequence: try row.int("last_sequence"), type: "progress", status: "running",
-                                  progress: Int32(percent), message: message, now: now)
-            return try row.bool("cancel_requested")
-        }
+        try await withEvent(db, """
+            UPDATE jobs SET progress = \(Int64(percent)), updated_at = \(now), last_sequence = last_sequence + 1
+            WHERE id = \(id) AND status = 'running' AND attempts = \(Int64(attempt))
+            RETURNING id, status, progress, last_sequence, cancel_requested
+            """, type: "progress", message: "\(message)", now: now)?.bool("cancel_requested")
     }
 
     /// The next runnable job, leased to the caller until `leaseUntil`: the first by its place in
@@ -159,18 +130,9 @@ enum JobStore {
             WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= \(now) ORDER BY queue_at, id LIMIT 1\(skipLocked))
             RETURNING \(columns.names()), user_id, plan, plan_rank, hold_ids, cancel_requested, last_sequence
             """
-        return try await atomically(db) { db -> Claimed? in
-            if db.dialect == .postgres {
-                let attempt: SQL = "'attempt ' || attempts || ' of ' || max_attempts"
-                guard let row = try await withEvent(db, update, type: "running", message: attempt, now: now) else { return nil }
-                return try claimed(row, job: try columns.read(row))
-            }
-            guard let row = try await db.first(update) else { return nil }
-            let job = try columns.read(row)
-            try await appendEvent(db, job: job.id, sequence: try row.int("last_sequence"), type: "running", status: "running",
-                                  progress: job.progress, message: "attempt \(job.attempts) of \(job.maxAttempts)", now: now)
-            return try claimed(row, job: job)
-        }
+        guard let row = try await withEvent(db, update, type: "running", message: "'attempt ' || attempts || ' of ' || max_attempts", now: now)
+        else { return nil }
+        return try claimed(row, job: try columns.read(row))
     }
 
     static func claimed(_ row: SQLRow, job: Job) throws -> Claimed {
