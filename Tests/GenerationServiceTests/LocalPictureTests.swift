@@ -56,10 +56,49 @@ struct LocalPictureTests {
         #expect(plain.png.count < 64 << 10, "590 KB of pixels, \(plain.png.count) bytes")
     }
 
+    @Test("spans paint, mark and deflate as the same shapes drawn pixel by pixel would")
+    func spansMatchPixels() throws {
+        // Rows of 300 pixels (a run longer than one deflate match), shapes that leave the canvas
+        // on every side, single-pixel spans, and marks over the edges of spans.
+        let (width, height) = (300, 40)
+        var canvas = SpanCanvas(width: width, height: height) { y in RGB(UInt8(y * 6), 200, UInt8(255 - y)) }
+        var pixels: [UInt8] = []
+        for y in 0..<height { for _ in 0..<width { pixels += [UInt8(y * 6), 200, UInt8(255 - y)] } }
+        func paint(_ x: Int, _ y: Int, _ color: (RGB) -> RGB) {
+            guard x >= 0, x < width, y >= 0, y < height else { return }
+            let i = (y * width + x) * 3
+            let c = color(RGB(pixels[i], pixels[i + 1], pixels[i + 2]))
+            (pixels[i], pixels[i + 1], pixels[i + 2]) = (c.r, c.g, c.b)
+        }
+        var random = SeededRandom(prompt: "spans", seed: 1)
+        for _ in 0..<400 {
+            let color = random.color()
+            let (x, y, size) = (random.next(340) - 20, random.next(60) - 10, random.next(30))
+            switch random.next(3) {
+            case 0:
+                canvas.fillRect(x0: x, y0: y, x1: x + size, y1: y + size / 3 + 1, color: color)
+                for py in y..<(y + size / 3 + 1) { for px in x..<(x + size) { paint(px, py) { _ in color } } }
+            case 1:
+                canvas.fillCircle(cx: x, cy: y, r: size / 2, color: color)
+                let r = size / 2
+                for py in (y - r)...(y + r) {
+                    for px in (x - r)...(x + r) where (px - x) * (px - x) + (py - y) * (py - y) <= r * r { paint(px, py) { _ in color } }
+                }
+            default:
+                canvas.lighten(row: y, x, x + size)
+                for px in x..<(x + size) { paint(px, y) { $0.lightened } }
+            }
+        }
+        #expect(canvas.pixels == pixels)
+        // zlib's inflate checks the span-summed Adler-32.
+        #expect(try PNGDecoder.decode(PNGEncoder.encode(canvas)).rgb == pixels)
+        #expect((0...10_000).allSatisfy { n in SpanCanvas.squareRoot(n) * SpanCanvas.squareRoot(n) <= n && (SpanCanvas.squareRoot(n) + 1) * (SpanCanvas.squareRoot(n) + 1) > n })
+    }
+
     @Test("an animation has one frame control per frame and plays at its rate")
     func validAnimation() throws {
-        let frame = [UInt8](repeating: 7, count: 2 * 2 * 3)
-        let chunks = try Self.chunks(PNGEncoder.encodeAnimation(width: 2, height: 2, frames: [frame, frame, frame], framesPerSecond: 6))
+        let frame = SpanCanvas(width: 2, height: 2) { _ in RGB(7, 7, 7) }
+        let chunks = try Self.chunks(PNGEncoder.encodeAnimation(frames: [frame, frame, frame], framesPerSecond: 6))
         #expect(chunks.map(\.type) == ["IHDR", "acTL", "fcTL", "IDAT", "fcTL", "fdAT", "fcTL", "fdAT", "IEND"])
         #expect(chunks[1].data == [0, 0, 0, 3, 0, 0, 0, 0])
         #expect(Array(chunks[2].data[20..<24]) == [0, 1, 0, 6], "each frame lasts 1/6 s")

@@ -15,31 +15,30 @@ struct LocalImageRenderer: Sendable {
 
     /// The picture for `prompt` and `seed`; `palette` names colours ("auburn", "green"...).
     func render(prompt: String, seed: Int64, palette: Palette, watermark: Bool) -> Picture {
-        let (w, h) = (Self.width, Self.height)
-        var pixels = draw(prompt: prompt, seed: seed, palette: palette, width: w, height: h, phase: 0)
-        if watermark { Self.watermark(&pixels, w: w, h: h) }
-        return Picture(png: PNGEncoder.encode(width: w, height: h, pixels: pixels), width: w, height: h)
+        var canvas = canvas(prompt: prompt, seed: seed, palette: palette, width: Self.width, height: Self.height, phase: 0)
+        if watermark { Self.watermark(&canvas) }
+        return Picture(png: PNGEncoder.encode(canvas), width: canvas.width, height: canvas.height)
     }
 
-    /// The picture drawn once, and, for the Free plan, a marked copy of the same pixels: the
+    /// The picture drawn once, and, for the Free plan, a marked copy of the same spans: the
     /// mark costs a second encoding, not reading a PNG back.
     func renderWithMark(prompt: String, seed: Int64, palette: Palette) -> (plain: Picture, marked: Picture) {
-        let (w, h) = (Self.width, Self.height)
-        var pixels = draw(prompt: prompt, seed: seed, palette: palette, width: w, height: h, phase: 0)
-        let plain = Picture(png: PNGEncoder.encode(width: w, height: h, pixels: pixels), width: w, height: h)
-        Self.watermark(&pixels, w: w, h: h)
-        return (plain, Picture(png: PNGEncoder.encode(width: w, height: h, pixels: pixels), width: w, height: h))
+        var canvas = canvas(prompt: prompt, seed: seed, palette: palette, width: Self.width, height: Self.height, phase: 0)
+        let plain = Picture(png: PNGEncoder.encode(canvas), width: canvas.width, height: canvas.height)
+        Self.watermark(&canvas)
+        return (plain, Picture(png: PNGEncoder.encode(canvas), width: canvas.width, height: canvas.height))
     }
 
-    /// RGB pixels of one picture. `phase` (0 to 1) sways the figure, for the frames of a video.
+    /// RGB pixels of one picture.
     func draw(prompt: String, seed: Int64, palette: Palette, width w: Int, height h: Int, phase: Double) -> [UInt8] {
+        canvas(prompt: prompt, seed: seed, palette: palette, width: w, height: h, phase: phase).pixels
+    }
+
+    /// One picture as spans. `phase` (0 to 1) sways the figure, for the frames of a video.
+    func canvas(prompt: String, seed: Int64, palette: Palette, width w: Int, height h: Int, phase: Double) -> SpanCanvas {
         var random = SeededRandom(prompt: prompt, seed: seed)
-        var pixels = [UInt8](repeating: 0, count: w * h * 3)
         let top = random.color(), bottom = random.color()
-        for y in 0..<h {
-            let row = top.mixed(with: bottom, Double(y) / Double(h - 1))
-            for x in 0..<w { pixels.set(x, y, w, row) }
-        }
+        var canvas = SpanCanvas(width: w, height: h) { y in top.mixed(with: bottom, Double(y) / Double(max(h - 1, 1))) }
         // Everything below is laid out on a 384×512 canvas and scaled to the size asked for.
         func sx(_ v: Int) -> Int { v * w / 384 }
         func sy(_ v: Int) -> Int { v * h / 512 }
@@ -47,28 +46,45 @@ struct LocalImageRenderer: Sendable {
         for _ in 0..<(3 + random.next(4)) {
             let color = random.color()
             let (cx, cy, r) = (random.next(384), random.next(256), 20 + random.next(60))
-            pixels.fillCircle(cx: sx(cx), cy: sy(cy), r: sx(r), w: w, h: h, color: color)
+            canvas.fillCircle(cx: sx(cx), cy: sy(cy), r: sx(r), color: color)
         }
         // The figure: body, head, hair, eyes; the pose leans it, a video sways it.
         let lean = random.next(41) - 20 + Int(18 * sin(phase * 2 * .pi))
         let skin = palette.skin ?? RGB(224, 172, 138), hair = palette.hair ?? random.color(), eyes = palette.eyes ?? RGB(70, 90, 120)
         let clothing = palette.clothing ?? random.color()
         let mid = 192
-        pixels.fillRect(x0: sx(mid - 70 + lean), y0: sy(300), x1: sx(mid + 70 + lean), y1: h, w: w, h: h, color: clothing)
-        pixels.fillCircle(cx: sx(mid + lean / 2), cy: sy(210), r: sx(80), w: w, h: h, color: skin)
-        pixels.fillRect(x0: sx(mid - 84 + lean / 2), y0: sy(120), x1: sx(mid + 84 + lean / 2), y1: sy(175), w: w, h: h, color: hair)
-        pixels.fillCircle(cx: sx(mid - 28 + lean / 2), cy: sy(205), r: max(1, sx(10)), w: w, h: h, color: eyes)
-        pixels.fillCircle(cx: sx(mid + 28 + lean / 2), cy: sy(205), r: max(1, sx(10)), w: w, h: h, color: eyes)
-        return pixels
+        canvas.fillRect(x0: sx(mid - 70 + lean), y0: sy(300), x1: sx(mid + 70 + lean), y1: h, color: clothing)
+        canvas.fillCircle(cx: sx(mid + lean / 2), cy: sy(210), r: sx(80), color: skin)
+        canvas.fillRect(x0: sx(mid - 84 + lean / 2), y0: sy(120), x1: sx(mid + 84 + lean / 2), y1: sy(175), color: hair)
+        canvas.fillCircle(cx: sx(mid - 28 + lean / 2), cy: sy(205), r: max(1, sx(10)), color: eyes)
+        canvas.fillCircle(cx: sx(mid + 28 + lean / 2), cy: sy(205), r: max(1, sx(10)), color: eyes)
+        return canvas
     }
 
     /// Free plan pictures: a light diagonal band of stripes across the whole image, so the mark
-    /// cannot be cropped off.
+    /// cannot be cropped off. Pixel (x, y) is marked when (x + y) % 48 < 6 and it lies within 90
+    /// of the diagonal; this is the mark on any picture's pixels (a provider's, read back)...
     static func watermark(_ pixels: inout [UInt8], w: Int, h: Int) {
         for y in 0..<h {
             for x in 0..<w where (x + y) % 48 < 6 && abs(x - y * w / h) < 90 {
                 let i = (y * w + x) * 3
-                for c in 0..<3 { pixels[i + c] = UInt8((Int(pixels[i + c]) + 255 * 2) / 3) }
+                for c in 0..<3 { pixels[i + c] = RGB.lightened(pixels[i + c]) }
+            }
+        }
+    }
+
+    /// ...and the same mark on a local picture's spans: each row's band, stripe by stripe.
+    static func watermark(_ canvas: inout SpanCanvas) {
+        let (w, h) = (canvas.width, canvas.height)
+        for y in 0..<h {
+            let diagonal = y * w / h
+            let (from, to) = (max(0, diagonal - 89), min(w, diagonal + 90))
+            guard from < to else { continue }
+            // Stripes start where (x + y) % 48 is 0 and are 6 wide.
+            var stripe = from - (from + y) % 48
+            while stripe < to {
+                canvas.lighten(row: y, max(stripe, from), min(stripe + 6, to))
+                stripe += 48
             }
         }
     }
@@ -133,25 +149,4 @@ struct SeededRandom {
     }
 
     mutating func color() -> RGB { RGB(UInt8(next(256)), UInt8(next(256)), UInt8(next(256))) }
-}
-
-extension [UInt8] {
-    fileprivate mutating func set(_ x: Int, _ y: Int, _ w: Int, _ color: RGB) {
-        let i = (y * w + x) * 3
-        self[i] = color.r; self[i + 1] = color.g; self[i + 2] = color.b
-    }
-
-    fileprivate mutating func fillRect(x0: Int, y0: Int, x1: Int, y1: Int, w: Int, h: Int, color: RGB) {
-        for y in Swift.max(0, y0)..<Swift.min(h, y1) {
-            for x in Swift.max(0, x0)..<Swift.min(w, x1) { set(x, y, w, color) }
-        }
-    }
-
-    fileprivate mutating func fillCircle(cx: Int, cy: Int, r: Int, w: Int, h: Int, color: RGB) {
-        for y in Swift.max(0, cy - r)..<Swift.min(h, cy + r + 1) {
-            for x in Swift.max(0, cx - r)..<Swift.min(w, cx + r + 1) where (x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r {
-                set(x, y, w, color)
-            }
-        }
-    }
 }

@@ -63,11 +63,10 @@ struct LocalProvider: ImageProvider, ImageEditProvider, VideoProvider {
         let frameCount = request.durationSeconds * fps
         let (animation, still) = try await pool.run {
             let frames = (0..<frameCount).map { frame in
-                renderer.draw(prompt: request.prompt, seed: request.seed, palette: request.palette, width: w, height: h,
-                              phase: Double(frame) / Double(fps * 2))
+                renderer.canvas(prompt: request.prompt, seed: request.seed, palette: request.palette, width: w, height: h,
+                                phase: Double(frame) / Double(fps * 2))
             }
-            return (PNGEncoder.encodeAnimation(width: w, height: h, frames: frames, framesPerSecond: fps),
-                    PNGEncoder.encode(width: w, height: h, pixels: frames[0]))
+            return (PNGEncoder.encodeAnimation(frames: frames, framesPerSecond: fps), PNGEncoder.encode(frames[0]))
         }
         return GeneratedFile(bytes: animation, contentType: "image/apng", fileExtension: "png", width: w, height: h,
                              durationSeconds: Double(frameCount) / Double(fps), thumbnail: still)

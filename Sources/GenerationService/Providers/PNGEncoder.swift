@@ -1,52 +1,63 @@
 import CZlib
 import ServiceKit
 
-/// Writes RGB images as PNG files. The local provider's pixel rows go through `RunDeflate`
-/// (runs of a repeated pixel as deflate matches: its flat pictures shrink thirty times for about
-/// the CPU of copying them); zlib, at its default level, deflates a marked copy of a provider's
+/// Writes RGB images as PNG files. The local provider's pictures go through `RunDeflate`
+/// (runs of a repeated pixel as deflate matches, written from their spans: its flat pictures
+/// shrink thirty times, for less CPU than copying their pixels); zlib, at its default level, deflates a marked copy of a provider's
 /// picture, whose pixels seldom repeat.
 enum PNGEncoder {
     /// `pixels` holds `width * height * 3` bytes, row by row, red-green-blue. `compressed` deflates
     /// them with zlib: for a marked copy of a provider's 1024×1024 picture, which has few runs.
     static func encode(width: Int, height: Int, pixels: [UInt8], compressed: Bool = false) -> [UInt8] {
         precondition(pixels.count == width * height * 3, "an RGB image has three bytes a pixel")
-        var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-        var header: [UInt8] = []
-        header.appendBigEndian(UInt32(width))
-        header.appendBigEndian(UInt32(height))
-        header += [8, 2, 0, 0, 0]  // 8 bits a channel, truecolour, deflate, no filter set, no interlace
-        chunk("IHDR", header, into: &png)
-        // Each row starts with its filter byte (0: none).
+        // Each row starts with its filter byte (0: none); where zlib fails, the runs still serve.
         let data = compressed ? zlibDeflated(rows(width: width, height: height, pixels: pixels)) : nil
-        chunk("IDAT", data ?? RunDeflate.rows(pixels, width: width, height: height), into: &png)
+        return still(width: width, height: height, data: data ?? RunDeflate.rows(pixels, width: width, height: height))
+    }
+
+    /// A local picture, deflated from its spans.
+    static func encode(_ canvas: SpanCanvas) -> [UInt8] {
+        still(width: canvas.width, height: canvas.height, data: RunDeflate.spans(canvas))
+    }
+
+    private static func still(width: Int, height: Int, data: [UInt8]) -> [UInt8] {
+        var png = start(width: width, height: height)
+        chunk("IDAT", data, into: &png)
         chunk("IEND", [], into: &png)
         return png
     }
 
-    /// An animated PNG (APNG): `frames` of the same size, `framesPerSecond` of them a second,
-    /// repeating. Readers without APNG support show the first frame.
-    static func encodeAnimation(width: Int, height: Int, frames: [[UInt8]], framesPerSecond: Int) -> [UInt8] {
+    /// The signature and the header: 8 bits a channel, truecolour, deflate, no filter set, no interlace.
+    private static func start(width: Int, height: Int) -> [UInt8] {
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         var header: [UInt8] = []
         header.appendBigEndian(UInt32(width))
         header.appendBigEndian(UInt32(height))
         header += [8, 2, 0, 0, 0]
         chunk("IHDR", header, into: &png)
+        return png
+    }
+
+    /// An animated PNG (APNG): `frames` of the same size, `framesPerSecond` of them a second,
+    /// repeating. Readers without APNG support show the first frame.
+    static func encodeAnimation(frames: [SpanCanvas], framesPerSecond: Int) -> [UInt8] {
+        guard let first = frames.first else { preconditionFailure("an animation has frames") }
+        var png = start(width: first.width, height: first.height)
         var control: [UInt8] = []
         control.appendBigEndian(UInt32(frames.count))
         control.appendBigEndian(0)  // plays forever
         chunk("acTL", control, into: &png)
         var sequence: UInt32 = 0
-        for (index, pixels) in frames.enumerated() {
+        for (index, canvas) in frames.enumerated() {
             var frame: [UInt8] = []
             frame.appendBigEndian(sequence); sequence += 1
-            frame.appendBigEndian(UInt32(width))
-            frame.appendBigEndian(UInt32(height))
+            frame.appendBigEndian(UInt32(canvas.width))
+            frame.appendBigEndian(UInt32(canvas.height))
             frame.appendBigEndian(0)
             frame.appendBigEndian(0)
             frame += [0, 1, UInt8(framesPerSecond >> 8), UInt8(framesPerSecond & 0xFF), 0, 0]  // 1/fps s, dispose none, blend source
             chunk("fcTL", frame, into: &png)
-            let data = RunDeflate.rows(pixels, width: width, height: height)
+            let data = RunDeflate.spans(canvas)
             if index == 0 {
                 chunk("IDAT", data, into: &png)
             } else {

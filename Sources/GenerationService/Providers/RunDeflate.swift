@@ -3,9 +3,9 @@ import CZlib
 /// A zlib stream of PNG rows (filter byte 0, then RGB pixels) whose only matches are runs of
 /// one pixel repeated: one deflate block with the fixed Huffman codes (RFC 1951, 3.2.6), each run
 /// a match three bytes back (a pixel's length). The local provider's pictures are flat shapes on rows of one colour,
-/// so a 384×512 picture (590 KB of pixels) comes to some 20 KB, in one pass over the pixels with
-/// no search: about the CPU of copying them into stored blocks, a tenth of zlib's level 1, and
-/// thirty times fewer bytes to write and serve.
+/// so a 384×512 picture (590 KB of pixels) comes to some 20 KB with no search: from pixels in one
+/// pass over them (about the CPU of copying them into stored blocks, a tenth of zlib's level 1),
+/// and from a `SpanCanvas` in one step a span, never touching a pixel.
 enum RunDeflate {
     static func rows(_ pixels: [UInt8], width: Int, height: Int) -> [UInt8] {
         let stride = width * 3
@@ -32,27 +32,77 @@ enum RunDeflate {
                         end += 8
                     }
                     while end < stride, start[end] == start[end - 3] { end += 1 }
-                    var run = end - at
+                    let run = end - at
                     if run < 3 {
                         bits.literal(start[at])
                         at += 1
                         continue
                     }
                     at = end
-                    while run >= 3 {
-                        // A match is 3 to 258 bytes; a piece never leaves 1 or 2 behind it.
-                        let piece = run > 258 ? (run - 258 >= 3 ? 258 : run - 3) : run
-                        bits.match(piece)
-                        run -= piece
-                    }
+                    bits.run(run)
                 }
             }
         }
+        return finished(&bits, adler: UInt32(truncatingIfNeeded: adler))
+    }
+
+    /// The same stream from a canvas's spans, without its pixels: each span is its first pixel as
+    /// literals and a run of the rest, and the Adler-32 of a span is summed in closed form.
+    static func spans(_ canvas: SpanCanvas) -> [UInt8] {
+        var bits = BitWriter(capacity: canvas.height * 64 + 64)
+        bits.put(0b011, count: 3)  // the last block, fixed codes
+        var adler = SpanAdler()
+        for row in canvas.rows {
+            bits.literal(0)
+            adler.add(filterByte: 0)
+            var start = 0
+            for span in row {
+                bits.literal(span.color.r); bits.literal(span.color.g); bits.literal(span.color.b)
+                bits.run(3 * (span.end - start - 1))
+                adler.add(span.color, times: span.end - start)
+                start = span.end
+            }
+            adler.endRow()
+        }
+        return finished(&bits, adler: adler.value)
+    }
+
+    private static func finished(_ bits: inout BitWriter, adler: UInt32) -> [UInt8] {
         bits.put(0, count: 7)  // end of block: code 256 is seven zero bits
         var out: [UInt8] = [0x78, 0x01]
         out += bits.finished()
-        out.appendBigEndian(UInt32(truncatingIfNeeded: adler))
+        out.appendBigEndian(adler)
         return out
+    }
+
+    /// Adler-32 (RFC 1950) of pixels given as a colour and a count. After a pixel (r, g, b) the
+    /// first sum grows by s = r + g + b and the second by 3a + 3r + 2g + b, where a is the first
+    /// sum before it; over n pixels that adds n·s to the first and 3(n·a + s·n(n-1)/2) + n(3r + 2g + b)
+    /// to the second. The sums are reduced once a row (`endRow`): a row of a few thousand pixels
+    /// adds far less than 64 bits hold.
+    private struct SpanAdler {
+        private static let modulus: UInt64 = 65_521
+        private var a: UInt64 = 1
+        private var b: UInt64 = 0
+
+        mutating func add(filterByte byte: UInt8) {
+            a += UInt64(byte)
+            b += a
+        }
+
+        mutating func add(_ color: RGB, times count: Int) {
+            let (n, r, g, blue) = (UInt64(count), UInt64(color.r), UInt64(color.g), UInt64(color.b))
+            let s = r + g + blue
+            b += 3 * (n * a + s * (n * (n - 1) / 2)) + n * (3 * r + 2 * g + blue)
+            a += n * s
+        }
+
+        mutating func endRow() {
+            a %= Self.modulus
+            b %= Self.modulus
+        }
+
+        var value: UInt32 { UInt32((b % Self.modulus) << 16 | (a % Self.modulus)) }
     }
 
     /// Deflate's bit order: values fill each byte from its least significant bit; Huffman codes
@@ -80,6 +130,17 @@ enum RunDeflate {
         mutating func literal(_ byte: UInt8) {
             let code = Codes.literals[Int(byte)]
             put(code.bits, count: code.count)
+        }
+
+        /// `length` bytes (none, or three or more) that repeat the three before them, as matches.
+        mutating func run(_ length: Int) {
+            var run = length
+            while run >= 3 {
+                // A match is 3 to 258 bytes; a piece never leaves 1 or 2 behind it.
+                let piece = run > 258 ? (run - 258 >= 3 ? 258 : run - 3) : run
+                match(piece)
+                run -= piece
+            }
         }
 
         /// A match of 3 to 258 bytes, three back.
