@@ -49,7 +49,7 @@ struct LocalPictureTests {
         let renderer = LocalImageRenderer()
         let palette = Palette(skin: "fair", hair: "auburn hair", eyes: "green", clothing: nil)
         let (plain, marked) = renderer.renderWithMark(prompt: "Aria waving", seed: 7, palette: palette)
-        var pixels = renderer.draw(prompt: "Aria waving", seed: 7, palette: palette, width: 384, height: 512, phase: 0)
+        var pixels = renderer.canvas(prompt: "Aria waving", seed: 7, palette: palette, width: 384, height: 512, phase: 0).pixels
         #expect(try PNGDecoder.decode(plain.png).rgb == pixels)
         LocalImageRenderer.watermark(&pixels, w: 384, h: 512)
         #expect(try PNGDecoder.decode(marked.png).rgb == pixels)
@@ -113,7 +113,7 @@ struct LocalPictureTests {
         #expect(one != renderer.render(prompt: "Aria sitting", seed: 7, palette: palette, watermark: false).png)
         #expect(one != renderer.render(prompt: "Aria waving", seed: 8, palette: palette, watermark: false).png)
         #expect(one != renderer.render(prompt: "Aria waving", seed: 7, palette: palette, watermark: true).png, "the mark shows")
-        let pixels = renderer.draw(prompt: "Aria waving", seed: 7, palette: palette, width: 384, height: 512, phase: 0)
+        let pixels = renderer.canvas(prompt: "Aria waving", seed: 7, palette: palette, width: 384, height: 512, phase: 0).pixels
         let auburn = RGB.names["auburn"]!, green = RGB.names["green"]!
         func has(_ c: RGB) -> Bool { stride(from: 0, to: pixels.count, by: 3).contains { pixels[$0] == c.r && pixels[$0 + 1] == c.g && pixels[$0 + 2] == c.b } }
         #expect(has(auburn) && has(green))

@@ -29,11 +29,6 @@ struct LocalImageRenderer: Sendable {
         return (plain, Picture(png: PNGEncoder.encode(canvas), width: canvas.width, height: canvas.height))
     }
 
-    /// RGB pixels of one picture.
-    func draw(prompt: String, seed: Int64, palette: Palette, width w: Int, height h: Int, phase: Double) -> [UInt8] {
-        canvas(prompt: prompt, seed: seed, palette: palette, width: w, height: h, phase: phase).pixels
-    }
-
     /// One picture as spans. `phase` (0 to 1) sways the figure, for the frames of a video.
     func canvas(prompt: String, seed: Int64, palette: Palette, width w: Int, height h: Int, phase: Double) -> SpanCanvas {
         var random = SeededRandom(prompt: prompt, seed: seed)
@@ -63,29 +58,33 @@ struct LocalImageRenderer: Sendable {
 
     /// Free plan pictures: a light diagonal band of stripes across the whole image, so the mark
     /// cannot be cropped off. Pixel (x, y) is marked when (x + y) % 48 < 6 and it lies within 90
-    /// of the diagonal; this is the mark on any picture's pixels (a provider's, read back)...
+    /// of the diagonal: in row `y`, `body` gets each stripe, six pixels wide at most.
+    static func markedParts(row y: Int, w: Int, h: Int, _ body: (Range<Int>) -> Void) {
+        let diagonal = y * w / h
+        let (from, to) = (max(0, diagonal - 89), min(w, diagonal + 90))
+        guard from < to else { return }
+        // Stripes start where (x + y) % 48 is 0.
+        var stripe = from - (from + y) % 48
+        while stripe < to {
+            let (start, end) = (max(stripe, from), min(stripe + 6, to))
+            if start < end { body(start..<end) }  // the first stripe may end before the band begins
+            stripe += 48
+        }
+    }
+
+    /// The mark on any picture's pixels (a provider's, read back)...
     static func watermark(_ pixels: inout [UInt8], w: Int, h: Int) {
         for y in 0..<h {
-            for x in 0..<w where (x + y) % 48 < 6 && abs(x - y * w / h) < 90 {
-                let i = (y * w + x) * 3
-                for c in 0..<3 { pixels[i + c] = RGB.lightened(pixels[i + c]) }
+            markedParts(row: y, w: w, h: h) { part in
+                for i in ((y * w + part.lowerBound) * 3)..<((y * w + part.upperBound) * 3) { pixels[i] = RGB.lightened(pixels[i]) }
             }
         }
     }
 
-    /// ...and the same mark on a local picture's spans: each row's band, stripe by stripe.
+    /// ...and on a local picture's spans.
     static func watermark(_ canvas: inout SpanCanvas) {
-        let (w, h) = (canvas.width, canvas.height)
-        for y in 0..<h {
-            let diagonal = y * w / h
-            let (from, to) = (max(0, diagonal - 89), min(w, diagonal + 90))
-            guard from < to else { continue }
-            // Stripes start where (x + y) % 48 is 0 and are 6 wide.
-            var stripe = from - (from + y) % 48
-            while stripe < to {
-                canvas.lighten(row: y, max(stripe, from), min(stripe + 6, to))
-                stripe += 48
-            }
+        for y in 0..<canvas.height {
+            markedParts(row: y, w: canvas.width, h: canvas.height) { part in canvas.lighten(row: y, part.lowerBound, part.upperBound) }
         }
     }
 }

@@ -9,8 +9,7 @@ import CZlib
 enum RunDeflate {
     static func rows(_ pixels: [UInt8], width: Int, height: Int) -> [UInt8] {
         let stride = width * 3
-        var bits = BitWriter(capacity: height * 64 + 64)
-        bits.put(0b011, count: 3)  // the last block, fixed codes
+        var bits = BitWriter(rows: height)
         var adler: uLong = 1
         let filter: [UInt8] = [0]
         pixels.withUnsafeBufferPointer { pixels in
@@ -49,8 +48,7 @@ enum RunDeflate {
     /// The same stream from a canvas's spans, without its pixels: each span is its first pixel as
     /// literals and a run of the rest, and the Adler-32 of a span is summed in closed form.
     static func spans(_ canvas: SpanCanvas) -> [UInt8] {
-        var bits = BitWriter(capacity: canvas.height * 64 + 64)
-        bits.put(0b011, count: 3)  // the last block, fixed codes
+        var bits = BitWriter(rows: canvas.height)
         var adler = SpanAdler()
         for row in canvas.rows {
             bits.literal(0)
@@ -112,9 +110,12 @@ enum RunDeflate {
         var buffer: UInt64 = 0
         var count = 0
 
-        init(capacity: Int) {
+        /// Room for `rows` rows of a flat picture, and the stream's one block begun: the last
+        /// block, with the fixed codes.
+        init(rows: Int) {
             bytes = []
-            bytes.reserveCapacity(capacity)
+            bytes.reserveCapacity(rows * 64 + 64)
+            put(0b011, count: 3)
         }
 
         mutating func put(_ value: UInt32, count bitCount: Int) {

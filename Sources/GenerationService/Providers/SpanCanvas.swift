@@ -27,16 +27,22 @@ struct SpanCanvas: Sendable {
     }
 
     mutating func fillRect(x0: Int, y0: Int, x1: Int, y1: Int, color: RGB) {
-        for y in max(0, y0)..<max(max(0, y0), min(height, y1)) { fill(row: y, x0, x1, color) }
+        for y in rows(y0, y1) { fill(row: y, x0, x1, color) }
     }
 
     /// The pixels within `r` of the centre, as the renderer has always drawn them: (x, y) with
     /// (x - cx)² + (y - cy)² ≤ r², each row one span.
     mutating func fillCircle(cx: Int, cy: Int, r: Int, color: RGB) {
-        for y in max(0, cy - r)..<max(max(0, cy - r), min(height, cy + r + 1)) {
+        for y in rows(cy - r, cy + r + 1) {
             let reach = Self.squareRoot((r * r) - (y - cy) * (y - cy))
             fill(row: y, cx - reach, cx + reach + 1, color)
         }
+    }
+
+    /// The rows from `top` up to `bottom` that are on the canvas (none when they are not).
+    private func rows(_ top: Int, _ bottom: Int) -> Range<Int> {
+        let first = max(0, top)
+        return first..<max(first, min(height, bottom))
     }
 
     /// Lightens `x0 ..< x1` of row `y` towards white by two thirds, keeping its spans' edges.
@@ -76,7 +82,9 @@ struct SpanCanvas: Sendable {
         for row in rows {
             var start = 0
             for span in row {
-                for _ in start..<span.end { pixels += [span.color.r, span.color.g, span.color.b] }
+                for _ in start..<span.end {
+                    pixels.append(span.color.r); pixels.append(span.color.g); pixels.append(span.color.b)
+                }
                 start = span.end
             }
         }
