@@ -55,9 +55,7 @@ extension CatalogRPC {
         let key = try Rules.idempotencyKey(request.idempotencyKey)
         media.createdAt = .init(date: Date.databaseNow)
         let draft = media
-        let made = try await database.transaction { tx in
-            try await MediaStore.attach(tx, draft, user: userID, key: key, asPicture: request.setAsCharacterImage)
-        }
+        let made = try await MediaStore.attach(database, draft, user: userID, key: key, asPicture: request.setAsCharacterImage)
         if made { return .with { $0.media = draft } }
         // A retry gets the media the first call made (the insert waited for it to commit).
         guard let key, let first = try await MediaStore.table.created(database, owner: userID, key: key) else {

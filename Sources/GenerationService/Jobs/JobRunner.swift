@@ -220,6 +220,13 @@ final class JobRunner: Service, Sendable {
         if try await JobStore.cancelRequested(database, job: job) { throw JobCanceled() }
     }
 
+    /// Records a provider call the job made (`meter`) and asks whether a cancel came while the
+    /// provider worked, in one round trip on PostgreSQL. Unlike `meter`, a failure is the attempt's.
+    func meterThenCheckCanceled(_ claimed: JobStore.Claimed, step: String, _ call: MeteredCall) async throws {
+        let record = meter.insert(call, user: claimed.userID, job: claimed.job.id, attempt: claimed.job.attempts, step: step)
+        if try await JobStore.cancelRequested(database, job: claimed.job.id, after: record) { throw JobCanceled() }
+    }
+
     /// What a finished job made: gallery media, or a story.
     struct Outcome: Sendable {
         var media: [Atelier_Catalog_V1_Media] = []

@@ -9,7 +9,7 @@ typealias JobEvent = Atelier_Generation_V1_JobEvent
 /// row, numbers the change (`last_sequence`) and appends its event, so the events are exactly the
 /// changes, in order. On PostgreSQL a change is one statement whose CTE writes the event, so it
 /// needs no BEGIN and COMMIT of its own (a job made eight round trips fewer); SQLite, which has no
-/// writing CTEs, runs the two statements in one transaction (`atomically`).
+/// writing CTEs, runs the two statements in one transaction (`SQLExecutor.atomically`).
 enum JobStore {
     static let kinds = ["image", "photo", "variant", "video", "avatar", "story", "narration", "illustrations"]
     static let statuses = ["queued", "running", "succeeded", "failed", "canceled"]
@@ -58,13 +58,6 @@ enum JobStore {
         created.microsecondsSince1970 - rank * agingSeconds * 1_000_000 - shift
     }
 
-    /// Runs a change whose PostgreSQL form is one statement: there as it is (inside the caller's
-    /// transaction, if any), on SQLite in a transaction of its own unless it is in one already.
-    static func atomically<T: Sendable>(_ db: any SQLExecutor, _ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        if db.dialect == .sqlite, let database = db as? any Database { return try await database.transaction(body) }
-        return try await body(db)
-    }
-
     /// A job asked for with priority high goes 30 s ahead of its plan's other jobs, low 30 s behind:
     /// within the plan, since a plan's rank is worth `generation.aging-seconds` (60) a step.
     static func priorityShift(_ priority: String?) -> Int64 {
@@ -99,7 +92,7 @@ enum JobStore {
         @Sendable func event(from source: SQL) -> SQL {
             "INSERT INTO job_events (\(eventColumns)) SELECT id, last_sequence, \(type), status, progress, \(message), \(now) FROM \(source)"
         }
-        return try await atomically(db) { db in
+        return try await db.atomically { db in
             if db.dialect == .postgres {
                 return try await db.first("WITH changed AS (\(change)), event AS (\(event(from: "changed"))) SELECT * FROM changed")
             }
@@ -164,6 +157,17 @@ enum JobStore {
 
     static func cancelRequested(_ db: any SQLExecutor, job id: String) async throws -> Bool {
         try await db.first("SELECT cancel_requested FROM jobs WHERE id = \(id)")?.bool("cancel_requested") ?? true
+    }
+
+    /// `write` (an INSERT of the job's own), then whether a cancel was asked for: on PostgreSQL in
+    /// one round trip, the write a CTE of the read.
+    static func cancelRequested(_ db: any SQLExecutor, job id: String, after write: SQL) async throws -> Bool {
+        guard db.dialect == .postgres else {
+            try await db.query(write)
+            return try await cancelRequested(db, job: id)
+        }
+        return try await db.first("WITH written AS (\(write)) SELECT cancel_requested FROM jobs WHERE id = \(id)")?
+            .bool("cancel_requested") ?? true
     }
 
     /// Running jobs whose lease ran out (their worker died): back to the queue, or failed when

@@ -23,13 +23,12 @@ struct MediaJobs: Sendable {
         if claimed.cancelRequested { throw JobCanceled() }
         let provider = providers.gate(forKind: job.kind).name
         let made = try await providers.run(job.kind) { try await call(claimed) }
-        await runner.meter(claimed, step: job.kind, metered(job.kind, files: made.count))
+        // A cancel is asked for after the provider's call, then answered by each picture's progress.
+        try await runner.meterThenCheckCanceled(claimed, step: job.kind, metered(job.kind, files: made.count))
         // Files a provider marked itself carry their original; the others are marked here.
         let unmarked = input["watermark"] == "true" && job.kind != "video" && made.contains { $0.original == nil }
         let files = unmarked ? try await pool.run { try made.map { $0.original == nil ? try FreeMark.apply($0) : $0 } } : made
         var attached: [Atelier_Catalog_V1_Media] = []
-        // Asked after the provider's call, then answered by each picture's progress.
-        try await runner.checkCanceled(job.id)
         var confirmed = false
         for (index, file) in files.enumerated() {
             if index > 0, !confirmed { throw JobCanceled() }

@@ -38,14 +38,19 @@ struct UsageMeter: Sendable {
     let costs: CostTable
 
     func record(_ call: MeteredCall, user: String, job: String, attempt: Int32, step: String) async throws {
+        try await database.query(insert(call, user: user, job: job, attempt: attempt, step: step))
+    }
+
+    /// The statement that records `call`, for a caller that sends it with a read of its own.
+    func insert(_ call: MeteredCall, user: String, job: String, attempt: Int32, step: String) -> SQL {
         let micros = Int64((call.cost(costs) * 1_000_000).rounded())
         let id = "\(job):\(attempt):\(step)"
-        try await database.query("""
+        return """
             INSERT INTO usage_records (id, user_id, job_id, operation, provider, model, items, tokens, characters, cost_micros, created_at)
             VALUES (\(id), \(user), \(job), \(call.operation), \(call.provider), \(call.model), \(Int64(call.items)),
                     \(call.tokens.map(Int64.init)), \(call.characters.map(Int64.init)), \(micros), \(Date.databaseNow))
             ON CONFLICT (id) DO NOTHING
-            """)
+            """
     }
 
     func purge(user: String) async throws {

@@ -27,6 +27,15 @@ extension SQLExecutor {
     public func count(_ statement: SQL) async throws -> Int64 {
         try await query(statement).first?.int("n") ?? 0
     }
+
+    /// Runs a change whose PostgreSQL form is one statement (writing CTEs): there as it is, inside
+    /// the caller's transaction if any, with no BEGIN and COMMIT round trips of its own; on SQLite,
+    /// which has no writing CTEs and runs the change as several statements, in a transaction of its
+    /// own unless it is in one already.
+    public func atomically<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        if dialect == .sqlite, let database = self as? any Database { return try await database.transaction(body) }
+        return try await body(self)
+    }
 }
 
 /// A service's database: one per service, SQLite file or PostgreSQL schema. It runs as a
