@@ -23,16 +23,16 @@ final class JobRunner: Service, Sendable {
     let meter: UsageMeter
     private let alerts: UsageAlerts
     private let ready = Mutex<(@Sendable () async throws -> Void)?>(nil)
-    /// Idle workers waiting to be told of a new job, by a number of their own, and the numbers of
-    /// those whose poll ran out before they started waiting.
+    /// Idle workers waiting to be woken, by a number of their own, and the numbers of those
+    /// stopped (shut down) before they started waiting.
     private let sleepers = Mutex(Sleepers())
 
     private struct Sleepers {
         var next: UInt64 = 0
-        var waiting: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
-        /// Woken by `wake`, not yet back from their wait.
+        var waiting: [(id: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
+        /// Woken, not yet back from their wait.
         var woken: Set<UInt64> = []
-        /// Whose poll ran out before they started waiting: they must not start.
+        /// Stopped before they started waiting: they must not start.
         var done: Set<UInt64> = []
     }
 
@@ -55,15 +55,19 @@ final class JobRunner: Service, Sendable {
         self.ready.withLock { $0 = ready }
     }
 
-    /// A job was queued: one idle worker looks now instead of at its next poll.
+    /// A job was queued: one idle worker looks now instead of at the next poll.
     func wake() {
-        let sleeper = sleepers.withLock { sleepers -> CheckedContinuation<Void, Never>? in
+        wakeOne(polled: false)
+    }
+
+    private func wakeOne(polled: Bool) {
+        let sleeper = sleepers.withLock { sleepers -> CheckedContinuation<Bool, Never>? in
             guard !sleepers.waiting.isEmpty else { return nil }
             let first = sleepers.waiting.removeFirst()
             sleepers.woken.insert(first.id)
             return first.continuation
         }
-        sleeper?.resume()
+        sleeper?.resume(returning: polled)
     }
 
     func run() async throws {
@@ -71,6 +75,7 @@ final class JobRunner: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<self.settings.workers { group.addTask { await self.work() } }
+                group.addTask { await self.pollLoop() }
                 group.addTask { await self.rescueLoop() }
                 await group.waitForAll()
             }
@@ -80,64 +85,69 @@ final class JobRunner: Service, Sendable {
     }
 
     private func work() async {
+        var polled = false
         while !Task.isCancelled {
             do {
                 let now = Date.databaseNow
                 let lease = now.addingTimeInterval(settings.lease.seconds)
                 if let claimed = try await JobStore.claim(database, now: now, leaseUntil: lease) {
+                    // A job no submit of this process announced (queued by another, or due again
+                    // after a backoff): there may be more, so one more idle worker looks too.
+                    if polled { wakeOne(polled: true) }
+                    polled = false
                     await execute(claimed)
                     continue
                 }
             } catch {
                 logger.warning("claiming a job failed", metadata: ["error": "\(error)"])
             }
-            await idle()
+            polled = await idle()
         }
     }
 
-    /// Sleeps until woken or the poll interval passes.
-    private func idle() async {
-        let poll = settings.poll
+    /// Every poll interval one idle worker looks for jobs no submit of this process announced:
+    /// one poller for the pool, so idle workers cost the database two claims a second, not two
+    /// each.
+    private func pollLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: settings.poll)
+            wakeOne(polled: true)
+        }
+    }
+
+    /// Sleeps until woken: by a submit (`wake`), by the poller, or by shutdown. Whether the poller
+    /// woke it.
+    private func idle() async -> Bool {
         let id = sleepers.withLock { sleepers in
             sleepers.next += 1
             return sleepers.next
         }
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    let resumeNow = self.sleepers.withLock { sleepers in
-                        if sleepers.done.remove(id) != nil { return true }
-                        sleepers.waiting.append((id, continuation))
-                        return false
-                    }
-                    if resumeNow { continuation.resume() }
+        let polled = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let resumeNow = self.sleepers.withLock { sleepers in
+                    if sleepers.done.remove(id) != nil { return true }
+                    sleepers.waiting.append((id, continuation))
+                    return false
                 }
-                return true
+                if resumeNow { continuation.resume(returning: false) }
             }
-            group.addTask {
-                try? await Task.sleep(for: poll)
-                return false
-            }
-            // Only this worker's own wait ends here; other idle workers sleep on.
-            if await group.next() == true {
-                self.sleepers.withLock { _ = $0.woken.remove(id) }
-            } else {
-                self.stopWaiting(id)
-            }
-            group.cancelAll()
+        } onCancel: {
+            self.stopWaiting(id)
         }
+        sleepers.withLock { _ = $0.woken.remove(id) }
+        return polled
     }
 
     private func stopWaiting(_ id: UInt64) {
-        let sleeper = sleepers.withLock { sleepers -> CheckedContinuation<Void, Never>? in
+        let sleeper = sleepers.withLock { sleepers -> CheckedContinuation<Bool, Never>? in
             if let index = sleepers.waiting.firstIndex(where: { $0.id == id }) { return sleepers.waiting.remove(at: index).continuation }
             // Woken at the same moment: its wait is over already.
-            if sleepers.woken.remove(id) != nil { return nil }
+            if sleepers.woken.contains(id) { return nil }
             // Not yet waiting: it must not start.
             sleepers.done.insert(id)
             return nil
         }
-        sleeper?.resume()
+        sleeper?.resume(returning: false)
     }
 
     private func wakeAll() {
@@ -146,7 +156,7 @@ final class JobRunner: Service, Sendable {
             for sleeper in sleepers.waiting { sleepers.woken.insert(sleeper.id) }
             return sleepers.waiting
         }
-        for sleeper in all { sleeper.continuation.resume() }
+        for sleeper in all { sleeper.continuation.resume(returning: false) }
     }
 
     private func rescueLoop() async {
