@@ -36,15 +36,9 @@ for _ in $(seq 1 120); do curl -sf "$gen_base/readyz" >/dev/null && break; sleep
 
 submitters=32
 jobs_each=$((seconds * 5))
-: >"$work/gen-users.txt"
+. scripts/bench.d/submitters.sh
 gen_users=()
-for n in $(seq 1 "$submitters"); do
-  signup=$(post "$gen_base" "" /api/auth/signup "{\"email\":\"gen$n@example.com\",\"password\":\"Bench-Marks-2026\"}")
-  user_token=$(json_field '["session"]["token"]' <<<"$signup")
-  gen_users+=(--user "$(json_field '["user"]["id"]' <<<"$signup")")
-  character=$(post "$gen_base" "$user_token" /api/characters '{"name":"Bench","hairColor":"auburn"}' | json_field '["character"]["id"]')
-  echo "$user_token $character" >>"$work/gen-users.txt"
-done
+sign_up_submitters "$gen_base" "$submitters" "$work/gen-users.txt" gen_users
 "$bench" --port "$(gen_port COMMERCE)" --credential "$admin_credential" --mode fund --amount 100000 "${gen_users[@]}"
 # Warm-up: two jobs each, not counted.
 python3 scripts/bench.d/jobs_load.py "$gen_base" "$work/gen-users.txt" 2 >/dev/null

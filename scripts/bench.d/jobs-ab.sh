@@ -32,6 +32,7 @@ json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('
 post() {  # base token path json
   curl -sf -H 'Content-Type: application/json' ${2:+-H "Authorization: Bearer $2"} "$1$3" -d "$4"
 }
+. scripts/bench.d/submitters.sh
 postgres_url=$(POSTGRES_OPTIONS="-c max_connections=300" scripts/postgres-throwaway start "$work/pg" | tail -1)
 eval "$("$BIN_A" keys | sed 's/^/export /')"  # both stacks' edges sign, their services verify
 
@@ -61,15 +62,8 @@ start_stack() {  # side binary extra-settings...
   edge_url[$side]=$base
   for _ in $(seq 1 120); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.5; done
   # 32 submitters, each its own user and character, funded for every round.
-  local users=() signup token character
-  : >"$work/$side-users.txt"
-  for n in $(seq 1 32); do
-    signup=$(post "$base" "" /api/auth/signup "{\"email\":\"gen$n@example.com\",\"password\":\"Bench-Marks-2026\"}")
-    token=$(json_field '["session"]["token"]' <<<"$signup")
-    users+=(--user "$(json_field '["user"]["id"]' <<<"$signup")")
-    character=$(post "$base" "$token" /api/characters '{"name":"Bench","hairColor":"auburn"}' | json_field '["character"]["id"]')
-    echo "$token $character" >>"$work/$side-users.txt"
-  done
+  local users=()
+  sign_up_submitters "$base" 32 "$work/$side-users.txt" users
   "$bench" --port "$(port_of COMMERCE)" --credential "$admin" --mode fund --amount 1000000 "${users[@]}"
   python3 scripts/bench.d/jobs_load.py "$base" "$work/$side-users.txt" 2 >/dev/null  # warm-up
   hop_pids[$side]="auth=${started[auth]} catalog=${started[catalog]} generation=${started[generation]} commerce=${started[commerce]} edge=${started[edge]}"
