@@ -27,7 +27,7 @@ enum MediaStore {
     /// the user's, in one transaction.
     static func attach(_ db: any SQLExecutor, _ media: Media, user: String, key: String?, asPicture: Bool) async throws -> Bool {
         let values = try columns.values(of: media) + [("user_id", .text(user)), ("idempotency_key", .optional(key))]
-        let counting = counting(media.type, by: 1, also: picture(media, asPicture: asPicture))
+        let increment = counting(media.type, by: 1, also: picture(media, asPicture: asPicture))
         do {
             return try await db.atomically { db in
                 if db.dialect == .postgres {
@@ -35,7 +35,7 @@ enum MediaStore {
                         WITH owned AS (SELECT id FROM characters WHERE id = \(media.characterID) AND user_id = \(user)),
                         inserted AS (INSERT INTO media (\(values.map(\.0))) SELECT \(list: values.map(\.1)) FROM owned
                                      ON CONFLICT DO NOTHING RETURNING id),
-                        counted AS (UPDATE characters SET \(counting) WHERE id = \(media.characterID) AND user_id = \(user)
+                        counted AS (UPDATE characters SET \(increment) WHERE id = \(media.characterID) AND user_id = \(user)
                                     AND EXISTS (SELECT 1 FROM inserted) RETURNING id)
                         SELECT (SELECT COUNT(*) FROM owned) AS owned, (SELECT COUNT(*) FROM counted) AS made
                         """)
@@ -45,7 +45,7 @@ enum MediaStore {
                 guard try await db.first("""
                     INSERT INTO media (\(values.map(\.0))) VALUES (\(list: values.map(\.1))) ON CONFLICT DO NOTHING RETURNING id
                     """) != nil else { return false }
-                guard try await count(db, character: media.characterID, counting, owner: user) else { throw CharacterStore.table.notFound }
+                guard try await count(db, character: media.characterID, increment, owner: user) else { throw CharacterStore.table.notFound }
                 return true
             }
         } catch DatabaseError.foreignKeyViolation {
