@@ -171,6 +171,8 @@ public let atelierMessageTypes: [any SwiftProtobuf.Message.Type] = [
     Atelier_Commerce_V1_PurgeUserResponse.self,
     Atelier_Commerce_V1_ReleaseRequest.self,
     Atelier_Commerce_V1_SandboxCheckout.self,
+    Atelier_Commerce_V1_SettleHoldsRequest.self,
+    Atelier_Commerce_V1_SettleHoldsResponse.self,
     Atelier_Commerce_V1_SettleRequest.self,
     Atelier_Commerce_V1_Subscription.self,
     Atelier_Commerce_V1_SubscriptionResponse.self,

@@ -94,6 +94,7 @@ extension Atelier_Commerce_V1_CommerceService.Method.GetEntitlements: UnaryMetho
 extension Atelier_Commerce_V1_CommerceService.Method.Grant: UnaryMethod {}
 extension Atelier_Commerce_V1_CommerceService.Method.Hold: UnaryMethod {}
 extension Atelier_Commerce_V1_CommerceService.Method.Settle: UnaryMethod {}
+extension Atelier_Commerce_V1_CommerceService.Method.SettleHolds: UnaryMethod {}
 extension Atelier_Commerce_V1_CommerceService.Method.Release: UnaryMethod {}
 extension Atelier_Commerce_V1_CommerceService.Method.HandleWebhook: UnaryMethod {}
 extension Atelier_Commerce_V1_CommerceService.Method.GetSandboxCheckout: UnaryMethod {}

@@ -196,6 +196,19 @@ public enum Atelier_Commerce_V1_CommerceService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SettleHolds" metadata.
+        public enum SettleHolds: Sendable {
+            /// Request type for "SettleHolds".
+            public typealias Input = Atelier_Commerce_V1_SettleHoldsRequest
+            /// Response type for "SettleHolds".
+            public typealias Output = Atelier_Commerce_V1_SettleHoldsResponse
+            /// Descriptor for "SettleHolds".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "SettleHolds",
+                type: .unary
+            )
+        }
         /// Namespace for "Release" metadata.
         public enum Release: Sendable {
             /// Request type for "Release".
@@ -276,6 +289,7 @@ public enum Atelier_Commerce_V1_CommerceService: Sendable {
             Grant.descriptor,
             Hold.descriptor,
             Settle.descriptor,
+            SettleHolds.descriptor,
             Release.descriptor,
             HandleWebhook.descriptor,
             GetSandboxCheckout.descriptor,
@@ -541,6 +555,28 @@ extension Atelier_Commerce_V1_CommerceService {
             request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_SettleRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_MovementResponse>
+
+        /// Handle the "SettleHolds" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Spends several holds of jobs that succeeded in one transaction, all of them or none: a hold
+        /// > that is not open (settled before under its key, expired, released, another user's) fails the
+        /// > whole batch with FAILED_PRECONDITION (reason BATCH_NOT_SETTLED), and the caller settles them
+        /// > one by one with Settle, which answers each exactly. Each settle is recorded under its own
+        /// > idempotency key, as Settle records it. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_SettleHoldsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_SettleHoldsResponse` messages.
+        func settleHolds(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_SettleHoldsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_SettleHoldsResponse>
 
         /// Handle the "Release" method.
         ///
@@ -875,6 +911,28 @@ extension Atelier_Commerce_V1_CommerceService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse>
 
+        /// Handle the "SettleHolds" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Spends several holds of jobs that succeeded in one transaction, all of them or none: a hold
+        /// > that is not open (settled before under its key, expired, released, another user's) fails the
+        /// > whole batch with FAILED_PRECONDITION (reason BATCH_NOT_SETTLED), and the caller settles them
+        /// > one by one with Settle, which answers each exactly. Each settle is recorded under its own
+        /// > idempotency key, as Settle records it. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_SettleHoldsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_SettleHoldsResponse` message.
+        func settleHolds(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_SettleHoldsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_SettleHoldsResponse>
+
         /// Handle the "Release" method.
         ///
         /// > Source IDL Documentation:
@@ -1206,6 +1264,28 @@ extension Atelier_Commerce_V1_CommerceService {
             context: GRPCCore.ServerContext
         ) async throws -> Atelier_Commerce_V1_MovementResponse
 
+        /// Handle the "SettleHolds" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Spends several holds of jobs that succeeded in one transaction, all of them or none: a hold
+        /// > that is not open (settled before under its key, expired, released, another user's) fails the
+        /// > whole batch with FAILED_PRECONDITION (reason BATCH_NOT_SETTLED), and the caller settles them
+        /// > one by one with Settle, which answers each exactly. Each settle is recorded under its own
+        /// > idempotency key, as Settle records it. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_SettleHoldsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_SettleHoldsResponse` to respond with.
+        func settleHolds(
+            request: Atelier_Commerce_V1_SettleHoldsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_SettleHoldsResponse
+
         /// Handle the "Release" method.
         ///
         /// > Source IDL Documentation:
@@ -1445,6 +1525,17 @@ extension Atelier_Commerce_V1_CommerceService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.SettleHolds.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_SettleHoldsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_SettleHoldsResponse>(),
+            handler: { request, context in
+                try await self.settleHolds(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Atelier_Commerce_V1_CommerceService.Method.Release.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_ReleaseRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_MovementResponse>(),
@@ -1642,6 +1733,17 @@ extension Atelier_Commerce_V1_CommerceService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_MovementResponse> {
         let response = try await self.settle(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func settleHolds(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_SettleHoldsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_SettleHoldsResponse> {
+        let response = try await self.settleHolds(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1869,6 +1971,19 @@ extension Atelier_Commerce_V1_CommerceService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse> {
         return GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse>(
             message: try await self.settle(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func settleHolds(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_SettleHoldsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_SettleHoldsResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_SettleHoldsResponse>(
+            message: try await self.settleHolds(
                 request: request.message,
                 context: context
             ),
@@ -2249,6 +2364,33 @@ extension Atelier_Commerce_V1_CommerceService {
             deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_MovementResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SettleHolds" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Spends several holds of jobs that succeeded in one transaction, all of them or none: a hold
+        /// > that is not open (settled before under its key, expired, released, another user's) fails the
+        /// > whole batch with FAILED_PRECONDITION (reason BATCH_NOT_SETTLED), and the caller settles them
+        /// > one by one with Settle, which answers each exactly. Each settle is recorded under its own
+        /// > idempotency key, as Settle records it. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_SettleHoldsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_SettleHoldsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_SettleHoldsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func settleHolds<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_SettleHoldsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_SettleHoldsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_SettleHoldsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SettleHoldsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "Release" method.
@@ -2825,6 +2967,44 @@ extension Atelier_Commerce_V1_CommerceService {
             )
         }
 
+        /// Call the "SettleHolds" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Spends several holds of jobs that succeeded in one transaction, all of them or none: a hold
+        /// > that is not open (settled before under its key, expired, released, another user's) fails the
+        /// > whole batch with FAILED_PRECONDITION (reason BATCH_NOT_SETTLED), and the caller settles them
+        /// > one by one with Settle, which answers each exactly. Each settle is recorded under its own
+        /// > idempotency key, as Settle records it. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_SettleHoldsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_SettleHoldsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_SettleHoldsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func settleHolds<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_SettleHoldsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_SettleHoldsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_SettleHoldsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SettleHoldsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.SettleHolds.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "Release" method.
         ///
         /// > Source IDL Documentation:
@@ -3372,6 +3552,39 @@ extension Atelier_Commerce_V1_CommerceService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_SettleRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_MovementResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SettleHolds" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Spends several holds of jobs that succeeded in one transaction, all of them or none: a hold
+    /// > that is not open (settled before under its key, expired, released, another user's) fails the
+    /// > whole batch with FAILED_PRECONDITION (reason BATCH_NOT_SETTLED), and the caller settles them
+    /// > one by one with Settle, which answers each exactly. Each settle is recorded under its own
+    /// > idempotency key, as Settle records it. Services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_SettleHoldsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func settleHolds<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_SettleHoldsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SettleHoldsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.settleHolds(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_SettleHoldsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_SettleHoldsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3949,6 +4162,43 @@ extension Atelier_Commerce_V1_CommerceService.ClientProtocol {
             metadata: metadata
         )
         return try await self.settle(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SettleHolds" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Spends several holds of jobs that succeeded in one transaction, all of them or none: a hold
+    /// > that is not open (settled before under its key, expired, released, another user's) fails the
+    /// > whole batch with FAILED_PRECONDITION (reason BATCH_NOT_SETTLED), and the caller settles them
+    /// > one by one with Settle, which answers each exactly. Each settle is recorded under its own
+    /// > idempotency key, as Settle records it. Services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func settleHolds<Result>(
+        _ message: Atelier_Commerce_V1_SettleHoldsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_SettleHoldsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_SettleHoldsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.settleHolds(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -46,6 +46,12 @@ extension CommerceRPC {
         try await ledger.settle(request, user: try subject(request.userID))
     }
 
+    public func settleHolds(request: Atelier_Commerce_V1_SettleHoldsRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_SettleHoldsResponse {
+        let settles = try request.settles.map { (user: try subject($0.userID), request: $0) }
+        let settled = try await ledger.settle(batch: settles)
+        return .with { $0.settled = settled }
+    }
+
     public func release(request: Atelier_Commerce_V1_ReleaseRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_MovementResponse {
         try await ledger.release(request, user: try subject(request.userID))
     }

@@ -10,9 +10,11 @@ enum AssetBalances {
     /// The balance's four columns (`available`, `held`, `next_expiry`, `expiring`) as subqueries
     /// over `user` and `asset`, so a statement can return them beside its own result (a settle's
     /// RETURNING) instead of a second round trip. `excludingHold` leaves one hold out of `held`.
-    static func columns(user: SQL, asset: SQL, now: Date, excludingHold: SQL? = nil) -> SQL {
+    /// `excludingHolds` leaves those holds out (a batch of settles states the balance after all of them).
+    static func columns(user: SQL, asset: SQL, now: Date, excludingHold: SQL? = nil, excludingHolds: [String] = []) -> SQL {
         let spendable: SQL = "g.user_id = \(user) AND g.asset = \(asset) AND g.remaining > 0 AND (g.expires_at IS NULL OR g.expires_at > \(now))"
-        let other: SQL = excludingHold.map { " AND o.id <> \($0)" } ?? ""
+        var other: SQL = excludingHold.map { " AND o.id <> \($0)" } ?? ""
+        if !excludingHolds.isEmpty { other = other + " AND o.id NOT IN (\(list: excludingHolds.map { .text($0) }))" }
         let soonest: SQL = "SELECT MIN(g.expires_at) FROM grants g WHERE \(spendable) AND g.expires_at IS NOT NULL"
         return """
             (SELECT COALESCE(SUM(g.remaining), 0) FROM grants g WHERE \(spendable)) AS available,

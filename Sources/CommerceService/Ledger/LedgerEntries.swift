@@ -30,8 +30,13 @@ enum LedgerEntries {
 
     /// Appends `entries` in one statement.
     static func append(_ tx: any SQLExecutor, user: String, _ entries: [Entry], now: Date) async throws {
+        try await append(tx, entries.map { (user, $0) }, now: now)
+    }
+
+    /// Appends entries of several wallets in one statement (a batch of settles).
+    static func append(_ tx: any SQLExecutor, _ entries: [(user: String, entry: Entry)], now: Date) async throws {
         guard !entries.isEmpty else { return }
-        let rows: [[SQLValue]] = entries.map { entry in
+        let rows: [[SQLValue]] = entries.map { user, entry in
             // Ids in the order the entries were made: entries of one transaction share their time.
             [.text(SecureRandom.orderedID(prefix: "le")), .text(user), .text(entry.asset), .int(entry.amount), .text(entry.kind.rawValue),
              .text(entry.source), .optional(entry.grantID), .optional(entry.holdID), .optional(entry.reference), .time(now)]

@@ -18,10 +18,26 @@ enum MovementRecords {
 
     static func insert(_ tx: any SQLExecutor, user: String, key: String, fingerprint: String,
                        reply: Atelier_Commerce_V1_MovementResponse, now: Date) async throws {
-        let kind = String(fingerprint.prefix { $0 != ":" })
+        try await insert(tx, [Record(user: user, key: key, fingerprint: fingerprint, reply: reply)], now: now)
+    }
+
+    /// One movement's record: whose, under which key, for which request, and its reply.
+    struct Record {
+        let user: String
+        let key: String
+        let fingerprint: String
+        let reply: Atelier_Commerce_V1_MovementResponse
+    }
+
+    /// Records several movements in one statement (a batch of settles).
+    static func insert(_ tx: any SQLExecutor, _ records: [Record], now: Date) async throws {
+        guard !records.isEmpty else { return }
+        let rows: [[SQLValue]] = try records.map { record in
+            [.text(record.user), .text(record.key), .text(String(record.fingerprint.prefix { $0 != ":" })), .text(record.fingerprint),
+             .blob(try record.reply.serializedBytes()), .time(now)]
+        }
         try await tx.query("""
-            INSERT INTO movements (user_id, idempotency_key, kind, fingerprint, response, created_at)
-            VALUES (\(user), \(key), \(kind), \(fingerprint), \(try reply.serializedBytes() as [UInt8]), \(now))
+            INSERT INTO movements (user_id, idempotency_key, kind, fingerprint, response, created_at) VALUES \(SQL.rows(rows))
             """)
     }
 
