@@ -57,6 +57,20 @@ struct Peers: Sendable {
         }, metadata: try asGeneration())
     }
 
+    /// Settles holds of several users in one call and one transaction, all or none
+    /// (`SettleBatcher`); each settle under the key `settle` gives it.
+    func settle(_ holds: [(user: String, hold: String)]) async throws {
+        _ = try await commerce.call(CommerceMethods.SettleHolds.self, .with {
+            $0.settles = holds.map { user, hold in
+                .with {
+                    $0.userID = user
+                    $0.holdID = hold
+                    $0.idempotencyKey = "settle:\(hold)"
+                }
+            }
+        }, metadata: try asGeneration())
+    }
+
     func release(user: String, hold: String) async throws {
         _ = try await commerce.call(CommerceMethods.Release.self, .with {
             $0.userID = user

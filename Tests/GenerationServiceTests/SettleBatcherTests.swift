@@ -1,0 +1,82 @@
+import AtelierProtos
+import AtelierTestSupport
+import Foundation
+@testable import GenerationService
+import GRPCCore
+import ServiceKit
+import Testing
+
+/// The settles of jobs that finish together, against a real commerce: each job's holds end
+/// settled exactly once whether they went alone, in a batch, or one by one after a batch failed.
+@Suite("Settling finished jobs together")
+struct SettleBatcherTests {
+    @Test("jobs finishing together are settled once each; a hold settled before or released does not fail the others",
+          arguments: TestBackend.available)
+    func together(backend: TestBackend) async throws {
+        try await TestStack.with(backend, services: [.commerce]) { stack in
+            let client = LazyServiceClient(.commerce, configuration: stack.configuration, directory: nil, timeout: .seconds(10))
+            let peers = Peers(commerce: client, catalog: client, auth: client, credential: stack.configuration.string("generation.credential"))
+            let batcher = SettleBatcher(peers: peers)
+            try await stack.withClient(.commerce) { grpc in
+                let commerce = Atelier_Commerce_V1_CommerceService.Client(wrapping: grpc)
+                let generation = try stack.serviceMetadata(name: "generation")
+                var jobs: [(user: String, holds: [String])] = []
+                for user in ["u-s1", "u-s2", "u-s3"] {
+                    _ = try await commerce.grant(.with {
+                        $0.userID = user; $0.asset = "credits"; $0.amount = 20; $0.source = "admin"; $0.idempotencyKey = "fund"
+                    }, metadata: try stack.serviceMetadata())
+                    for job in 0..<3 {
+                        let holds = try await (0..<(job + 1)).asyncMap { unit in
+                            try await commerce.hold(.with {
+                                $0.userID = user; $0.asset = "credits"; $0.amount = 1; $0.jobID = "\(user)-job-\(job)"; $0.idempotencyKey = "h\(job):\(unit)"
+                            }, metadata: generation).hold.id
+                        }
+                        jobs.append((user, holds))
+                    }
+                }
+                // One job's hold was settled before (a retried job), another's released (canceled meanwhile).
+                let settledBefore = jobs[1], released = jobs[4]
+                _ = try await commerce.settle(.with {
+                    $0.userID = settledBefore.user; $0.holdID = settledBefore.holds[0]; $0.idempotencyKey = "settle:\(settledBefore.holds[0])"
+                }, metadata: generation)
+                _ = try await commerce.release(.with {
+                    $0.userID = released.user; $0.holdID = released.holds[0]; $0.idempotencyKey = "release:\(released.holds[0])"
+                }, metadata: generation)
+
+                let outcomes = await withTaskGroup(of: (Int, CallFailure?).self) { group in
+                    for (index, job) in jobs.enumerated() {
+                        group.addTask { (index, await failure { try await batcher.settle(user: job.user, holds: job.holds) }) }
+                    }
+                    return await group.reduce(into: [Int: CallFailure?]()) { $0[$1.0] = $1.1 }
+                }
+                for index in jobs.indices {
+                    if index == 4 {
+                        #expect(outcomes[index]??.reason == "HOLD_NOT_OPEN")
+                    } else {
+                        #expect(outcomes[index] == .some(nil), "job \(index): \(String(describing: outcomes[index]))")
+                    }
+                }
+                let db = stack.database(.commerce)
+                for (index, job) in jobs.enumerated() {
+                    for hold in job.holds {
+                        let row = try #require(try await db.first("SELECT status FROM holds WHERE id = \(hold)"))
+                        // The job with a released hold stops there, as a job settling its holds one by one did: its
+                        // other hold stays held, and the job fails and releases it.
+                        let expected = index != 4 ? "settled" : hold == job.holds[0] ? "released" : "held"
+                        #expect(try row.string("status") == expected, "job \(index) hold \(hold)")
+                        let settles = try await db.first("SELECT COUNT(*) AS n FROM ledger_entries WHERE hold_id = \(hold) AND kind = 'settle'")?.int("n")
+                        #expect(settles == (expected == "settled" ? 1 : 0))
+                    }
+                }
+            }
+        }
+    }
+}
+
+private extension Range where Bound == Int {
+    func asyncMap<T>(_ transform: (Int) async throws -> T) async rethrows -> [T] {
+        var mapped: [T] = []
+        for value in self { mapped.append(try await transform(value)) }
+        return mapped
+    }
+}
