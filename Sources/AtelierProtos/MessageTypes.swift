@@ -165,6 +165,8 @@ public let atelierMessageTypes: [any SwiftProtobuf.Message.Type] = [
     Atelier_Commerce_V1_OperationCost.self,
     Atelier_Commerce_V1_OperationUsage.self,
     Atelier_Commerce_V1_Payment.self,
+    Atelier_Commerce_V1_PlaceHoldsRequest.self,
+    Atelier_Commerce_V1_PlaceHoldsResponse.self,
     Atelier_Commerce_V1_Plan.self,
     Atelier_Commerce_V1_PurchaseTokensRequest.self,
     Atelier_Commerce_V1_PurgeUserRequest.self,

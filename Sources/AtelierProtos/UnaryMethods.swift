@@ -93,6 +93,7 @@ extension Atelier_Commerce_V1_CommerceService.Method.ListBillingHistory: UnaryMe
 extension Atelier_Commerce_V1_CommerceService.Method.GetEntitlements: UnaryMethod {}
 extension Atelier_Commerce_V1_CommerceService.Method.Grant: UnaryMethod {}
 extension Atelier_Commerce_V1_CommerceService.Method.Hold: UnaryMethod {}
+extension Atelier_Commerce_V1_CommerceService.Method.PlaceHolds: UnaryMethod {}
 extension Atelier_Commerce_V1_CommerceService.Method.Settle: UnaryMethod {}
 extension Atelier_Commerce_V1_CommerceService.Method.SettleHolds: UnaryMethod {}
 extension Atelier_Commerce_V1_CommerceService.Method.Release: UnaryMethod {}

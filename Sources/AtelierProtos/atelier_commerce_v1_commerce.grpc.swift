@@ -183,6 +183,19 @@ public enum Atelier_Commerce_V1_CommerceService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "PlaceHolds" metadata.
+        public enum PlaceHolds: Sendable {
+            /// Request type for "PlaceHolds".
+            public typealias Input = Atelier_Commerce_V1_PlaceHoldsRequest
+            /// Response type for "PlaceHolds".
+            public typealias Output = Atelier_Commerce_V1_PlaceHoldsResponse
+            /// Descriptor for "PlaceHolds".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.commerce.v1.CommerceService"),
+                method: "PlaceHolds",
+                type: .unary
+            )
+        }
         /// Namespace for "Settle" metadata.
         public enum Settle: Sendable {
             /// Request type for "Settle".
@@ -288,6 +301,7 @@ public enum Atelier_Commerce_V1_CommerceService: Sendable {
             GetEntitlements.descriptor,
             Grant.descriptor,
             Hold.descriptor,
+            PlaceHolds.descriptor,
             Settle.descriptor,
             SettleHolds.descriptor,
             Release.descriptor,
@@ -537,6 +551,28 @@ extension Atelier_Commerce_V1_CommerceService {
             request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_HoldRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_MovementResponse>
+
+        /// Handle the "PlaceHolds" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Places several holds (of jobs submitted together) in one transaction, all of them or none:
+        /// > a hold the balance cannot cover, a wallet whose upkeep is due or a key used before fails the
+        /// > whole batch with FAILED_PRECONDITION (reason BATCH_NOT_HELD), nothing is held, and the caller
+        /// > places them one by one with Hold, which answers each exactly. Each hold is recorded under its
+        /// > own idempotency key, as Hold records it. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Commerce_V1_PlaceHoldsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Commerce_V1_PlaceHoldsResponse` messages.
+        func placeHolds(
+            request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_PlaceHoldsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_PlaceHoldsResponse>
 
         /// Handle the "Settle" method.
         ///
@@ -893,6 +929,28 @@ extension Atelier_Commerce_V1_CommerceService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse>
 
+        /// Handle the "PlaceHolds" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Places several holds (of jobs submitted together) in one transaction, all of them or none:
+        /// > a hold the balance cannot cover, a wallet whose upkeep is due or a key used before fails the
+        /// > whole batch with FAILED_PRECONDITION (reason BATCH_NOT_HELD), nothing is held, and the caller
+        /// > places them one by one with Hold, which answers each exactly. Each hold is recorded under its
+        /// > own idempotency key, as Hold records it. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_PlaceHoldsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Commerce_V1_PlaceHoldsResponse` message.
+        func placeHolds(
+            request: GRPCCore.ServerRequest<Atelier_Commerce_V1_PlaceHoldsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_PlaceHoldsResponse>
+
         /// Handle the "Settle" method.
         ///
         /// > Source IDL Documentation:
@@ -1246,6 +1304,28 @@ extension Atelier_Commerce_V1_CommerceService {
             context: GRPCCore.ServerContext
         ) async throws -> Atelier_Commerce_V1_MovementResponse
 
+        /// Handle the "PlaceHolds" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Places several holds (of jobs submitted together) in one transaction, all of them or none:
+        /// > a hold the balance cannot cover, a wallet whose upkeep is due or a key used before fails the
+        /// > whole batch with FAILED_PRECONDITION (reason BATCH_NOT_HELD), nothing is held, and the caller
+        /// > places them one by one with Hold, which answers each exactly. Each hold is recorded under its
+        /// > own idempotency key, as Hold records it. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Commerce_V1_PlaceHoldsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Commerce_V1_PlaceHoldsResponse` to respond with.
+        func placeHolds(
+            request: Atelier_Commerce_V1_PlaceHoldsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Commerce_V1_PlaceHoldsResponse
+
         /// Handle the "Settle" method.
         ///
         /// > Source IDL Documentation:
@@ -1514,6 +1594,17 @@ extension Atelier_Commerce_V1_CommerceService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Atelier_Commerce_V1_CommerceService.Method.PlaceHolds.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_PlaceHoldsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_PlaceHoldsResponse>(),
+            handler: { request, context in
+                try await self.placeHolds(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Atelier_Commerce_V1_CommerceService.Method.Settle.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_SettleRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_MovementResponse>(),
@@ -1722,6 +1813,17 @@ extension Atelier_Commerce_V1_CommerceService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_MovementResponse> {
         let response = try await self.hold(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func placeHolds(
+        request: GRPCCore.StreamingServerRequest<Atelier_Commerce_V1_PlaceHoldsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Commerce_V1_PlaceHoldsResponse> {
+        let response = try await self.placeHolds(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1958,6 +2060,19 @@ extension Atelier_Commerce_V1_CommerceService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse> {
         return GRPCCore.ServerResponse<Atelier_Commerce_V1_MovementResponse>(
             message: try await self.hold(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func placeHolds(
+        request: GRPCCore.ServerRequest<Atelier_Commerce_V1_PlaceHoldsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Commerce_V1_PlaceHoldsResponse> {
+        return GRPCCore.ServerResponse<Atelier_Commerce_V1_PlaceHoldsResponse>(
+            message: try await self.placeHolds(
                 request: request.message,
                 context: context
             ),
@@ -2341,6 +2456,33 @@ extension Atelier_Commerce_V1_CommerceService {
             deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_MovementResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_MovementResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "PlaceHolds" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Places several holds (of jobs submitted together) in one transaction, all of them or none:
+        /// > a hold the balance cannot cover, a wallet whose upkeep is due or a key used before fails the
+        /// > whole batch with FAILED_PRECONDITION (reason BATCH_NOT_HELD), nothing is held, and the caller
+        /// > places them one by one with Hold, which answers each exactly. Each hold is recorded under its
+        /// > own idempotency key, as Hold records it. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_PlaceHoldsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_PlaceHoldsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_PlaceHoldsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func placeHolds<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_PlaceHoldsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_PlaceHoldsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_PlaceHoldsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_PlaceHoldsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "Settle" method.
@@ -2926,6 +3068,44 @@ extension Atelier_Commerce_V1_CommerceService {
             try await self.client.unary(
                 request: request,
                 descriptor: Atelier_Commerce_V1_CommerceService.Method.Hold.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "PlaceHolds" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Places several holds (of jobs submitted together) in one transaction, all of them or none:
+        /// > a hold the balance cannot cover, a wallet whose upkeep is due or a key used before fails the
+        /// > whole batch with FAILED_PRECONDITION (reason BATCH_NOT_HELD), nothing is held, and the caller
+        /// > places them one by one with Hold, which answers each exactly. Each hold is recorded under its
+        /// > own idempotency key, as Hold records it. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Commerce_V1_PlaceHoldsRequest` message.
+        ///   - serializer: A serializer for `Atelier_Commerce_V1_PlaceHoldsRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Commerce_V1_PlaceHoldsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func placeHolds<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Commerce_V1_PlaceHoldsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Commerce_V1_PlaceHoldsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Commerce_V1_PlaceHoldsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_PlaceHoldsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Commerce_V1_CommerceService.Method.PlaceHolds.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -3523,6 +3703,39 @@ extension Atelier_Commerce_V1_CommerceService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_HoldRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_MovementResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PlaceHolds" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Places several holds (of jobs submitted together) in one transaction, all of them or none:
+    /// > a hold the balance cannot cover, a wallet whose upkeep is due or a key used before fails the
+    /// > whole batch with FAILED_PRECONDITION (reason BATCH_NOT_HELD), nothing is held, and the caller
+    /// > places them one by one with Hold, which answers each exactly. Each hold is recorded under its
+    /// > own idempotency key, as Hold records it. Services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Commerce_V1_PlaceHoldsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func placeHolds<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Commerce_V1_PlaceHoldsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_PlaceHoldsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.placeHolds(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Commerce_V1_PlaceHoldsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Commerce_V1_PlaceHoldsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -4129,6 +4342,43 @@ extension Atelier_Commerce_V1_CommerceService.ClientProtocol {
             metadata: metadata
         )
         return try await self.hold(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PlaceHolds" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Places several holds (of jobs submitted together) in one transaction, all of them or none:
+    /// > a hold the balance cannot cover, a wallet whose upkeep is due or a key used before fails the
+    /// > whole batch with FAILED_PRECONDITION (reason BATCH_NOT_HELD), nothing is held, and the caller
+    /// > places them one by one with Hold, which answers each exactly. Each hold is recorded under its
+    /// > own idempotency key, as Hold records it. Services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func placeHolds<Result>(
+        _ message: Atelier_Commerce_V1_PlaceHoldsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Commerce_V1_PlaceHoldsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Commerce_V1_PlaceHoldsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.placeHolds(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -46,6 +46,12 @@ extension CommerceRPC {
         try await ledger.settle(request, user: try subject(request.userID))
     }
 
+    public func placeHolds(request: Atelier_Commerce_V1_PlaceHoldsRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_PlaceHoldsResponse {
+        let holds = try request.holds.map { (user: try subject($0.userID), request: $0) }
+        let held = try await ledger.hold(batch: holds)
+        return .with { $0.held = held }
+    }
+
     public func settleHolds(request: Atelier_Commerce_V1_SettleHoldsRequest, context: ServerContext) async throws -> Atelier_Commerce_V1_SettleHoldsResponse {
         let settles = try request.settles.map { (user: try subject($0.userID), request: $0) }
         let settled = try await ledger.settle(batch: settles)

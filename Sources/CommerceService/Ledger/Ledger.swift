@@ -44,6 +44,24 @@ struct Ledger: Sendable {
     }
 
     func hold(_ request: Atelier_Commerce_V1_HoldRequest, user: String) async throws -> MovementResponse {
+        let terms = try holdTerms(request)
+        return try await movement("hold", request, user: user) { tx, now in
+            let state = try await WalletState.read(tx, user: user, assets: terms.candidates.map(\.asset), now: now)
+            guard let draw = state.draw(terms.candidates) else {
+                let wanted = terms.candidates.map { "\($0.amount) \($0.asset)" }.joined(separator: " or ")
+                throw ServiceError(.failedPrecondition, reason: "INSUFFICIENT_CREDITS", "not enough balance: needs \(wanted)")
+            }
+            let placed = PlacedHold(user: user, hold: Self.newHold(request, draw: draw, ttl: terms.ttl, now: now), draw: draw)
+            try await Self.record([placed], in: tx, now: now)
+            return .with {
+                $0.hold = placed.hold
+                $0.balance = state.balance(after: draw)
+            }
+        }
+    }
+
+    /// What a hold asks for: the assets and amounts it may draw from, in order, and how long it lasts.
+    func holdTerms(_ request: Atelier_Commerce_V1_HoldRequest) throws -> (candidates: [(asset: String, amount: Int64)], ttl: Int) {
         let candidates: [(asset: String, amount: Int64)]
         if !request.asset.isEmpty {
             guard prices.assets.contains(request.asset) else { throw ServiceError.invalid("asset", "unknown asset \"\(request.asset)\"") }
@@ -58,41 +76,56 @@ struct Ledger: Sendable {
         guard request.jobID.count <= 200 else { throw ServiceError.invalid("jobId", "jobId must be at most 200 characters") }
         let ttl = request.ttlSeconds == 0 ? Self.defaultHoldSeconds : Int(request.ttlSeconds)
         guard (1...Self.maxHoldSeconds).contains(ttl) else { throw ServiceError.invalid("ttlSeconds", "ttlSeconds must be 1 to 86400") }
+        return (candidates, ttl)
+    }
 
-        return try await movement("hold", request, user: user) { tx, now in
-            let state = try await WalletState.read(tx, user: user, assets: candidates.map(\.asset), now: now)
-            guard let draw = state.draw(candidates) else {
-                let wanted = candidates.map { "\($0.amount) \($0.asset)" }.joined(separator: " or ")
-                throw ServiceError(.failedPrecondition, reason: "INSUFFICIENT_CREDITS", "not enough balance: needs \(wanted)")
-            }
-            let hold = HoldInfo.with {
-                $0.id = SecureRandom.id(prefix: "hold")
-                $0.asset = draw.asset
-                $0.amount = draw.amount
-                $0.operation = request.operation.isEmpty ? draw.asset : request.operation
-                $0.jobID = request.jobID
-                $0.status = "held"
-                $0.expiresAt = .init(date: now.addingTimeInterval(TimeInterval(ttl)))
-                $0.createdAt = .init(date: now)
-            }
-            try await tx.query("""
-                INSERT INTO holds (id, user_id, asset, amount, operation, job_id, status, expires_at, created_at)
-                VALUES (\(hold.id), \(user), \(hold.asset), \(hold.amount), \(hold.operation), \(hold.jobID), 'held',
-                        \(hold.expiresAt.date), \(now))
-                """)
-            try await tx.query("""
-                UPDATE grants SET remaining = remaining - CASE id \(SQL.join(draw.parts.map { "WHEN \($0.grant.id) THEN \($0.take)" }, separator: " ")) END
-                WHERE id IN (\(list: draw.parts.map { .text($0.grant.id) }))
-                """)
-            try await LedgerEntries.append(tx, user: user, draw.parts.map { part in
-                .init(asset: draw.asset, amount: -part.take, kind: .hold, source: part.grant.source, grantID: part.grant.id,
-                      holdID: hold.id, reference: request.jobID.isEmpty ? nil : request.jobID)
-            }, now: now)
-            return .with {
-                $0.hold = hold
-                $0.balance = state.balance(after: draw)
-            }
+    typealias Draw = (asset: String, amount: Int64, parts: [(grant: GrantRow, take: Int64)])
+
+    /// A hold about to be recorded: whose, what, and what it takes from which grants.
+    struct PlacedHold {
+        let user: String
+        let hold: HoldInfo
+        let draw: Draw
+    }
+
+    static func newHold(_ request: Atelier_Commerce_V1_HoldRequest, draw: Draw, ttl: Int, now: Date) -> HoldInfo {
+        .with {
+            $0.id = SecureRandom.id(prefix: "hold")
+            $0.asset = draw.asset
+            $0.amount = draw.amount
+            $0.operation = request.operation.isEmpty ? draw.asset : request.operation
+            $0.jobID = request.jobID
+            $0.status = "held"
+            $0.expiresAt = .init(date: now.addingTimeInterval(TimeInterval(ttl)))
+            $0.createdAt = .init(date: now)
         }
+    }
+
+    /// Records holds, of one wallet or several, in three statements: the holds, what they take from
+    /// their grants, and their ledger entries.
+    static func record(_ placed: [PlacedHold], in tx: any SQLExecutor, now: Date) async throws {
+        let holds = SQL.rows(placed.map { placed in
+            let hold = placed.hold
+            return [.text(hold.id), .text(placed.user), .text(hold.asset), .int(hold.amount), .text(hold.operation), .text(hold.jobID),
+                    .text("held"), .time(hold.expiresAt.date), .time(now)]
+        })
+        try await tx.query("""
+            INSERT INTO holds (id, user_id, asset, amount, operation, job_id, status, expires_at, created_at) VALUES \(holds)
+            """)
+        var taken: [(grant: String, take: Int64)] = []
+        for part in placed.flatMap(\.draw.parts) {
+            if let index = taken.firstIndex(where: { $0.grant == part.grant.id }) { taken[index].take += part.take } else { taken.append((part.grant.id, part.take)) }
+        }
+        try await tx.query("""
+            UPDATE grants SET remaining = remaining - CASE id \(SQL.join(taken.map { "WHEN \($0.grant) THEN \($0.take)" }, separator: " ")) END
+            WHERE id IN (\(list: taken.map { .text($0.grant) }))
+            """)
+        try await LedgerEntries.append(tx, placed.flatMap { placed in
+            placed.draw.parts.map { part in
+                (placed.user, LedgerEntries.Entry(asset: placed.draw.asset, amount: -part.take, kind: .hold, source: part.grant.source, grantID: part.grant.id,
+                                                  holdID: placed.hold.id, reference: placed.hold.jobID.isEmpty ? nil : placed.hold.jobID))
+            }
+        }, now: now)
     }
 
     func settle(_ request: Atelier_Commerce_V1_SettleRequest, user: String) async throws -> MovementResponse {

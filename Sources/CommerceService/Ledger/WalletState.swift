@@ -64,6 +64,14 @@ struct WalletState {
         return nil
     }
 
+    /// Takes `draw` from the grants and holds it, for the next hold of the same batch to draw after it.
+    mutating func take(_ draw: (asset: String, amount: Int64, parts: [(grant: Grant, take: Int64)])) {
+        for part in draw.parts {
+            if let index = grants.firstIndex(where: { $0.id == part.grant.id }) { grants[index].remaining -= part.take }
+        }
+        held[draw.asset, default: 0] += draw.amount
+    }
+
     /// The asset's balance once `parts` are taken and held.
     func balance(after draw: (asset: String, amount: Int64, parts: [(grant: Grant, take: Int64)])) -> AssetBalance {
         let taken = Dictionary(draw.parts.map { ($0.grant.id, $0.take) }, uniquingKeysWith: +)
