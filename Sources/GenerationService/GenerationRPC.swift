@@ -286,14 +286,7 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
     func submit(kind: String, user: String, plan: PlanPriority, characterID: String, input: [String: String],
                 operation: String, units: Int, key: String?, storyID: String = "") async throws -> Job {
         let id = SecureRandom.id(prefix: "job")
-        var holds: [Atelier_Commerce_V1_HoldInfo] = []
-        do {
-            for unit in 0..<units { holds.append(try await peers.hold(user: user, operation: operation, job: id, unit: unit + 1)) }
-        } catch {
-            await peers.release(holds.map(\.id), user: user, logger: logger)
-            throw error
-        }
-        let placed = holds
+        let placed = try await peers.holds(user: user, operation: operation, job: id, units: units, logger: logger)
         let now = Date.databaseNow
         var job = Job()
         job.id = id

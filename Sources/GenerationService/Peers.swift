@@ -19,8 +19,31 @@ struct Peers: Sendable {
     let catalog: LazyServiceClient
     let auth: LazyServiceClient
     let credential: String?
+    /// Holds of submits that arrive together, and settles of jobs that finish together, each
+    /// sent as one call (`CallBatcher`).
+    let holdBatches: CallBatcher<Atelier_Commerce_V1_HoldRequest, Atelier_Commerce_V1_HoldInfo>
+    let settleBatches: CallBatcher<Atelier_Commerce_V1_SettleRequest, Atelier_Commerce_V1_MovementResponse>
+
+    init(commerce: LazyServiceClient, catalog: LazyServiceClient, auth: LazyServiceClient, credential: String?) {
+        self.commerce = commerce
+        self.catalog = catalog
+        self.auth = auth
+        self.credential = credential
+        holdBatches = CallBatcher(maxItems: 100) { holds in
+            try await commerce.call(CommerceMethods.PlaceHolds.self, .with { $0.holds = holds },
+                                    metadata: try Self.asGeneration(credential)).held.map(\.hold)
+        }
+        settleBatches = CallBatcher(maxItems: 100) { settles in
+            try await commerce.call(CommerceMethods.SettleHolds.self, .with { $0.settles = settles },
+                                    metadata: try Self.asGeneration(credential)).settled
+        }
+    }
 
     func asGeneration() throws -> Metadata {
+        try Self.asGeneration(credential)
+    }
+
+    static func asGeneration(_ credential: String?) throws -> Metadata {
         guard let credential else {
             throw ServiceError(.failedPrecondition, reason: "GENERATION_NOT_CONFIGURED",
                                "generation has no service credential (generation.credential); ask the operator")
@@ -40,35 +63,52 @@ struct Peers: Sendable {
 
     /// One hold per unit of the operation, keyed by the job, so a retried submit holds once.
     func hold(user: String, operation: String, job: String, unit: Int) async throws -> Atelier_Commerce_V1_HoldInfo {
-        try await commerce.call(CommerceMethods.Hold.self, .with {
+        try await commerce.call(CommerceMethods.Hold.self, Self.holdRequest(user: user, operation: operation, job: job, unit: unit),
+                                metadata: try asGeneration()).hold
+    }
+
+    static func holdRequest(user: String, operation: String, job: String, unit: Int) -> Atelier_Commerce_V1_HoldRequest {
+        .with {
             $0.userID = user
             $0.operation = operation
             $0.jobID = job
             $0.ttlSeconds = 86_400
             $0.idempotencyKey = "\(job):hold:\(unit)"
-        }, metadata: try asGeneration()).hold
+        }
     }
 
-    func settle(user: String, hold: String) async throws {
-        _ = try await commerce.call(CommerceMethods.Settle.self, .with {
+    /// A new job's holds, one per unit, placed with those of other submits arriving meanwhile;
+    /// when that batch fails, one by one, and a hold refused releases those placed before it.
+    func holds(user: String, operation: String, job: String, units: Int, logger: Logger) async throws -> [Atelier_Commerce_V1_HoldInfo] {
+        let requests = (0..<units).map { Self.holdRequest(user: user, operation: operation, job: job, unit: $0 + 1) }
+        if let placed = await holdBatches.together(requests) { return placed }
+        var holds: [Atelier_Commerce_V1_HoldInfo] = []
+        do {
+            for unit in 0..<units { holds.append(try await hold(user: user, operation: operation, job: job, unit: unit + 1)) }
+        } catch {
+            await release(holds.map(\.id), user: user, logger: logger)
+            throw error
+        }
+        return holds
+    }
+
+    static func settleRequest(user: String, hold: String) -> Atelier_Commerce_V1_SettleRequest {
+        .with {
             $0.userID = user
             $0.holdID = hold
             $0.idempotencyKey = "settle:\(hold)"
-        }, metadata: try asGeneration())
+        }
     }
 
-    /// Settles holds of several users in one call and one transaction, all or none
-    /// (`SettleBatcher`); each settle under the key `settle` gives it.
-    func settle(_ holds: [(user: String, hold: String)]) async throws {
-        _ = try await commerce.call(CommerceMethods.SettleHolds.self, .with {
-            $0.settles = holds.map { user, hold in
-                .with {
-                    $0.userID = user
-                    $0.holdID = hold
-                    $0.idempotencyKey = "settle:\(hold)"
-                }
-            }
-        }, metadata: try asGeneration())
+    /// A finished job's holds, settled with those of other jobs finishing meanwhile; when that
+    /// batch fails, one by one.
+    func settle(user: String, holds: [String]) async throws {
+        guard await settleBatches.together(holds.map { Self.settleRequest(user: user, hold: $0) }) == nil else { return }
+        for hold in holds { try await settle(user: user, hold: hold) }
+    }
+
+    func settle(user: String, hold: String) async throws {
+        _ = try await commerce.call(CommerceMethods.Settle.self, Self.settleRequest(user: user, hold: hold), metadata: try asGeneration())
     }
 
     func release(user: String, hold: String) async throws {

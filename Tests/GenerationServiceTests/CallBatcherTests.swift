@@ -1,22 +1,23 @@
 import AtelierProtos
 import AtelierTestSupport
 import Foundation
+import Logging
 @testable import GenerationService
 import GRPCCore
 import ServiceKit
 import Testing
 
-/// The settles of jobs that finish together, against a real commerce: each job's holds end
-/// settled exactly once whether they went alone, in a batch, or one by one after a batch failed.
-@Suite("Settling finished jobs together")
-struct SettleBatcherTests {
+/// Holds of submits that arrive together and settles of jobs that finish together, against a
+/// real commerce: each ends placed or settled exactly once, whether it went in a batch or one by
+/// one after its batch failed.
+@Suite("Holds and settles of jobs together")
+struct CallBatcherTests {
     @Test("jobs finishing together are settled once each; a hold settled before or released does not fail the others",
           arguments: TestBackend.available)
     func together(backend: TestBackend) async throws {
         try await TestStack.with(backend, services: [.commerce]) { stack in
             let client = LazyServiceClient(.commerce, configuration: stack.configuration, directory: nil, timeout: .seconds(10))
             let peers = Peers(commerce: client, catalog: client, auth: client, credential: stack.configuration.string("generation.credential"))
-            let batcher = SettleBatcher(peers: peers)
             try await stack.withClient(.commerce) { grpc in
                 let commerce = Atelier_Commerce_V1_CommerceService.Client(wrapping: grpc)
                 let generation = try stack.serviceMetadata(name: "generation")
@@ -45,7 +46,7 @@ struct SettleBatcherTests {
 
                 let outcomes = await withTaskGroup(of: (Int, CallFailure?).self) { group in
                     for (index, job) in jobs.enumerated() {
-                        group.addTask { (index, await failure { try await batcher.settle(user: job.user, holds: job.holds) }) }
+                        group.addTask { (index, await failure { try await peers.settle(user: job.user, holds: job.holds) }) }
                     }
                     return await group.reduce(into: [Int: CallFailure?]()) { $0[$1.0] = $1.1 }
                 }
@@ -67,6 +68,51 @@ struct SettleBatcherTests {
                         let settles = try await db.first("SELECT COUNT(*) AS n FROM ledger_entries WHERE hold_id = \(hold) AND kind = 'settle'")?.int("n")
                         #expect(settles == (expected == "settled" ? 1 : 0))
                     }
+                }
+            }
+        }
+    }
+    @Test("submits arriving together hold once each; one the balance cannot cover is refused alone", arguments: TestBackend.available)
+    func holdsTogether(backend: TestBackend) async throws {
+        try await TestStack.with(backend, services: [.commerce]) { stack in
+            let client = LazyServiceClient(.commerce, configuration: stack.configuration, directory: nil, timeout: .seconds(10))
+            let peers = Peers(commerce: client, catalog: client, auth: client, credential: stack.configuration.string("generation.credential"))
+            try await stack.withClient(.commerce) { grpc in
+                let commerce = Atelier_Commerce_V1_CommerceService.Client(wrapping: grpc)
+                for (user, credits) in [("u-p1", 20), ("u-p2", 20), ("u-poor", 0)] where credits > 0 {
+                    _ = try await commerce.grant(.with {
+                        $0.userID = user; $0.asset = "credits"; $0.amount = Int64(credits); $0.source = "admin"; $0.idempotencyKey = "fund"
+                    }, metadata: try stack.serviceMetadata())
+                }
+                // Videos (5 credits each, from credits alone): u-poor has only the signup's 3.
+                let submits = [("u-p1", "job-1", 1), ("u-p2", "job-2", 2), ("u-poor", "job-3", 1), ("u-p1", "job-4", 2), ("u-p2", "job-5", 1)]
+                let outcomes = await withTaskGroup(of: (String, [Atelier_Commerce_V1_HoldInfo]?, CallFailure?).self) { group in
+                    for (user, job, units) in submits {
+                        group.addTask {
+                            var held: [Atelier_Commerce_V1_HoldInfo]?
+                            let refused = await failure {
+                                held = try await peers.holds(user: user, operation: "video_4s", job: job, units: units, logger: Logger(label: "test"))
+                            }
+                            return (job, held, refused)
+                        }
+                    }
+                    return await group.reduce(into: [String: ([Atelier_Commerce_V1_HoldInfo]?, CallFailure?)]()) { $0[$1.0] = ($1.1, $1.2) }
+                }
+                for (user, job, units) in submits {
+                    let (held, refused) = outcomes[job] ?? (nil, nil)
+                    if user == "u-poor" {
+                        #expect(refused?.reason == "INSUFFICIENT_CREDITS", "\(job): \(String(describing: refused))")
+                    } else {
+                        #expect(refused == nil, "\(job): \(String(describing: refused))")
+                        #expect(held?.count == units && held?.allSatisfy { $0.jobID == job && $0.amount == 5 && $0.status == "held" } == true)
+                    }
+                }
+                let db = stack.database(.commerce)
+                for (user, held) in [("u-p1", Int64(15)), ("u-p2", 15), ("u-poor", 0)] {
+                    let wallet = try await commerce.getWallet(.with { $0.userID = user }, metadata: try stack.serviceMetadata())
+                    #expect(wallet.balances.first { $0.asset == "credits" }?.held ?? 0 == held, "\(user)")
+                    let holds = try await db.first("SELECT COUNT(*) AS n FROM holds WHERE user_id = \(user)")?.int("n")
+                    #expect(holds == held / 5)
                 }
             }
         }

@@ -21,8 +21,6 @@ final class JobRunner: Service, Sendable {
     private let pool: BoundedWorkPool
     private let webhooks: ReplicateWebhooks
     let meter: UsageMeter
-    /// Settles the holds of jobs that finish together in one call.
-    private let settler: SettleBatcher
     private let alerts: UsageAlerts
     private let ready = Mutex<(@Sendable () async throws -> Void)?>(nil)
     /// Idle workers waiting to be woken, by a number of their own, and the numbers of those
@@ -41,7 +39,6 @@ final class JobRunner: Service, Sendable {
     init(database: any Database, peers: Peers, providers: ProviderSet, results: ResultStore, settings: GenerationSettings,
          pool: BoundedWorkPool, webhooks: ReplicateWebhooks, costs: CostTable, logger: Logger) {
         meter = UsageMeter(database: database, costs: costs)
-        settler = SettleBatcher(peers: peers)
         alerts = UsageAlerts(database: database, peers: peers, logger: logger)
         self.database = database
         self.peers = peers
@@ -192,7 +189,7 @@ final class JobRunner: Service, Sendable {
                 guard let canceled = try await JobStore.cancelRequested(database, job: job.id, attempt: job.attempts) else { return }
                 if canceled { throw JobCanceled() }
             }
-            try await settler.settle(user: claimed.userID, holds: claimed.holdIDs)
+            try await peers.settle(user: claimed.userID, holds: claimed.holdIDs)
             let now = Date.databaseNow
             try await JobStore.change(database, job: job.id, from: ["running"], attempt: job.attempts, set: [
                 ("status", "succeeded"), ("progress", .int(100)), ("charge", claimed.holdIDs.isEmpty ? "none" : "settled"), ("lease_until", .null),
