@@ -35,6 +35,9 @@ struct PlaceHoldsTests {
                     let sums = try await CommerceFixture.sums(stack, user: user, asset: "credits")
                     #expect(sums.entries == sums.remaining)
                 }
+                // u-p1's second hold draws after the first: from what the first left, never a grant it emptied.
+                let empty = try await stack.database(.commerce).first("SELECT COUNT(*) AS n FROM ledger_entries WHERE amount = 0 AND kind = 'hold'")
+                #expect(try empty?.int("n") == 0)
                 // A Hold under a batch's key is a retry: the batch's reply again, nothing more held.
                 let retried = try await commerce.hold(Self.hold("u-p1", 4, key: "a"), metadata: metadata)
                 #expect(retried == batch.held[0])

@@ -69,6 +69,8 @@ struct WalletState {
         for part in draw.parts {
             if let index = grants.firstIndex(where: { $0.id == part.grant.id }) { grants[index].remaining -= part.take }
         }
+        // A grant the draw emptied has nothing left to give the next one (as the read leaves it out).
+        grants.removeAll { $0.remaining <= 0 }
         held[draw.asset, default: 0] += draw.amount
     }
 
