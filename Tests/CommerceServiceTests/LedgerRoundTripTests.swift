@@ -34,6 +34,14 @@ final class CountingDatabase: Database {
     func run() async throws { try await base.run() }
     func close() async throws { try await base.close() }
 
+    /// A ledger on the stack's commerce database whose statements are counted.
+    static func ledger(_ stack: TestStack) throws -> (ledger: Ledger, database: CountingDatabase, upkeep: WalletUpkeep) {
+        let prices = try PriceList.load(path: nil)
+        let database = CountingDatabase(stack.database(.commerce))
+        let upkeep = WalletUpkeep(prices: prices, subscriptions: SubscriptionStore(prices: prices))
+        return (Ledger(database: database, prices: prices, upkeep: upkeep, clock: .system), database, upkeep)
+    }
+
     struct Counting: SQLExecutor {
         let base: any SQLExecutor
         let database: CountingDatabase
@@ -52,10 +60,7 @@ struct LedgerRoundTripTests {
           arguments: TestBackend.available)
     func twelve(backend: TestBackend) async throws {
         try await TestStack.with(backend, services: [.commerce]) { stack in
-            let prices = try PriceList.load(path: nil)
-            let database = CountingDatabase(stack.database(.commerce))
-            let upkeep = WalletUpkeep(prices: prices, subscriptions: SubscriptionStore(prices: prices))
-            let ledger = Ledger(database: database, prices: prices, upkeep: upkeep, clock: .system)
+            let (ledger, database, upkeep) = try CountingDatabase.ledger(stack)
             // The first movement of a wallet creates it and grants today's allowances: upkeep, once.
             _ = try await ledger.grant(.with {
                 $0.asset = "credits"; $0.amount = 100; $0.source = "admin"; $0.idempotencyKey = "fund"

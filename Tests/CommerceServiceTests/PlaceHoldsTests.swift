@@ -93,10 +93,7 @@ struct PlaceHoldsTests {
     @Test("a batch of holds takes a read a wallet and six statements more, BEGIN and COMMIT included", arguments: TestBackend.available)
     func statements(backend: TestBackend) async throws {
         try await TestStack.with(backend, services: [.commerce]) { stack in
-            let prices = try PriceList.load(path: nil)
-            let database = CountingDatabase(stack.database(.commerce))
-            let upkeep = WalletUpkeep(prices: prices, subscriptions: SubscriptionStore(prices: prices))
-            let ledger = Ledger(database: database, prices: prices, upkeep: upkeep, clock: .system)
+            let (ledger, database, _) = try CountingDatabase.ledger(stack)
             var holds: [(user: String, request: Atelier_Commerce_V1_HoldRequest)] = []
             for user in ["user_a", "user_b", "user_c"] {
                 _ = try await ledger.grant(.with { $0.asset = "credits"; $0.amount = 10; $0.source = "admin"; $0.idempotencyKey = "fund" }, user: user)

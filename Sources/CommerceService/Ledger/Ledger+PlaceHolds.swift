@@ -18,10 +18,7 @@ extension Ledger {
             throw ServiceError.invalid("holds", "holds must hold 1 to \(Self.maxHoldsInBatch) holds")
         }
         let asked = try requests.map { user, request in
-            let key = request.idempotencyKey
-            guard !key.isEmpty, key.count <= 200 else {
-                throw ServiceError.invalid("idempotencyKey", "idempotencyKey is required (at most 200 characters)")
-            }
+            _ = try Self.key(of: request)
             return (user: user, request: request, terms: try holdTerms(request), fingerprint: try MovementRecords.fingerprint("hold", request))
         }
         guard Set(asked.map { "\($0.user) \($0.request.idempotencyKey)" }).count == asked.count else {

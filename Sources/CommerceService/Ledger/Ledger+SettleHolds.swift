@@ -18,11 +18,7 @@ extension Ledger {
         }
         let records = try requests.map { user, request in
             guard !request.holdID.isEmpty else { throw ServiceError.invalid("holdId", "every settle needs its holdId") }
-            let key = request.idempotencyKey
-            guard !key.isEmpty, key.count <= 200 else {
-                throw ServiceError.invalid("idempotencyKey", "idempotencyKey is required (at most 200 characters)")
-            }
-            return (user: user, hold: request.holdID, key: key, fingerprint: try MovementRecords.fingerprint("settle", request))
+            return (user: user, hold: request.holdID, key: try Self.key(of: request), fingerprint: try MovementRecords.fingerprint("settle", request))
         }
         let holdIDs = records.map(\.hold)
         guard Set(holdIDs).count == holdIDs.count else { throw ServiceError.invalid("settles", "each settle of a batch is of another hold") }

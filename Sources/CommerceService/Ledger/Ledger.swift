@@ -179,10 +179,7 @@ struct Ledger: Sendable {
         _ kind: String, _ request: R, user: String,
         _ body: @Sendable @escaping (any SQLExecutor, Date) async throws -> MovementResponse
     ) async throws -> MovementResponse {
-        let key = request.idempotencyKey
-        guard !key.isEmpty, key.count <= 200 else {
-            throw ServiceError.invalid("idempotencyKey", "idempotencyKey is required (at most 200 characters)")
-        }
+        let key = try Self.key(of: request)
         let fingerprint = try MovementRecords.fingerprint(kind, request)
         var upkeepDone = false
         while true {
@@ -202,6 +199,15 @@ struct Ledger: Sendable {
                 throw error
             }
         }
+    }
+
+    /// The idempotency key every movement carries, single or in a batch.
+    static func key(of request: some MovementRequest) throws -> String {
+        let key = request.idempotencyKey
+        guard !key.isEmpty, key.count <= 200 else {
+            throw ServiceError.invalid("idempotencyKey", "idempotencyKey is required (at most 200 characters)")
+        }
+        return key
     }
 
     // MARK: Holds
