@@ -7,7 +7,7 @@ extension Ledger {
 
     /// Settles the holds of several finished jobs in one transaction of five statements (the
     /// holds, their entries, their movement records, BEGIN and COMMIT) instead of five each:
-    /// generation sends the settles of jobs that finish together (`SettleBatcher`). All or none:
+    /// generation sends the settles of jobs that finish together (`CallBatcher`). All or none:
     /// a hold that is not open fails the batch as BATCH_NOT_SETTLED and the caller settles each
     /// with `settle`, which tells a retry from a refusal; that is also why a batch looks up no
     /// earlier replies. Each settle is recorded under its key with Settle's fingerprint, so a
