@@ -3,7 +3,8 @@
 #     local provider with no delay, 32 submitters (each its own user and character, funded by
 #     atelier-bench) submitting one-picture jobs through the edge one after another; the rate is the
 #     jobs over the time from the first one created to the last one finished, read from the
-#     database, beside the Hold + Settle pairs per second of (d): every job is at least one pair.
+#     database, beside the Hold + Settle pairs per second of (d): every job holds and settles (in
+#     batches with other jobs' when several are on their way: PlaceHolds, SettleHolds).
 #     A system-wide perf profile of the run gives the share of CPU per hop (process).
 #  2. Responsiveness under a backlog: `atelier dev --postgres` (one process, the workers beside the
 #     routes) with a provider taking 2 s a picture; p99 of GET /api/heroes/{id} idle, then with
