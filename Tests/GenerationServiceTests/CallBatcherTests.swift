@@ -117,6 +117,43 @@ struct CallBatcherTests {
             }
         }
     }
+    @Test("jobs submitted together are queued in one insert, each with its first event; a key used before fails them all",
+          arguments: TestBackend.available)
+    func queuedTogether(backend: TestBackend) async throws {
+        try await TestStack.with(backend, services: [.generation], overrides: ["generation.workers": "1", "generation.poll-ms": "60000"]) { stack in
+            let db = stack.database(.generation)
+            let now = Date.databaseNow
+            func new(_ id: String, key: String?) -> JobStore.NewJob {
+                var job = Job()
+                job.id = id
+                job.kind = "image"
+                job.status = "queued"
+                job.characterID = "character_1"
+                job.input = ["count": "1"]
+                job.maxAttempts = 3
+                job.asset = "credits"
+                job.charge = "held"
+                job.priority = "free"
+                job.createdAt = .init(date: now)
+                job.updatedAt = job.createdAt
+                return JobStore.NewJob(job: job, user: "user_q", plan: "free", rank: 0, holds: ["hold_\(id)"], key: key)
+            }
+            // Runnable an hour from now: no worker of this stack claims them while the test reads.
+            try await JobStore.insert(db, [new("job_a", key: "k1"), new("job_b", key: nil), new("job_c", key: "k3")], agingSeconds: 60,
+                                      now: now.addingTimeInterval(3600))
+            let events = try await db.query("SELECT job_id, sequence, type, status FROM job_events ORDER BY job_id")
+            #expect(try events.map { try $0.string("job_id") } == ["job_a", "job_b", "job_c"])
+            #expect(try events.allSatisfy { try $0.int("sequence") == 1 && $0.string("type") == "queued" && $0.string("status") == "queued" })
+            let holds = try await db.query("SELECT hold_ids FROM jobs ORDER BY id").map { try $0.string("hold_ids") }
+            #expect(holds == ["hold_job_a", "hold_job_b", "hold_job_c"])
+            // All or none: the same user's key k1 again fails the batch, and job_d is not queued either.
+            await #expect(throws: DatabaseError.self) {
+                try await JobStore.insert(db, [new("job_d", key: "k4"), new("job_e", key: "k1")], agingSeconds: 60, now: now.addingTimeInterval(3600))
+            }
+            let count = try await db.first("SELECT COUNT(*) AS n FROM jobs")?.int("n")
+            #expect(count == 3)
+        }
+    }
 }
 
 private extension Range where Bound == Int {

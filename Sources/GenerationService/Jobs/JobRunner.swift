@@ -21,6 +21,8 @@ final class JobRunner: Service, Sendable {
     private let pool: BoundedWorkPool
     private let webhooks: ReplicateWebhooks
     let meter: UsageMeter
+    /// Jobs submitted together, queued in one statement.
+    let newJobs: CallBatcher<JobStore.NewJob, Bool>
     private let alerts: UsageAlerts
     private let ready = Mutex<(@Sendable () async throws -> Void)?>(nil)
     /// Idle workers waiting to be woken, by a number of their own, and the numbers of those
@@ -39,6 +41,11 @@ final class JobRunner: Service, Sendable {
     init(database: any Database, peers: Peers, providers: ProviderSet, results: ResultStore, settings: GenerationSettings,
          pool: BoundedWorkPool, webhooks: ReplicateWebhooks, costs: CostTable, logger: Logger) {
         meter = UsageMeter(database: database, costs: costs)
+        let agingSeconds = settings.agingSeconds
+        newJobs = CallBatcher(maxItems: 100) { jobs in
+            try await JobStore.insert(database, jobs, agingSeconds: agingSeconds, now: Date.databaseNow)
+            return jobs.map { _ in true }
+        }
         alerts = UsageAlerts(database: database, peers: peers, logger: logger)
         self.database = database
         self.peers = peers

@@ -40,14 +40,45 @@ enum JobStore {
     /// A new queued job and its first event, with the holds already placed for it.
     static func insert(_ db: any SQLExecutor, _ job: Job, user: String, plan: String, rank: Int64, holds: [String],
                        key: String?, agingSeconds: Int64, now: Date) async throws {
-        let shift = priorityShift(job.input["priority"])
-        let values = try columns.values(of: job) + [
-            ("user_id", .text(user)), ("plan", .text(plan)), ("plan_rank", .int(rank)), ("hold_ids", .text(holds.joined(separator: ","))),
-            ("run_after", .time(now)), ("last_sequence", .int(1)), ("idempotency_key", .optional(key)),
-            ("priority_shift", .int(shift)), ("queue_at", .int(queuePlace(created: now, rank: rank, shift: shift, agingSeconds: agingSeconds))),
-        ]
-        _ = try await withEvent(db, "INSERT INTO jobs (\(values.map(\.0))) VALUES (\(list: values.map(\.1))) RETURNING id, last_sequence, status, progress",
-                                type: "queued", message: "\("waiting for a worker")", now: now)
+        try await insert(db, [NewJob(job: job, user: user, plan: plan, rank: rank, holds: holds, key: key)], agingSeconds: agingSeconds, now: now)
+    }
+
+    /// A job to queue: the job, whose, at which place, with the holds placed for it and the
+    /// submit's idempotency key.
+    struct NewJob: Sendable {
+        let job: Job
+        let user: String
+        let plan: String
+        let rank: Int64
+        let holds: [String]
+        let key: String?
+    }
+
+    /// New queued jobs and their first events, all or none: on PostgreSQL one statement for all of
+    /// them (submits that arrive together, `CallBatcher`), on SQLite one insert each in one
+    /// transaction.
+    static func insert(_ db: any SQLExecutor, _ jobs: [NewJob], agingSeconds: Int64, now: Date) async throws {
+        let rows = try jobs.map { new in
+            let shift = priorityShift(new.job.input["priority"])
+            return try columns.values(of: new.job) + [
+                ("user_id", .text(new.user)), ("plan", .text(new.plan)), ("plan_rank", .int(new.rank)),
+                ("hold_ids", .text(new.holds.joined(separator: ","))), ("run_after", .time(now)), ("last_sequence", .int(1)),
+                ("idempotency_key", .optional(new.key)), ("priority_shift", .int(shift)),
+                ("queue_at", .int(queuePlace(created: new.job.hasCreatedAt ? new.job.createdAt.date : now, rank: new.rank, shift: shift, agingSeconds: agingSeconds))),
+            ] as [(SQLIdentifier, SQLValue)]
+        }
+        guard let names = rows.first?.map(\.0) else { return }
+        try await db.atomically { db in
+            if db.dialect == .postgres {
+                _ = try await withEvent(db, "INSERT INTO jobs (\(names)) VALUES \(SQL.rows(rows.map { $0.map(\.1) })) RETURNING id, last_sequence, status, progress",
+                                        type: "queued", message: "\("waiting for a worker")", now: now)
+                return
+            }
+            for values in rows {
+                _ = try await withEvent(db, "INSERT INTO jobs (\(names)) VALUES (\(list: values.map(\.1))) RETURNING id, last_sequence, status, progress",
+                                        type: "queued", message: "\("waiting for a worker")", now: now)
+            }
+        }
     }
 
     /// A job's place in the queue, in microseconds like `created_at`: a plan's rank is worth
