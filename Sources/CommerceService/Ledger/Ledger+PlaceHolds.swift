@@ -18,10 +18,10 @@ extension Ledger {
             throw ServiceError.invalid("holds", "holds must hold 1 to \(Self.maxHoldsInBatch) holds")
         }
         let asked = try requests.map { user, request in
-            _ = try Self.key(of: request)
-            return (user: user, request: request, terms: try holdTerms(request), fingerprint: try MovementRecords.fingerprint("hold", request))
+            (user: user, request: request, key: try Self.key(of: request), terms: try holdTerms(request),
+             fingerprint: try MovementRecords.fingerprint("hold", request))
         }
-        guard Set(asked.map { "\($0.user) \($0.request.idempotencyKey)" }).count == asked.count else {
+        guard Set(asked.map { "\($0.user) \($0.key)" }).count == asked.count else {
             throw ServiceError.invalid("holds", "each hold of a batch has a key of its own")
         }
         let clock = self.clock
@@ -50,7 +50,7 @@ extension Ledger {
                 }
                 try await Self.record(placed, in: tx, now: now)
                 try await MovementRecords.insert(tx, zip(asked, replies).map { hold, reply in
-                    MovementRecords.Record(user: hold.user, key: hold.request.idempotencyKey, fingerprint: hold.fingerprint, reply: reply)
+                    MovementRecords.Record(user: hold.user, key: hold.key, fingerprint: hold.fingerprint, reply: reply)
                 }, now: now)
                 return replies
             }

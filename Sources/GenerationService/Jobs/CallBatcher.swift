@@ -1,8 +1,9 @@
 import Synchronization
 
 /// Calls that arrive together, sent as one: commerce's holds of submits that come in at once
-/// (`PlaceHolds`) and settles of jobs that finish together (`SettleHolds`), each one transaction
-/// for all of them instead of one each (a hold and a settle were over half a job's statements).
+/// (`PlaceHolds`), the inserts of those submits' jobs, and settles of jobs that finish together
+/// (`SettleHolds`), each one transaction or statement for all of them instead of one each (a hold
+/// and a settle were over half a job's statements).
 /// Whoever finds no call on its way sends its items at once; whoever arrives while one is on its
 /// way waits for it and goes in the next, with everyone else who waited. Nothing waits on a timer.
 ///

@@ -22,7 +22,7 @@ final class JobRunner: Service, Sendable {
     private let webhooks: ReplicateWebhooks
     let meter: UsageMeter
     /// Jobs submitted together, queued in one statement.
-    let newJobs: CallBatcher<JobStore.NewJob, Bool>
+    let newJobs: CallBatcher<JobStore.NewJob, Void>
     private let alerts: UsageAlerts
     private let ready = Mutex<(@Sendable () async throws -> Void)?>(nil)
     /// Idle workers waiting to be woken, by a number of their own, and the numbers of those
@@ -44,7 +44,7 @@ final class JobRunner: Service, Sendable {
         let agingSeconds = settings.agingSeconds
         newJobs = CallBatcher(maxItems: 100) { jobs in
             try await JobStore.insert(database, jobs, agingSeconds: agingSeconds, now: Date.databaseNow)
-            return jobs.map { _ in true }
+            return jobs.map { _ in () }
         }
         alerts = UsageAlerts(database: database, peers: peers, logger: logger)
         self.database = database
