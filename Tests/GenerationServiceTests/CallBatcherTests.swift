@@ -154,6 +154,57 @@ struct CallBatcherTests {
             #expect(count == 3)
         }
     }
+
+    @Test("workers looking together claim in one statement in queue order; jobs succeeding together end in one, each with its event",
+          arguments: TestBackend.available)
+    func claimedAndEndedTogether(backend: TestBackend) async throws {
+        try await TestStack.with(backend, services: [.generation], overrides: ["generation.workers": "1", "generation.poll-ms": "60000"]) { stack in
+            let db = stack.database(.generation)
+            // Runnable an hour from now: the stack's own worker does not claim them.
+            let start = Date.databaseNow.addingTimeInterval(3600)
+            let queued = (0..<3).map { index in
+                var job = Job()
+                job.id = "job_\(index)"
+                job.kind = "image"
+                job.status = "queued"
+                job.characterID = "character_1"
+                job.maxAttempts = 3
+                job.asset = "credits"
+                job.charge = "held"
+                job.priority = "free"
+                // Queued a second apart: the first is first in the queue.
+                job.createdAt = .init(date: start.addingTimeInterval(Double(index)))
+                job.updatedAt = job.createdAt
+                return JobStore.NewJob(job: job, user: "user_c", plan: "free", rank: 0, holds: ["hold_\(index)"], key: nil)
+            }
+            try await JobStore.insert(db, queued, agingSeconds: 60, now: start)
+            let now = start.addingTimeInterval(10)
+            let first = try await JobStore.claim(db, count: 2, now: now, leaseUntil: now.addingTimeInterval(60))
+            #expect(Set(first.map(\.job.id)) == ["job_0", "job_1"])
+            #expect(first.allSatisfy { $0.job.status == "running" && $0.job.attempts == 1 && $0.holdIDs == ["hold_\($0.job.id.dropFirst(4))"] })
+            let rest = try await JobStore.claim(db, count: 5, now: now, leaseUntil: now.addingTimeInterval(60))
+            #expect(rest.map(\.job.id) == ["job_2"])
+            #expect(try await JobStore.claim(db, count: 5, now: now, leaseUntil: now.addingTimeInterval(60)).isEmpty)
+
+            // job_1 is ended by a worker whose attempt is not the job's now: it stays running.
+            try await JobStore.succeed(db, [
+                .init(job: "job_0", attempt: 1, charge: "settled", mediaIDs: ["media_a"], resultURLs: ["/a.png"], storyID: "", message: "1 image ready"),
+                .init(job: "job_1", attempt: 2, charge: "settled", mediaIDs: ["media_b"], resultURLs: ["/b.png"], storyID: "", message: "1 image ready"),
+                .init(job: "job_2", attempt: 1, charge: "none", mediaIDs: ["media_c", "media_d"], resultURLs: ["/c.png", "/d.png"], storyID: "",
+                      message: "2 images ready"),
+            ], now: now.addingTimeInterval(1))
+            let jobs = try await db.query("SELECT id, status, charge, media_ids, progress FROM jobs ORDER BY id")
+            #expect(try jobs.map { try $0.string("status") } == ["succeeded", "running", "succeeded"])
+            #expect(try jobs.map { try $0.string("charge") } == ["settled", "held", "none"])
+            #expect(try jobs.map { try JSONColumn.list($0, "media_ids") } == [["media_a"], [], ["media_c", "media_d"]])
+            let events = try await db.query("SELECT job_id, sequence, type, message FROM job_events ORDER BY job_id, sequence")
+            #expect(try events.map { "\(try $0.string("job_id")) \(try $0.int("sequence")) \(try $0.string("type")): \(try $0.string("message"))" } == [
+                "job_0 1 queued: waiting for a worker", "job_0 2 running: attempt 1 of 3", "job_0 3 succeeded: 1 image ready",
+                "job_1 1 queued: waiting for a worker", "job_1 2 running: attempt 1 of 3",
+                "job_2 1 queued: waiting for a worker", "job_2 2 running: attempt 1 of 3", "job_2 3 succeeded: 2 images ready",
+            ])
+        }
+    }
 }
 
 private extension Range where Bound == Int {

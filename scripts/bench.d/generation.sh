@@ -36,7 +36,6 @@ gen_base="http://127.0.0.1:$(gen_port EDGE)"
 for _ in $(seq 1 120); do curl -sf "$gen_base/readyz" >/dev/null && break; sleep 0.5; done
 
 submitters=32
-jobs_each=$((seconds * 5))
 . scripts/bench.d/submitters.sh
 gen_users=()
 sign_up_submitters "$gen_base" "$submitters" "$work/gen-users.txt" gen_users
@@ -54,7 +53,7 @@ for service in auth catalog generation commerce edge; do hop_pids+=("$service=${
 open_jobs="SELECT COUNT(*) FROM gen_generation.jobs WHERE status IN ('queued', 'running')"
 python3 scripts/bench.d/cpu_per_job.py snapshot "${hop_pids[@]}" >"$work/gen-cpu.before"
 perf record -a -F 499 -o "$work/gen-jobs.perf" -- bash -c "
-  python3 scripts/bench.d/jobs_load.py '$gen_base' '$work/gen-users.txt' '$jobs_each' 2>'$work/gen-jobs.err'
+  python3 scripts/bench.d/jobs_load.py '$gen_base' '$work/gen-users.txt' 1000000 '$seconds' 2>'$work/gen-jobs.err'
   for _ in \$(seq 1 600); do [[ \$(psql -qtA '$postgres_url' -c \"$open_jobs\") == 0 ]] && break; sleep 1; done" \
   >"$work/gen-jobs.out" 2>/dev/null
 python3 scripts/bench.d/cpu_per_job.py snapshot "${hop_pids[@]}" >"$work/gen-cpu.after"

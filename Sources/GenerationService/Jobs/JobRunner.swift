@@ -23,6 +23,10 @@ final class JobRunner: Service, Sendable {
     let meter: UsageMeter
     /// Jobs submitted together, queued in one statement.
     let newJobs: CallBatcher<JobStore.NewJob, Void>
+    /// Workers that look for a job together, each given one (or none) by one claim.
+    private let claims: CallBatcher<Void, JobStore.Claimed?>
+    /// Jobs that succeed together (their settles came back together), ended in one statement.
+    private let successes: CallBatcher<JobStore.Succeeded, Void>
     private let alerts: UsageAlerts
     private let ready = Mutex<(@Sendable () async throws -> Void)?>(nil)
     /// Idle workers waiting to be woken, by a number of their own, and the numbers of those
@@ -44,6 +48,16 @@ final class JobRunner: Service, Sendable {
         let agingSeconds = settings.agingSeconds
         newJobs = CallBatcher(maxItems: 100) { jobs in
             try await JobStore.insert(database, jobs, agingSeconds: agingSeconds, now: Date.databaseNow)
+            return jobs.map { _ in () }
+        }
+        let lease = settings.lease.seconds
+        claims = CallBatcher(maxItems: settings.workers) { workers in
+            let now = Date.databaseNow
+            let claimed: [JobStore.Claimed?] = try await JobStore.claim(database, count: workers.count, now: now, leaseUntil: now.addingTimeInterval(lease))
+            return claimed + Array(repeating: nil, count: workers.count - claimed.count)
+        }
+        successes = CallBatcher(maxItems: 100) { jobs in
+            try await JobStore.succeed(database, jobs, now: Date.databaseNow)
             return jobs.map { _ in () }
         }
         alerts = UsageAlerts(database: database, peers: peers, logger: logger)
@@ -95,9 +109,7 @@ final class JobRunner: Service, Sendable {
         var polled = false
         while !Task.isCancelled {
             do {
-                let now = Date.databaseNow
-                let lease = now.addingTimeInterval(settings.lease.seconds)
-                if let claimed = try await JobStore.claim(database, now: now, leaseUntil: lease) {
+                if let claimed = try await claim() {
                     // A job no submit of this process announced (queued by another, or due again
                     // after a backoff): there may be more, so one more idle worker looks too.
                     if polled { wakeOne(polled: true) }
@@ -110,6 +122,14 @@ final class JobRunner: Service, Sendable {
             }
             polled = await idle()
         }
+    }
+
+    /// The next runnable job for this worker, claimed with those of the workers looking at the
+    /// same time; alone when that claim failed.
+    private func claim() async throws -> JobStore.Claimed? {
+        if let claimed = await claims.together([()]) { return claimed[0] }
+        let now = Date.databaseNow
+        return try await JobStore.claim(database, now: now, leaseUntil: now.addingTimeInterval(settings.lease.seconds)).first
     }
 
     /// Every poll interval one idle worker looks for jobs no submit of this process announced:
@@ -197,12 +217,12 @@ final class JobRunner: Service, Sendable {
                 if canceled { throw JobCanceled() }
             }
             try await peers.settle(user: claimed.userID, holds: claimed.holdIDs)
-            let now = Date.databaseNow
-            try await JobStore.change(database, job: job.id, from: ["running"], attempt: job.attempts, set: [
-                ("status", "succeeded"), ("progress", .int(100)), ("charge", claimed.holdIDs.isEmpty ? "none" : "settled"), ("lease_until", .null),
-                ("media_ids", JSONColumn.encode(outcome.media.map(\.id))), ("result_urls", JSONColumn.encode(outcome.media.map(\.url))),
-                ("story_id", .text(outcome.storyID ?? job.storyID)), ("finished_at", .time(now)),
-            ], event: "succeeded", message: outcome.message, now: now)
+            let succeeded = JobStore.Succeeded(job: job.id, attempt: job.attempts, charge: claimed.holdIDs.isEmpty ? "none" : "settled",
+                                               mediaIDs: outcome.media.map(\.id), resultURLs: outcome.media.map(\.url),
+                                               storyID: outcome.storyID ?? job.storyID, message: outcome.message)
+            if await successes.together([succeeded]) == nil {
+                try await JobStore.succeed(database, [succeeded], now: Date.databaseNow)
+            }
             // Spending from a monthly allowance may cross one of its alert thresholds.
             let allowances = Set(job.asset.split(separator: "+").map(String.init)).subtracting(["credits", ""])
             if !claimed.holdIDs.isEmpty, !allowances.isEmpty { await alerts.check(user: claimed.userID, assets: allowances) }

@@ -120,16 +120,22 @@ enum JobStore {
     /// row as it now stands, in one transaction. The row the change returned, or nil when it
     /// changed none. `message` may be an expression of the job's columns.
     private static func withEvent(_ db: any SQLExecutor, _ change: SQL, type: String, message: SQL, now: Date) async throws -> SQLRow? {
+        try await withEvents(db, change, type: type, message: message, now: now).first
+    }
+
+    /// `withEvent` for a change of several jobs: an event for each row it changed.
+    private static func withEvents(_ db: any SQLExecutor, _ change: SQL, type: String, message: SQL, now: Date) async throws -> [SQLRow] {
         @Sendable func event(from source: SQL) -> SQL {
             "INSERT INTO job_events (\(eventColumns)) SELECT id, last_sequence, \(type), status, progress, \(message), \(now) FROM \(source)"
         }
         return try await db.atomically { db in
             if db.dialect == .postgres {
-                return try await db.first("WITH changed AS (\(change)), event AS (\(event(from: "changed"))) SELECT * FROM changed")
+                return try await db.query("WITH changed AS (\(change)), event AS (\(event(from: "changed"))) SELECT * FROM changed")
             }
-            guard let row = try await db.first(change) else { return nil }
-            try await db.query(event(from: "jobs WHERE id = \(try row.string("id"))"))
-            return row
+            let rows = try await db.query(change)
+            guard !rows.isEmpty else { return [] }
+            try await db.query(event(from: "jobs WHERE id IN (\(list: try rows.map { .text(try $0.string("id")) }))"))
+            return rows
         }
     }
 
@@ -143,20 +149,63 @@ enum JobStore {
             """, type: "progress", message: "\(message)", now: now)?.bool("cancel_requested")
     }
 
-    /// The next runnable job, leased to the caller until `leaseUntil`: the first by its place in
-    /// the queue (`queuePlace`: plan priority first, Pro, Starter, Free, aged by waiting time).
+    /// Up to `count` runnable jobs, leased to the caller until `leaseUntil`, in one statement: the
+    /// first by their place in the queue (`queuePlace`: plan priority first, Pro, Starter, Free,
+    /// aged by waiting time). Workers that look together claim together (`CallBatcher`).
     /// PostgreSQL skips rows other workers hold; SQLite's single writer serialises the same statement.
-    static func claim(_ db: any SQLExecutor, now: Date, leaseUntil: Date) async throws -> Claimed? {
+    static func claim(_ db: any SQLExecutor, count: Int = 1, now: Date, leaseUntil: Date) async throws -> [Claimed] {
         let skipLocked: SQL = .dialect(postgres: " FOR UPDATE SKIP LOCKED", sqlite: "")
         let update: SQL = """
             UPDATE jobs SET status = 'running', lease_until = \(leaseUntil), attempts = attempts + 1,
                 started_at = COALESCE(started_at, \(now)), updated_at = \(now), last_sequence = last_sequence + 1
-            WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= \(now) ORDER BY queue_at, id LIMIT 1\(skipLocked))
+            WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= \(now) ORDER BY queue_at, id LIMIT \(count)\(skipLocked))
             RETURNING \(columns.names()), user_id, plan, plan_rank, hold_ids, cancel_requested, last_sequence
             """
-        guard let row = try await withEvent(db, update, type: "running", message: "'attempt ' || attempts || ' of ' || max_attempts", now: now)
-        else { return nil }
-        return try claimed(row, job: try columns.read(row))
+        return try await withEvents(db, update, type: "running", message: "'attempt ' || attempts || ' of ' || max_attempts", now: now)
+            .map { try claimed($0, job: try columns.read($0)) }
+    }
+
+    /// A job that did what it was asked, for its end to be written.
+    struct Succeeded: Sendable {
+        let job: String
+        /// The attempt that did it: a worker whose lease was taken back may not end the job.
+        let attempt: Int32
+        let charge: String
+        let mediaIDs: [String]
+        let resultURLs: [String]
+        let storyID: String
+        let message: String
+    }
+
+    /// Ends jobs succeeded, each with its event, all or none: on PostgreSQL one statement for all
+    /// of them (jobs whose settles came back together, `CallBatcher`), on SQLite one change each
+    /// in one transaction. A job no longer running in its attempt is left as it is.
+    static func succeed(_ db: any SQLExecutor, _ jobs: [Succeeded], now: Date) async throws {
+        guard !jobs.isEmpty else { return }
+        try await db.atomically { db in
+            guard db.dialect == .postgres else {
+                for job in jobs {
+                    try await change(db, job: job.job, from: ["running"], attempt: job.attempt, set: [
+                        ("status", "succeeded"), ("progress", .int(100)), ("charge", .text(job.charge)), ("lease_until", .null),
+                        ("media_ids", JSONColumn.encode(job.mediaIDs)), ("result_urls", JSONColumn.encode(job.resultURLs)),
+                        ("story_id", .text(job.storyID)), ("finished_at", .time(now)),
+                    ], event: "succeeded", message: job.message, now: now)
+                }
+                return
+            }
+            let ended = SQL.rows(jobs.map { job in
+                [.text(job.job), .int(Int64(job.attempt)), .text(job.charge), JSONColumn.encode(job.mediaIDs), JSONColumn.encode(job.resultURLs),
+                 .text(job.storyID), .text(job.message)]
+            })
+            _ = try await withEvents(db, """
+                UPDATE jobs SET status = 'succeeded', progress = 100, charge = ended.charge, lease_until = NULL,
+                    media_ids = ended.media_ids, result_urls = ended.result_urls, story_id = ended.story_id,
+                    finished_at = \(now), updated_at = \(now), last_sequence = jobs.last_sequence + 1
+                FROM (VALUES \(ended)) AS ended (id, attempts, charge, media_ids, result_urls, story_id, message)
+                WHERE jobs.id = ended.id AND jobs.status = 'running' AND jobs.attempts = ended.attempts
+                RETURNING jobs.id, jobs.last_sequence, jobs.status, jobs.progress, ended.message
+                """, type: "succeeded", message: "message", now: now)
+        }
     }
 
     static func claimed(_ row: SQLRow, job: Job) throws -> Claimed {
