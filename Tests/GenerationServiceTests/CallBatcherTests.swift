@@ -155,7 +155,7 @@ struct CallBatcherTests {
         }
     }
 
-    @Test("workers looking together claim in one statement in queue order; jobs succeeding together end in one, each with its event",
+    @Test("workers looking together claim in one statement in queue order; steps, usage records and ends of jobs together go in one each",
           arguments: TestBackend.available)
     func claimedAndEndedTogether(backend: TestBackend) async throws {
         try await TestStack.with(backend, services: [.generation], overrides: ["generation.workers": "1", "generation.poll-ms": "60000"]) { stack in
@@ -186,6 +186,22 @@ struct CallBatcherTests {
             #expect(rest.map(\.job.id) == ["job_2"])
             #expect(try await JobStore.claim(db, count: 5, now: now, leaseUntil: now.addingTimeInterval(60)).isEmpty)
 
+            // Steps of job_0 and job_2 together, and one of job_1 by an attempt it is no longer in.
+            let answers = try await JobStore.progress(db, [
+                .init(job: "job_0", attempt: 1, percent: 50, message: "halfway"), .init(job: "job_1", attempt: 2, percent: 50, message: "halfway"),
+                .init(job: "job_2", attempt: 1, percent: 60, message: "further"),
+            ], now: now)
+            #expect(answers == [false, nil, false])
+            // Two provider calls recorded together, each job's cancel flag read back; a job that is gone reads as canceled.
+            try await db.query("UPDATE jobs SET cancel_requested = \(true) WHERE id = 'job_2'")
+            let meter = UsageMeter(database: db, costs: try CostTable.load(path: nil))
+            let call = MeteredCall(operation: "image_generation", provider: "local", model: "local")
+            let canceled = try await JobStore.cancelRequested(db, jobs: ["job_0", "job_2", "job_gone"], after: UsageMeter.insert([
+                meter.row(call, user: "user_c", job: "job_0", attempt: 1, step: "image"), meter.row(call, user: "user_c", job: "job_2", attempt: 1, step: "image"),
+            ]))
+            #expect(canceled == [false, true, true])
+            #expect(try await db.first("SELECT COUNT(*) AS n FROM usage_records")?.int("n") == 2)
+
             // job_1 is ended by a worker whose attempt is not the job's now: it stays running.
             try await JobStore.succeed(db, [
                 .init(job: "job_0", attempt: 1, charge: "settled", mediaIDs: ["media_a"], resultURLs: ["/a.png"], storyID: "", message: "1 image ready"),
@@ -197,11 +213,13 @@ struct CallBatcherTests {
             #expect(try jobs.map { try $0.string("status") } == ["succeeded", "running", "succeeded"])
             #expect(try jobs.map { try $0.string("charge") } == ["settled", "held", "none"])
             #expect(try jobs.map { try JSONColumn.list($0, "media_ids") } == [["media_a"], [], ["media_c", "media_d"]])
+            #expect(try jobs.map { try $0.int("progress") } == [100, 0, 100])
             let events = try await db.query("SELECT job_id, sequence, type, message FROM job_events ORDER BY job_id, sequence")
             #expect(try events.map { "\(try $0.string("job_id")) \(try $0.int("sequence")) \(try $0.string("type")): \(try $0.string("message"))" } == [
-                "job_0 1 queued: waiting for a worker", "job_0 2 running: attempt 1 of 3", "job_0 3 succeeded: 1 image ready",
+                "job_0 1 queued: waiting for a worker", "job_0 2 running: attempt 1 of 3", "job_0 3 progress: halfway", "job_0 4 succeeded: 1 image ready",
                 "job_1 1 queued: waiting for a worker", "job_1 2 running: attempt 1 of 3",
-                "job_2 1 queued: waiting for a worker", "job_2 2 running: attempt 1 of 3", "job_2 3 succeeded: 2 images ready",
+                "job_2 1 queued: waiting for a worker", "job_2 2 running: attempt 1 of 3", "job_2 3 progress: further",
+                "job_2 4 succeeded: 2 images ready",
             ])
         }
     }

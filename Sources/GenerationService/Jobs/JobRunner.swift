@@ -27,6 +27,12 @@ final class JobRunner: Service, Sendable {
     private let claims: CallBatcher<Void, JobStore.Claimed?>
     /// Jobs that succeed together (their settles came back together), ended in one statement.
     private let successes: CallBatcher<JobStore.Succeeded, Void>
+    /// Steps of jobs that reach them together, recorded in one statement; whether each job's
+    /// cancel was asked for, or nil when it is no longer in its attempt.
+    private let steps: CallBatcher<JobStore.Step, Bool?>
+    /// Usage records of provider calls that return together (a job's id and its record), written
+    /// in one statement that reads back whether each job's cancel was asked for.
+    private let meterings: CallBatcher<(job: String, record: [SQLValue]), Bool>
     private let alerts: UsageAlerts
     private let ready = Mutex<(@Sendable () async throws -> Void)?>(nil)
     /// Idle workers waiting to be woken, by a number of their own, and the numbers of those
@@ -59,6 +65,10 @@ final class JobRunner: Service, Sendable {
         successes = CallBatcher(maxItems: 100) { jobs in
             try await JobStore.succeed(database, jobs, now: Date.databaseNow)
             return jobs.map { _ in () }
+        }
+        steps = CallBatcher(maxItems: 100) { steps in try await JobStore.progress(database, steps, now: Date.databaseNow) }
+        meterings = CallBatcher(maxItems: 100) { calls in
+            try await JobStore.cancelRequested(database, jobs: calls.map(\.job), after: UsageMeter.insert(calls.map(\.record)))
         }
         alerts = UsageAlerts(database: database, peers: peers, logger: logger)
         self.database = database
@@ -259,9 +269,12 @@ final class JobRunner: Service, Sendable {
 
     /// Records a provider call the job made (`meter`) and asks whether a cancel came while the
     /// provider worked, in one round trip on PostgreSQL. Unlike `meter`, a failure is the attempt's.
+    /// Provider calls of several jobs that return together are recorded and asked about together.
     func meterThenCheckCanceled(_ claimed: JobStore.Claimed, step: String, _ call: MeteredCall) async throws {
-        let record = meter.insert(call, user: claimed.userID, job: claimed.job.id, attempt: claimed.job.attempts, step: step)
-        if try await JobStore.cancelRequested(database, job: claimed.job.id, after: record) { throw JobCanceled() }
+        let metering = (job: claimed.job.id, record: meter.row(call, user: claimed.userID, job: claimed.job.id, attempt: claimed.job.attempts, step: step))
+        let canceled = if let answers = await meterings.together([metering]) { answers[0] }
+            else { try await JobStore.cancelRequested(database, jobs: [metering.job], after: UsageMeter.insert([metering.record]))[0] }
+        if canceled { throw JobCanceled() }
     }
 
     /// What a finished job made: gallery media, or a story.
@@ -297,9 +310,12 @@ final class JobRunner: Service, Sendable {
 
     /// Records a step of a running job; whether the job is still this attempt's and not canceled.
     @discardableResult
+    /// Steps of several jobs reached together are recorded together.
     func progress(_ claimed: JobStore.Claimed, _ percent: Int, _ message: String) async throws -> Bool {
-        try await JobStore.progress(database, job: claimed.job.id, attempt: claimed.job.attempts, percent: percent,
-                                    message: message, now: Date.databaseNow) == false
+        let step = JobStore.Step(job: claimed.job.id, attempt: claimed.job.attempts, percent: percent, message: message)
+        let canceled = if let answers = await steps.together([step]) { answers[0] }
+            else { try await JobStore.progress(database, [step], now: Date.databaseNow)[0] }
+        return canceled == false
     }
 
     /// Queues a job a running one chains (a story's narration and illustrations), once: a second

@@ -139,14 +139,41 @@ enum JobStore {
         }
     }
 
-    /// Records a step of a running job in this attempt; whether a cancel was asked for since the
-    /// job started, or nil when the job is no longer this attempt's.
-    static func progress(_ db: any SQLExecutor, job id: String, attempt: Int32, percent: Int, message: String, now: Date) async throws -> Bool? {
-        try await withEvent(db, """
-            UPDATE jobs SET progress = \(Int64(percent)), updated_at = \(now), last_sequence = last_sequence + 1
-            WHERE id = \(id) AND status = 'running' AND attempts = \(Int64(attempt))
-            RETURNING id, status, progress, last_sequence, cancel_requested
-            """, type: "progress", message: "\(message)", now: now)?.bool("cancel_requested")
+    /// A step of a running job to record: its attempt, how far it is and what it did.
+    struct Step: Sendable {
+        let job: String
+        let attempt: Int32
+        let percent: Int
+        let message: String
+    }
+
+    /// Records steps of running jobs, each with its event: on PostgreSQL one statement for all of
+    /// them (jobs that reach a step together, `CallBatcher`), on SQLite one change each in one
+    /// transaction. For each, whether a cancel was asked for since its job started, or nil when
+    /// the job is no longer in that attempt.
+    static func progress(_ db: any SQLExecutor, _ steps: [Step], now: Date) async throws -> [Bool?] {
+        guard db.dialect == .postgres else {
+            return try await db.atomically { db in
+                var answers: [Bool?] = []
+                for step in steps {
+                    answers.append(try await withEvent(db, """
+                        UPDATE jobs SET progress = \(Int64(step.percent)), updated_at = \(now), last_sequence = last_sequence + 1
+                        WHERE id = \(step.job) AND status = 'running' AND attempts = \(Int64(step.attempt))
+                        RETURNING id, status, progress, last_sequence, cancel_requested
+                        """, type: "progress", message: "\(step.message)", now: now)?.bool("cancel_requested"))
+                }
+                return answers
+            }
+        }
+        let rows = try await withEvents(db, """
+            UPDATE jobs SET progress = step.percent, updated_at = \(now), last_sequence = jobs.last_sequence + 1
+            FROM (VALUES \(SQL.rows(steps.map { [.text($0.job), .int(Int64($0.attempt)), .int(Int64($0.percent)), .text($0.message)] })))
+                AS step (id, attempts, percent, message)
+            WHERE jobs.id = step.id AND jobs.status = 'running' AND jobs.attempts = step.attempts
+            RETURNING jobs.id, jobs.status, jobs.progress, jobs.last_sequence, jobs.cancel_requested, step.message
+            """, type: "progress", message: "message", now: now)
+        let canceled = Dictionary(try rows.map { (try $0.string("id"), try $0.bool("cancel_requested")) }, uniquingKeysWith: { first, _ in first })
+        return steps.map { canceled[$0.job] }
     }
 
     /// Up to `count` runnable jobs, leased to the caller until `leaseUntil`, in one statement: the
@@ -239,15 +266,20 @@ enum JobStore {
         try await db.first("SELECT cancel_requested FROM jobs WHERE id = \(id)")?.bool("cancel_requested") ?? true
     }
 
-    /// `write` (an INSERT of the job's own), then whether a cancel was asked for: on PostgreSQL in
-    /// one round trip, the write a CTE of the read.
-    static func cancelRequested(_ db: any SQLExecutor, job id: String, after write: SQL) async throws -> Bool {
-        guard db.dialect == .postgres else {
+    /// `write` (an INSERT of the jobs' own), then whether a cancel was asked for each of `jobs`
+    /// (a job that is gone counts as canceled): on PostgreSQL in one round trip, the write a CTE
+    /// of the read.
+    static func cancelRequested(_ db: any SQLExecutor, jobs ids: [String], after write: SQL) async throws -> [Bool] {
+        let read: SQL = "SELECT id, cancel_requested FROM jobs WHERE id IN (\(list: ids.map { .text($0) }))"
+        let rows: [SQLRow]
+        if db.dialect == .postgres {
+            rows = try await db.query("WITH written AS (\(write)) \(read)")
+        } else {
             try await db.query(write)
-            return try await cancelRequested(db, job: id)
+            rows = try await db.query(read)
         }
-        return try await db.first("WITH written AS (\(write)) SELECT cancel_requested FROM jobs WHERE id = \(id)")?
-            .bool("cancel_requested") ?? true
+        let canceled = Dictionary(try rows.map { (try $0.string("id"), try $0.bool("cancel_requested")) }, uniquingKeysWith: { first, _ in first })
+        return ids.map { canceled[$0] ?? true }
     }
 
     /// Running jobs whose lease ran out (their worker died): back to the queue, or failed when

@@ -38,19 +38,22 @@ struct UsageMeter: Sendable {
     let costs: CostTable
 
     func record(_ call: MeteredCall, user: String, job: String, attempt: Int32, step: String) async throws {
-        try await database.query(insert(call, user: user, job: job, attempt: attempt, step: step))
+        try await database.query(Self.insert([row(call, user: user, job: job, attempt: attempt, step: step)]))
     }
 
-    /// The statement that records `call`, for a caller that sends it with a read of its own.
-    func insert(_ call: MeteredCall, user: String, job: String, attempt: Int32, step: String) -> SQL {
-        let micros = Int64((call.cost(costs) * 1_000_000).rounded())
-        let id = "\(job):\(attempt):\(step)"
-        return """
-            INSERT INTO usage_records (id, user_id, job_id, operation, provider, model, items, tokens, characters, cost_micros, created_at)
-            VALUES (\(id), \(user), \(job), \(call.operation), \(call.provider), \(call.model), \(Int64(call.items)),
-                    \(call.tokens.map(Int64.init)), \(call.characters.map(Int64.init)), \(micros), \(Date.databaseNow))
-            ON CONFLICT (id) DO NOTHING
-            """
+    /// The usage record of `call`: a row of `insert`.
+    func row(_ call: MeteredCall, user: String, job: String, attempt: Int32, step: String) -> [SQLValue] {
+        [.text("\(job):\(attempt):\(step)"), .text(user), .text(job), .text(call.operation), .text(call.provider), .text(call.model),
+         .int(Int64(call.items)), .optional(call.tokens.map(Int64.init)), .optional(call.characters.map(Int64.init)),
+         .int(Int64((call.cost(costs) * 1_000_000).rounded())), .time(Date.databaseNow)]
+    }
+
+    /// The statement that writes usage `records`, for a caller that sends it with a read of its own.
+    static func insert(_ records: [[SQLValue]]) -> SQL {
+        """
+        INSERT INTO usage_records (id, user_id, job_id, operation, provider, model, items, tokens, characters, cost_micros, created_at)
+        VALUES \(SQL.rows(records)) ON CONFLICT (id) DO NOTHING
+        """
     }
 
     func purge(user: String) async throws {
