@@ -306,9 +306,7 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         do {
             // With the jobs of other submits arriving meanwhile; when that batch fails, on its own.
             let new = JobStore.NewJob(job: draft, user: user, plan: plan.name, rank: Int64(plan.rank), holds: placed.map(\.id), key: key)
-            if await runner.newJobs.together([new]) == nil {
-                try await JobStore.insert(database, [new], agingSeconds: settings.agingSeconds, now: now)
-            }
+            try await runner.newJobs.reply(new) { try await JobStore.insert(database, [new], agingSeconds: settings.agingSeconds, now: now) }
         } catch {
             // A submit with the same key won the race, or the insert failed: these holds go back.
             await peers.release(placed.map(\.id), user: user, logger: logger)

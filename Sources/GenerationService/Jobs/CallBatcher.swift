@@ -49,6 +49,12 @@ final class CallBatcher<Item: Sendable, Reply: Sendable>: Sendable {
         }
     }
 
+    /// `item`'s reply from a batch call, or from `alone` (the single call) when its batch failed.
+    func reply(_ item: Item, orAlone alone: () async throws -> Reply) async throws -> Reply {
+        if let replies = await together([item]) { return replies[0] }
+        return try await alone()
+    }
+
     /// Sends what waits, a call at a time, until nothing does.
     private func sendWhileWaiting() async {
         while true {

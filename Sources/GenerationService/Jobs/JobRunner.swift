@@ -137,9 +137,10 @@ final class JobRunner: Service, Sendable {
     /// The next runnable job for this worker, claimed with those of the workers looking at the
     /// same time; alone when that claim failed.
     private func claim() async throws -> JobStore.Claimed? {
-        if let claimed = await claims.together([()]) { return claimed[0] }
-        let now = Date.databaseNow
-        return try await JobStore.claim(database, now: now, leaseUntil: now.addingTimeInterval(settings.lease.seconds)).first
+        try await claims.reply(()) {
+            let now = Date.databaseNow
+            return try await JobStore.claim(database, now: now, leaseUntil: now.addingTimeInterval(settings.lease.seconds)).first
+        }
     }
 
     /// Every poll interval one idle worker looks for jobs no submit of this process announced:
@@ -230,9 +231,7 @@ final class JobRunner: Service, Sendable {
             let succeeded = JobStore.Succeeded(job: job.id, attempt: job.attempts, charge: claimed.holdIDs.isEmpty ? "none" : "settled",
                                                mediaIDs: outcome.media.map(\.id), resultURLs: outcome.media.map(\.url),
                                                storyID: outcome.storyID ?? job.storyID, message: outcome.message)
-            if await successes.together([succeeded]) == nil {
-                try await JobStore.succeed(database, [succeeded], now: Date.databaseNow)
-            }
+            try await successes.reply(succeeded) { try await JobStore.succeed(database, [succeeded], now: Date.databaseNow) }
             // Spending from a monthly allowance may cross one of its alert thresholds.
             let allowances = Set(job.asset.split(separator: "+").map(String.init)).subtracting(["credits", ""])
             if !claimed.holdIDs.isEmpty, !allowances.isEmpty { await alerts.check(user: claimed.userID, assets: allowances) }
@@ -268,12 +267,13 @@ final class JobRunner: Service, Sendable {
     }
 
     /// Records a provider call the job made (`meter`) and asks whether a cancel came while the
-    /// provider worked, in one round trip on PostgreSQL. Unlike `meter`, a failure is the attempt's.
-    /// Provider calls of several jobs that return together are recorded and asked about together.
+    /// provider worked, in one round trip on PostgreSQL, with the calls of other jobs that return
+    /// meanwhile. Unlike `meter`, a failure is the attempt's.
     func meterThenCheckCanceled(_ claimed: JobStore.Claimed, step: String, _ call: MeteredCall) async throws {
         let metering = (job: claimed.job.id, record: meter.row(call, user: claimed.userID, job: claimed.job.id, attempt: claimed.job.attempts, step: step))
-        let canceled = if let answers = await meterings.together([metering]) { answers[0] }
-            else { try await JobStore.cancelRequested(database, jobs: [metering.job], after: UsageMeter.insert([metering.record]))[0] }
+        let canceled = try await meterings.reply(metering) {
+            try await JobStore.cancelRequested(database, jobs: [metering.job], after: UsageMeter.insert([metering.record]))[0]
+        }
         if canceled { throw JobCanceled() }
     }
 
@@ -308,14 +308,12 @@ final class JobRunner: Service, Sendable {
         }
     }
 
-    /// Records a step of a running job; whether the job is still this attempt's and not canceled.
+    /// Records a step of a running job, with the steps other jobs reach meanwhile; whether the job
+    /// is still this attempt's and not canceled.
     @discardableResult
-    /// Steps of several jobs reached together are recorded together.
     func progress(_ claimed: JobStore.Claimed, _ percent: Int, _ message: String) async throws -> Bool {
         let step = JobStore.Step(job: claimed.job.id, attempt: claimed.job.attempts, percent: percent, message: message)
-        let canceled = if let answers = await steps.together([step]) { answers[0] }
-            else { try await JobStore.progress(database, [step], now: Date.databaseNow)[0] }
-        return canceled == false
+        return try await steps.reply(step) { try await JobStore.progress(database, [step], now: Date.databaseNow)[0] } == false
     }
 
     /// Queues a job a running one chains (a story's narration and illustrations), once: a second
