@@ -35,18 +35,8 @@ final class JobRunner: Service, Sendable {
     private let meterings: CallBatcher<(job: String, record: [SQLValue]), Bool>
     private let alerts: UsageAlerts
     private let ready = Mutex<(@Sendable () async throws -> Void)?>(nil)
-    /// Idle workers waiting to be woken, by a number of their own, and the numbers of those
-    /// stopped (shut down) before they started waiting.
-    private let sleepers = Mutex(Sleepers())
-
-    private struct Sleepers {
-        var next: UInt64 = 0
-        var waiting: [(id: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
-        /// Woken, not yet back from their wait.
-        var woken: Set<UInt64> = []
-        /// Stopped before they started waiting: they must not start.
-        var done: Set<UInt64> = []
-    }
+    /// Workers that found nothing to claim, asleep until a submit, the poller or shutdown wakes them.
+    private let idleWorkers = IdleWorkers()
 
     init(database: any Database, peers: Peers, providers: ProviderSet, results: ResultStore, settings: GenerationSettings,
          pool: BoundedWorkPool, webhooks: ReplicateWebhooks, costs: CostTable, logger: Logger) {
@@ -88,17 +78,7 @@ final class JobRunner: Service, Sendable {
 
     /// A job was queued: one idle worker looks now instead of at the next poll.
     func wake() {
-        wakeOne(polled: false)
-    }
-
-    private func wakeOne(polled: Bool) {
-        let sleeper = sleepers.withLock { sleepers -> CheckedContinuation<Bool, Never>? in
-            guard !sleepers.waiting.isEmpty else { return nil }
-            let first = sleepers.waiting.removeFirst()
-            sleepers.woken.insert(first.id)
-            return first.continuation
-        }
-        sleeper?.resume(returning: polled)
+        idleWorkers.wakeOne(polled: false)
     }
 
     func run() async throws {
@@ -112,7 +92,7 @@ final class JobRunner: Service, Sendable {
             }
         }
         // Whoever still sleeps is released so the group can end.
-        wakeAll()
+        idleWorkers.wakeAll()
     }
 
     private func work() async {
@@ -122,7 +102,7 @@ final class JobRunner: Service, Sendable {
                 if let claimed = try await claim() {
                     // A job no submit of this process announced (queued by another, or due again
                     // after a backoff): there may be more, so one more idle worker looks too.
-                    if polled { wakeOne(polled: true) }
+                    if polled { idleWorkers.wakeOne(polled: true) }
                     polled = false
                     await execute(claimed)
                     continue
@@ -130,7 +110,7 @@ final class JobRunner: Service, Sendable {
             } catch {
                 logger.warning("claiming a job failed", metadata: ["error": "\(error)"])
             }
-            polled = await idle()
+            polled = await idleWorkers.sleep()
         }
     }
 
@@ -149,52 +129,8 @@ final class JobRunner: Service, Sendable {
     private func pollLoop() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: settings.poll)
-            wakeOne(polled: true)
+            idleWorkers.wakeOne(polled: true)
         }
-    }
-
-    /// Sleeps until woken: by a submit (`wake`), by the poller, or by shutdown. Whether the poller
-    /// woke it.
-    private func idle() async -> Bool {
-        let id = sleepers.withLock { sleepers in
-            sleepers.next += 1
-            return sleepers.next
-        }
-        let polled = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                let resumeNow = self.sleepers.withLock { sleepers in
-                    if sleepers.done.remove(id) != nil { return true }
-                    sleepers.waiting.append((id, continuation))
-                    return false
-                }
-                if resumeNow { continuation.resume(returning: false) }
-            }
-        } onCancel: {
-            self.stopWaiting(id)
-        }
-        sleepers.withLock { _ = $0.woken.remove(id) }
-        return polled
-    }
-
-    private func stopWaiting(_ id: UInt64) {
-        let sleeper = sleepers.withLock { sleepers -> CheckedContinuation<Bool, Never>? in
-            if let index = sleepers.waiting.firstIndex(where: { $0.id == id }) { return sleepers.waiting.remove(at: index).continuation }
-            // Woken at the same moment: its wait is over already.
-            if sleepers.woken.contains(id) { return nil }
-            // Not yet waiting: it must not start.
-            sleepers.done.insert(id)
-            return nil
-        }
-        sleeper?.resume(returning: false)
-    }
-
-    private func wakeAll() {
-        let all = sleepers.withLock { sleepers in
-            defer { sleepers.waiting = [] }
-            for sleeper in sleepers.waiting { sleepers.woken.insert(sleeper.id) }
-            return sleepers.waiting
-        }
-        for sleeper in all { sleeper.continuation.resume(returning: false) }
     }
 
     private func rescueLoop() async {
