@@ -32,6 +32,7 @@ extension Atelier_Auth_V1_AuthService.Method.NotifyUser: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.CreateCharacter: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.ListCharacters: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.GetCharacter: UnaryMethod {}
+extension Atelier_Catalog_V1_CatalogService.Method.GetCharacters: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.ReplaceCharacter: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.UpdateCharacter: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.DeleteCharacter: UnaryMethod {}
@@ -56,6 +57,7 @@ extension Atelier_Catalog_V1_CatalogService.Method.ListMedia: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.GetMedia: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.DeleteMedia: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.AttachMedia: UnaryMethod {}
+extension Atelier_Catalog_V1_CatalogService.Method.AttachMediaBatch: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.ListHeroes: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.CreateHero: UnaryMethod {}
 extension Atelier_Catalog_V1_CatalogService.Method.GetHero: UnaryMethod {}

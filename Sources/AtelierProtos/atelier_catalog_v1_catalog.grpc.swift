@@ -65,6 +65,19 @@ public enum Atelier_Catalog_V1_CatalogService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetCharacters" metadata.
+        public enum GetCharacters: Sendable {
+            /// Request type for "GetCharacters".
+            public typealias Input = Atelier_Catalog_V1_GetCharactersRequest
+            /// Response type for "GetCharacters".
+            public typealias Output = Atelier_Catalog_V1_GetCharactersResponse
+            /// Descriptor for "GetCharacters".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "GetCharacters",
+                type: .unary
+            )
+        }
         /// Namespace for "ReplaceCharacter" metadata.
         public enum ReplaceCharacter: Sendable {
             /// Request type for "ReplaceCharacter".
@@ -374,6 +387,19 @@ public enum Atelier_Catalog_V1_CatalogService: Sendable {
             public static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
                 method: "AttachMedia",
+                type: .unary
+            )
+        }
+        /// Namespace for "AttachMediaBatch" metadata.
+        public enum AttachMediaBatch: Sendable {
+            /// Request type for "AttachMediaBatch".
+            public typealias Input = Atelier_Catalog_V1_AttachMediaBatchRequest
+            /// Response type for "AttachMediaBatch".
+            public typealias Output = Atelier_Catalog_V1_AttachMediaBatchResponse
+            /// Descriptor for "AttachMediaBatch".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "atelier.catalog.v1.CatalogService"),
+                method: "AttachMediaBatch",
                 type: .unary
             )
         }
@@ -707,6 +733,7 @@ public enum Atelier_Catalog_V1_CatalogService: Sendable {
             CreateCharacter.descriptor,
             ListCharacters.descriptor,
             GetCharacter.descriptor,
+            GetCharacters.descriptor,
             ReplaceCharacter.descriptor,
             UpdateCharacter.descriptor,
             DeleteCharacter.descriptor,
@@ -731,6 +758,7 @@ public enum Atelier_Catalog_V1_CatalogService: Sendable {
             GetMedia.descriptor,
             DeleteMedia.descriptor,
             AttachMedia.descriptor,
+            AttachMediaBatch.descriptor,
             ListHeroes.descriptor,
             CreateHero.descriptor,
             GetHero.descriptor,
@@ -832,6 +860,27 @@ extension Atelier_Catalog_V1_CatalogService {
             request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetCharacterRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_CharacterResponse>
+
+        /// Handle the "GetCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Several users' characters at once, each read as its owner reads it: generation reads the
+        /// > characters of the submits that arrive together in one call, naming each submit's user (whose
+        /// > principal it verified). In the order of the request; one its user does not have (another
+        /// > user's, deleted, no such id) comes back empty, without an id. At most 100. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_GetCharactersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_GetCharactersResponse` messages.
+        func getCharacters(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetCharactersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_GetCharactersResponse>
 
         /// Handle the "ReplaceCharacter" method.
         ///
@@ -1225,6 +1274,27 @@ extension Atelier_Catalog_V1_CatalogService {
             request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_AttachMediaRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_MediaResponse>
+
+        /// Handle the "AttachMediaBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Several attachments at once (of jobs that finish together), each as AttachMedia makes it,
+        /// > under its own idempotency key, one after another. The first that fails (its character gone,
+        /// > a field refused) fails the call, with the ones before it made: the caller attaches them one
+        /// > by one with AttachMedia, whose keys return those already made. At most 100. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Atelier_Catalog_V1_AttachMediaBatchRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Atelier_Catalog_V1_AttachMediaBatchResponse` messages.
+        func attachMediaBatch(
+            request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_AttachMediaBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_AttachMediaBatchResponse>
 
         /// Handle the "ListHeroes" method.
         ///
@@ -1704,6 +1774,27 @@ extension Atelier_Catalog_V1_CatalogService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_CharacterResponse>
 
+        /// Handle the "GetCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Several users' characters at once, each read as its owner reads it: generation reads the
+        /// > characters of the submits that arrive together in one call, naming each submit's user (whose
+        /// > principal it verified). In the order of the request; one its user does not have (another
+        /// > user's, deleted, no such id) comes back empty, without an id. At most 100. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetCharactersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_GetCharactersResponse` message.
+        func getCharacters(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetCharactersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_GetCharactersResponse>
+
         /// Handle the "ReplaceCharacter" method.
         ///
         /// > Source IDL Documentation:
@@ -2096,6 +2187,27 @@ extension Atelier_Catalog_V1_CatalogService {
             request: GRPCCore.ServerRequest<Atelier_Catalog_V1_AttachMediaRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_MediaResponse>
+
+        /// Handle the "AttachMediaBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Several attachments at once (of jobs that finish together), each as AttachMedia makes it,
+        /// > under its own idempotency key, one after another. The first that fails (its character gone,
+        /// > a field refused) fails the call, with the ones before it made: the caller attaches them one
+        /// > by one with AttachMedia, whose keys return those already made. At most 100. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_AttachMediaBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Atelier_Catalog_V1_AttachMediaBatchResponse` message.
+        func attachMediaBatch(
+            request: GRPCCore.ServerRequest<Atelier_Catalog_V1_AttachMediaBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_AttachMediaBatchResponse>
 
         /// Handle the "ListHeroes" method.
         ///
@@ -2573,6 +2685,27 @@ extension Atelier_Catalog_V1_CatalogService {
             context: GRPCCore.ServerContext
         ) async throws -> Atelier_Catalog_V1_CharacterResponse
 
+        /// Handle the "GetCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Several users' characters at once, each read as its owner reads it: generation reads the
+        /// > characters of the submits that arrive together in one call, naming each submit's user (whose
+        /// > principal it verified). In the order of the request; one its user does not have (another
+        /// > user's, deleted, no such id) comes back empty, without an id. At most 100. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_GetCharactersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_GetCharactersResponse` to respond with.
+        func getCharacters(
+            request: Atelier_Catalog_V1_GetCharactersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_GetCharactersResponse
+
         /// Handle the "ReplaceCharacter" method.
         ///
         /// > Source IDL Documentation:
@@ -2965,6 +3098,27 @@ extension Atelier_Catalog_V1_CatalogService {
             request: Atelier_Catalog_V1_AttachMediaRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Atelier_Catalog_V1_MediaResponse
+
+        /// Handle the "AttachMediaBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Several attachments at once (of jobs that finish together), each as AttachMedia makes it,
+        /// > under its own idempotency key, one after another. The first that fails (its character gone,
+        /// > a field refused) fails the call, with the ones before it made: the caller attaches them one
+        /// > by one with AttachMedia, whose keys return those already made. At most 100. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Atelier_Catalog_V1_AttachMediaBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Atelier_Catalog_V1_AttachMediaBatchResponse` to respond with.
+        func attachMediaBatch(
+            request: Atelier_Catalog_V1_AttachMediaBatchRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Atelier_Catalog_V1_AttachMediaBatchResponse
 
         /// Handle the "ListHeroes" method.
         ///
@@ -3424,6 +3578,17 @@ extension Atelier_Catalog_V1_CatalogService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.GetCharacters.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_GetCharactersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_GetCharactersResponse>(),
+            handler: { request, context in
+                try await self.getCharacters(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Atelier_Catalog_V1_CatalogService.Method.ReplaceCharacter.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_UpdateCharacterRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_CharacterResponse>(),
@@ -3682,6 +3847,17 @@ extension Atelier_Catalog_V1_CatalogService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_MediaResponse>(),
             handler: { request, context in
                 try await self.attachMedia(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Atelier_Catalog_V1_CatalogService.Method.AttachMediaBatch.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_AttachMediaBatchRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_AttachMediaBatchResponse>(),
+            handler: { request, context in
+                try await self.attachMediaBatch(
                     request: request,
                     context: context
                 )
@@ -4001,6 +4177,17 @@ extension Atelier_Catalog_V1_CatalogService.ServiceProtocol {
         return GRPCCore.StreamingServerResponse(single: response)
     }
 
+    public func getCharacters(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_GetCharactersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_GetCharactersResponse> {
+        let response = try await self.getCharacters(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
     public func replaceCharacter(
         request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
         context: GRPCCore.ServerContext
@@ -4259,6 +4446,17 @@ extension Atelier_Catalog_V1_CatalogService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_MediaResponse> {
         let response = try await self.attachMedia(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func attachMediaBatch(
+        request: GRPCCore.StreamingServerRequest<Atelier_Catalog_V1_AttachMediaBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Atelier_Catalog_V1_AttachMediaBatchResponse> {
+        let response = try await self.attachMediaBatch(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -4583,6 +4781,19 @@ extension Atelier_Catalog_V1_CatalogService.SimpleServiceProtocol {
         )
     }
 
+    public func getCharacters(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_GetCharactersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_GetCharactersResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_GetCharactersResponse>(
+            message: try await self.getCharacters(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
     public func replaceCharacter(
         request: GRPCCore.ServerRequest<Atelier_Catalog_V1_UpdateCharacterRequest>,
         context: GRPCCore.ServerContext
@@ -4888,6 +5099,19 @@ extension Atelier_Catalog_V1_CatalogService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_MediaResponse> {
         return GRPCCore.ServerResponse<Atelier_Catalog_V1_MediaResponse>(
             message: try await self.attachMedia(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func attachMediaBatch(
+        request: GRPCCore.ServerRequest<Atelier_Catalog_V1_AttachMediaBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Atelier_Catalog_V1_AttachMediaBatchResponse> {
+        return GRPCCore.ServerResponse<Atelier_Catalog_V1_AttachMediaBatchResponse>(
+            message: try await self.attachMediaBatch(
                 request: request.message,
                 context: context
             ),
@@ -5294,6 +5518,32 @@ extension Atelier_Catalog_V1_CatalogService {
             deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_CharacterResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_CharacterResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Several users' characters at once, each read as its owner reads it: generation reads the
+        /// > characters of the submits that arrive together in one call, naming each submit's user (whose
+        /// > principal it verified). In the order of the request; one its user does not have (another
+        /// > user's, deleted, no such id) comes back empty, without an id. At most 100. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetCharactersRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetCharactersRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_GetCharactersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getCharacters<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCharactersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetCharactersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_GetCharactersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_GetCharactersResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ReplaceCharacter" method.
@@ -5807,6 +6057,32 @@ extension Atelier_Catalog_V1_CatalogService {
             deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_MediaResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_MediaResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AttachMediaBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Several attachments at once (of jobs that finish together), each as AttachMedia makes it,
+        /// > under its own idempotency key, one after another. The first that fails (its character gone,
+        /// > a field refused) fails the call, with the ones before it made: the caller attaches them one
+        /// > by one with AttachMedia, whose keys return those already made. At most 100. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_AttachMediaBatchRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_AttachMediaBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_AttachMediaBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func attachMediaBatch<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_AttachMediaBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_AttachMediaBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_AttachMediaBatchResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_AttachMediaBatchResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListHeroes" method.
@@ -6461,6 +6737,43 @@ extension Atelier_Catalog_V1_CatalogService {
             try await self.client.unary(
                 request: request,
                 descriptor: Atelier_Catalog_V1_CatalogService.Method.GetCharacter.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetCharacters" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Several users' characters at once, each read as its owner reads it: generation reads the
+        /// > characters of the submits that arrive together in one call, naming each submit's user (whose
+        /// > principal it verified). In the order of the request; one its user does not have (another
+        /// > user's, deleted, no such id) comes back empty, without an id. At most 100. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_GetCharactersRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_GetCharactersRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_GetCharactersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getCharacters<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCharactersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_GetCharactersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_GetCharactersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_GetCharactersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.GetCharacters.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -7238,6 +7551,43 @@ extension Atelier_Catalog_V1_CatalogService {
             try await self.client.unary(
                 request: request,
                 descriptor: Atelier_Catalog_V1_CatalogService.Method.AttachMedia.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "AttachMediaBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Several attachments at once (of jobs that finish together), each as AttachMedia makes it,
+        /// > under its own idempotency key, one after another. The first that fails (its character gone,
+        /// > a field refused) fails the call, with the ones before it made: the caller attaches them one
+        /// > by one with AttachMedia, whose keys return those already made. At most 100. Services only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Atelier_Catalog_V1_AttachMediaBatchRequest` message.
+        ///   - serializer: A serializer for `Atelier_Catalog_V1_AttachMediaBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Atelier_Catalog_V1_AttachMediaBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func attachMediaBatch<Result>(
+            request: GRPCCore.ClientRequest<Atelier_Catalog_V1_AttachMediaBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Atelier_Catalog_V1_AttachMediaBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Atelier_Catalog_V1_AttachMediaBatchResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_AttachMediaBatchResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Atelier_Catalog_V1_CatalogService.Method.AttachMediaBatch.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -8152,6 +8502,38 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
         )
     }
 
+    /// Call the "GetCharacters" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Several users' characters at once, each read as its owner reads it: generation reads the
+    /// > characters of the submits that arrive together in one call, naming each submit's user (whose
+    /// > principal it verified). In the order of the request; one its user does not have (another
+    /// > user's, deleted, no such id) comes back empty, without an id. At most 100. Services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_GetCharactersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCharacters<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCharactersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_GetCharactersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getCharacters(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_GetCharactersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_GetCharactersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "ReplaceCharacter" method.
     ///
     /// > Source IDL Documentation:
@@ -8804,6 +9186,38 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_AttachMediaRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_MediaResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AttachMediaBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Several attachments at once (of jobs that finish together), each as AttachMedia makes it,
+    /// > under its own idempotency key, one after another. The first that fails (its character gone,
+    /// > a field refused) fails the call, with the ones before it made: the caller attaches them one
+    /// > by one with AttachMedia, whose keys return those already made. At most 100. Services only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Atelier_Catalog_V1_AttachMediaBatchRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func attachMediaBatch<Result>(
+        request: GRPCCore.ClientRequest<Atelier_Catalog_V1_AttachMediaBatchRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_AttachMediaBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.attachMediaBatch(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Atelier_Catalog_V1_AttachMediaBatchRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Atelier_Catalog_V1_AttachMediaBatchResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -9602,6 +10016,42 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
         )
     }
 
+    /// Call the "GetCharacters" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Several users' characters at once, each read as its owner reads it: generation reads the
+    /// > characters of the submits that arrive together in one call, naming each submit's user (whose
+    /// > principal it verified). In the order of the request; one its user does not have (another
+    /// > user's, deleted, no such id) comes back empty, without an id. At most 100. Services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCharacters<Result>(
+        _ message: Atelier_Catalog_V1_GetCharactersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_GetCharactersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_GetCharactersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getCharacters(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "ReplaceCharacter" method.
     ///
     /// > Source IDL Documentation:
@@ -10349,6 +10799,42 @@ extension Atelier_Catalog_V1_CatalogService.ClientProtocol {
             metadata: metadata
         )
         return try await self.attachMedia(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AttachMediaBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Several attachments at once (of jobs that finish together), each as AttachMedia makes it,
+    /// > under its own idempotency key, one after another. The first that fails (its character gone,
+    /// > a field refused) fails the call, with the ones before it made: the caller attaches them one
+    /// > by one with AttachMedia, whose keys return those already made. At most 100. Services only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func attachMediaBatch<Result>(
+        _ message: Atelier_Catalog_V1_AttachMediaBatchRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Atelier_Catalog_V1_AttachMediaBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Atelier_Catalog_V1_AttachMediaBatchRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.attachMediaBatch(
             request: request,
             options: options,
             onResponse: handleResponse

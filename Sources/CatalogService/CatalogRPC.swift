@@ -23,6 +23,9 @@ public final class CatalogRPC: Atelier_Catalog_V1_CatalogService.SimpleServicePr
         try Caller.user().id
     }
 
+    /// Items in one services-only batch call at most (`GetCharacters`, `AttachMediaBatch`).
+    static let batchLimit = 100
+
     /// The user a services-only call is about: generation and the edge name the user, users
     /// may not call these at all.
     func serviceSubject(_ userID: String) throws -> String {

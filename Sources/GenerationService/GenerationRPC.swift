@@ -34,7 +34,7 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         let key = try Self.idempotencyKey(request.metadata)
         if let key, let existing = try await find(user: user, key: key) { return ServerResponse(message: .with { $0.job = existing }) }
 
-        let character = try await peers.character(characterID, userToken: try Self.token(request.metadata))
+        let character = try await peers.character(characterID, user: user, userToken: try Self.token(request.metadata))
         try filter.check(character.prompt, field: "character", language: "en")
         let plan = Self.plan(principal)
         fields["prompt"] = filter.soften(Self.prompt(character: character, fields: fields), language: "en")
@@ -64,7 +64,7 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         if !input.characterID.isEmpty, input.characterID != media.characterID {
             throw ServiceError.invalid("characterId", "the image belongs to another character")
         }
-        let character = try await peers.character(media.characterID, userToken: token)
+        let character = try await peers.character(media.characterID, user: user, userToken: token)
         var fields: [String: String] = ["durationSeconds": String(duration), "mediaId": media.id, "sourceUrl": media.url]
         fields["prompt"] = Self.prompt(character: character, fields: [:])
         fields["seed"] = media.generationParams["seed"] ?? String(Int64.random(in: 0...Int64(Int32.max)))
@@ -96,7 +96,7 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
         let key = try Self.idempotencyKey(request.metadata)
         if let key, let existing = try await find(user: user, key: key) { return ServerResponse(message: .with { $0.job = existing }) }
 
-        let character = try await peers.character(characterID, userToken: try Self.token(request.metadata))
+        let character = try await peers.character(characterID, user: user, userToken: try Self.token(request.metadata))
         if mode == "photo" {
             let upload = try await peers.upload(input.photoKey, user: user)
             guard Self.photoTypes.contains(upload.mimeType) else {
@@ -140,7 +140,7 @@ struct GenerationRPC: GenerationService.ServiceProtocol {
 
         let token = try Self.token(request.metadata)
         let theme = try await peers.theme(themeID, userToken: token)
-        let character = try await peers.character(theme.characterID, userToken: token)
+        let character = try await peers.character(theme.characterID, user: user, userToken: token)
         let source: String
         if input.mediaID.isEmpty {
             guard character.hasImageURL, !character.imageURL.isEmpty else {

@@ -11,9 +11,11 @@ typealias AuthMethods = Atelier_Auth_V1_AuthService.Method
 /// The services a job crosses: commerce for its holds, catalog for its character and results,
 /// auth for the messages it sends a user (usage alerts).
 /// Calls about money and results carry generation's own credential (`generation.credential`,
-/// a service principal with the role "generation"), since a job outlives the user's principal;
-/// reading the user's character at submit forwards the user's principal, so catalog decides
-/// what the user may see.
+/// a service principal with the role "generation"), since a job outlives the user's principal.
+/// Reading what a submit starts from forwards the user's principal, so catalog decides what the
+/// user may see; the character a submit draws is read with those of other submits under
+/// generation's credential, naming the user whose principal generation verified, and catalog
+/// reads it as that user would (`characterReads`).
 struct Peers: Sendable {
     let commerce: LazyServiceClient
     let catalog: LazyServiceClient
@@ -23,6 +25,10 @@ struct Peers: Sendable {
     /// sent as one call (`CallBatcher`).
     let holdBatches: CallBatcher<Atelier_Commerce_V1_HoldRequest, Atelier_Commerce_V1_HoldInfo>
     let settleBatches: CallBatcher<Atelier_Commerce_V1_SettleRequest, Atelier_Commerce_V1_MovementResponse>
+    /// Characters of submits that arrive together, read in one call (`GetCharacters`).
+    let characterReads: CallBatcher<Atelier_Catalog_V1_UserCharacter, Atelier_Catalog_V1_Character>
+    /// Results of jobs that finish together, attached in one call (`AttachMediaBatch`).
+    let attachments: CallBatcher<Atelier_Catalog_V1_AttachMediaRequest, Atelier_Catalog_V1_Media>
 
     init(commerce: LazyServiceClient, catalog: LazyServiceClient, auth: LazyServiceClient, credential: String?) {
         self.commerce = commerce
@@ -36,6 +42,14 @@ struct Peers: Sendable {
         settleBatches = CallBatcher(maxItems: 100) { settles in
             try await commerce.call(CommerceMethods.SettleHolds.self, .with { $0.settles = settles },
                                     metadata: try Self.asGeneration(credential)).settled
+        }
+        characterReads = CallBatcher(maxItems: 100) { wanted in
+            try await catalog.call(CatalogMethods.GetCharacters.self, .with { $0.characters = wanted },
+                                   metadata: try Self.asGeneration(credential)).characters
+        }
+        attachments = CallBatcher(maxItems: 100) { requests in
+            try await catalog.call(CatalogMethods.AttachMediaBatch.self, .with { $0.attachments = requests },
+                                   metadata: try Self.asGeneration(credential)).media
         }
     }
 
@@ -135,6 +149,15 @@ struct Peers: Sendable {
         return released
     }
 
+    /// The user's character, read with those of other submits arriving meanwhile. One the batch
+    /// did not find, or a batch that failed, is asked for alone with the user's principal, so the
+    /// user hears catalog's own answer (not found, an id that cannot be one).
+    func character(_ id: String, user: String, userToken: String) async throws -> Atelier_Catalog_V1_Character {
+        let wanted = Atelier_Catalog_V1_UserCharacter.with { $0.userID = user; $0.characterID = id }
+        if let found = await characterReads.together([wanted])?.first, !found.id.isEmpty { return found }
+        return try await character(id, userToken: userToken)
+    }
+
     func character(_ id: String, userToken: String) async throws -> Atelier_Catalog_V1_Character {
         try await catalog.call(CatalogMethods.GetCharacter.self, .with { $0.characterID = id }, metadata: Self.asUser(userToken)).character
     }
@@ -143,8 +166,12 @@ struct Peers: Sendable {
         try await catalog.call(CatalogMethods.GetMedia.self, .with { $0.id = id }, metadata: Self.asUser(userToken)).media
     }
 
+    /// A result attached with those of other jobs finishing meanwhile; alone when that batch failed
+    /// (its key returns the media if the batch made it before failing).
     func attach(_ request: Atelier_Catalog_V1_AttachMediaRequest) async throws -> Atelier_Catalog_V1_Media {
-        try await catalog.call(CatalogMethods.AttachMedia.self, request, metadata: try asGeneration()).media
+        try await attachments.reply(request) {
+            try await catalog.call(CatalogMethods.AttachMedia.self, request, metadata: try asGeneration()).media
+        }
     }
 
     func theme(_ id: String, userToken: String) async throws -> Atelier_Catalog_V1_Theme {

@@ -48,19 +48,24 @@ enum CatalogFixture {
 
     static func attachMedia(_ stack: TestStack, user: String, character: String, type: String = "image", key: String = "") async throws -> Atelier_Catalog_V1_Media {
         try await asService(stack) { client, metadata in
-            try await client.attachMedia(.with {
-                $0.userID = user
-                $0.characterID = character
-                $0.type = type
-                $0.url = "https://files.example.com/media/\(UUID().uuidString).\(type == "video" ? "mp4" : "png")"
-                $0.width = 1024
-                $0.height = 1024
-                $0.fileSizeBytes = 123_456
-                if type == "video" { $0.durationSeconds = 4 }
-                $0.generationParams = ["prompt": "a portrait", "seed": "42"]
-                $0.watermarked = true
-                $0.idempotencyKey = key
-            }, metadata: metadata).media
+            try await client.attachMedia(attachment(user: user, character: character, type: type, key: key), metadata: metadata).media
+        }
+    }
+
+    /// An output of a job, as generation attaches it.
+    static func attachment(user: String, character: String, type: String = "image", key: String = "") -> Atelier_Catalog_V1_AttachMediaRequest {
+        .with {
+            $0.userID = user
+            $0.characterID = character
+            $0.type = type
+            $0.url = "https://files.example.com/media/\(UUID().uuidString).\(type == "video" ? "mp4" : "png")"
+            $0.width = 1024
+            $0.height = 1024
+            $0.fileSizeBytes = 123_456
+            if type == "video" { $0.durationSeconds = 4 }
+            $0.generationParams = ["prompt": "a portrait", "seed": "42"]
+            $0.watermarked = true
+            $0.idempotencyKey = key
         }
     }
 

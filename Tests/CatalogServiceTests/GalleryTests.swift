@@ -129,4 +129,75 @@ struct GalleryTests {
             #expect(try await stack.http("GET", "/api/media/\(video.id)", token: token).status == 404)
         }
     }
+
+    @Test("generation's batches: several users' characters in one read, several attachments in one call", arguments: TestBackend.available)
+    func batches(backend: TestBackend) async throws {
+        try await TestStack.with(backend, edge: true) { stack in
+            let (token, userID) = try await stack.signUp("batcher@example.com")
+            let (otherToken, otherID) = try await stack.signUp("other-batcher@example.com")
+            let mine = try #require(try await CatalogFixture.character(stack, token: token, ["name": "Aria"])["id"] as? String)
+            let theirs = try #require(try await CatalogFixture.character(stack, token: otherToken, ["name": "Bo"])["id"] as? String)
+
+            // Each read as its owner reads it: another user's character, a missing one and an id
+            // that cannot be one come back empty, in their places.
+            let wanted = [(userID, mine), (otherID, theirs), (userID, theirs), (userID, "chr_missing"), (userID, "not an id!"), (userID, mine)]
+            let read = try await CatalogFixture.asService(stack) { client, metadata in
+                try await client.getCharacters(.with {
+                    $0.characters = wanted.map { user, id in .with { $0.userID = user; $0.characterID = id } }
+                }, metadata: metadata).characters
+            }
+            #expect(read.map(\.id) == [mine, theirs, "", "", "", mine])
+            #expect(read.map(\.name) == ["Aria", "Bo", "", "", "", "Aria"])
+
+            // Attached in order, each under its key: a retry of the batch returns the same media.
+            let batch = [CatalogFixture.attachment(user: userID, character: mine, key: "job_b:0"),
+                         CatalogFixture.attachment(user: userID, character: mine, type: "video", key: "job_c:0"),
+                         CatalogFixture.attachment(user: otherID, character: theirs, key: "job_d:0")]
+            let attached = try await CatalogFixture.asService(stack) { client, metadata in
+                try await client.attachMediaBatch(.with { $0.attachments = batch }, metadata: metadata).media
+            }
+            #expect(attached.map(\.type) == ["image", "video", "image"] && attached.map(\.characterID) == [mine, mine, theirs])
+            let again = try await CatalogFixture.asService(stack) { client, metadata in
+                try await client.attachMediaBatch(.with { $0.attachments = batch }, metadata: metadata).media
+            }
+            #expect(again.map(\.id) == attached.map(\.id))
+            let aria = try await stack.http("GET", "/api/characters/\(mine)", token: token).json["character"] as? [String: Any]
+            #expect(aria?["imageCount"] as? Int == 1 && aria?["videoCount"] as? Int == 1)
+            #expect(aria?["imageUrl"] as? String == attached[0].url, "the first image becomes the character's picture")
+
+            // The first that fails fails the call; those before it are made, and their key finds them.
+            let failing = [CatalogFixture.attachment(user: userID, character: mine, key: "job_e:0"),
+                           CatalogFixture.attachment(user: userID, character: theirs, key: "job_f:0"),
+                           CatalogFixture.attachment(user: userID, character: mine, key: "job_g:0")]
+            do {
+                _ = try await CatalogFixture.asService(stack) { client, metadata in
+                    try await client.attachMediaBatch(.with { $0.attachments = failing }, metadata: metadata)
+                }
+                Issue.record("a batch with another user's character was attached")
+            } catch let error as RPCError {
+                #expect(error.code == .notFound, "\(error)")
+            }
+            let made = try await CatalogFixture.attachMedia(stack, user: userID, character: mine, key: "job_e:0")
+            #expect(try await stack.http("GET", "/api/media?characterId=\(mine)", token: token).total == 3)
+            #expect(try await stack.http("GET", "/api/media/\(made.id)", token: token).status == 200)
+
+            // Users may call neither.
+            try await stack.withClient(.catalog) { client in
+                let catalog = CatalogClient(wrapping: client)
+                let metadata = try stack.userMetadata(id: userID, sessionID: "s")
+                let calls: [() async throws -> Void] = [
+                    { _ = try await catalog.getCharacters(.with { $0.characters = [.with { $0.userID = userID; $0.characterID = mine }] }, metadata: metadata) },
+                    { _ = try await catalog.attachMediaBatch(.with { $0.attachments = [batch[0]] }, metadata: metadata) },
+                ]
+                for call in calls {
+                    do {
+                        try await call()
+                        Issue.record("a user called a services-only batch")
+                    } catch let error as RPCError {
+                        #expect(error.code == .permissionDenied, "\(error)")
+                    }
+                }
+            }
+        }
+    }
 }

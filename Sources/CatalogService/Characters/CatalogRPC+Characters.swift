@@ -27,6 +27,23 @@ extension CatalogRPC {
         return .with { $0.character = character }
     }
 
+    /// Several users' characters at once (generation's submits that arrive together), each read
+    /// as its owner reads it; empty where the user has no such character. An id that cannot be
+    /// one reads as not found too (no row has the empty id), so one bad submit does not fail the
+    /// others' read.
+    public func getCharacters(request: Atelier_Catalog_V1_GetCharactersRequest,
+                              context: ServerContext) async throws -> Atelier_Catalog_V1_GetCharactersResponse {
+        _ = try Caller.service()
+        guard request.characters.count <= Self.batchLimit else {
+            throw ServiceError.invalid("characters", "at most \(Self.batchLimit) characters at once")
+        }
+        let keys = try request.characters.map { wanted in
+            (id: (try? Rules.id(wanted.characterID, field: "characterId", what: "character")) ?? "", owner: try Rules.userID(wanted.userID))
+        }
+        let found = try await CharacterStore.table.find(database, each: keys)
+        return .with { $0.characters = found.map { $0 ?? Character() } }
+    }
+
     public func replaceCharacter(request: Atelier_Catalog_V1_UpdateCharacterRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_CharacterResponse {
         try await update(request, replace: true)
     }

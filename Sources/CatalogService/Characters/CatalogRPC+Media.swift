@@ -29,6 +29,25 @@ extension CatalogRPC {
     }
 
     public func attachMedia(request: Atelier_Catalog_V1_AttachMediaRequest, context: ServerContext) async throws -> Atelier_Catalog_V1_MediaResponse {
+        let media = try await attach(request)
+        return .with { $0.media = media }
+    }
+
+    /// Attachments of jobs that finish together, each as `attachMedia` makes it, one after
+    /// another; the first that fails fails the call, and its callers attach one by one, their
+    /// keys finding the ones made before it.
+    public func attachMediaBatch(request: Atelier_Catalog_V1_AttachMediaBatchRequest,
+                                 context: ServerContext) async throws -> Atelier_Catalog_V1_AttachMediaBatchResponse {
+        _ = try Caller.service()
+        guard request.attachments.count <= Self.batchLimit else {
+            throw ServiceError.invalid("attachments", "at most \(Self.batchLimit) attachments at once")
+        }
+        var media: [Media] = []
+        for attachment in request.attachments { media.append(try await attach(attachment)) }
+        return .with { $0.media = media }
+    }
+
+    private func attach(_ request: Atelier_Catalog_V1_AttachMediaRequest) async throws -> Media {
         let userID = try serviceSubject(request.userID)
         let characterID = try Rules.id(request.characterID, field: "characterId", what: "character")
         var media = Media()
@@ -56,11 +75,11 @@ extension CatalogRPC {
         media.createdAt = .init(date: Date.databaseNow)
         let draft = media
         let made = try await MediaStore.attach(database, draft, user: userID, key: key, asPicture: request.setAsCharacterImage)
-        if made { return .with { $0.media = draft } }
+        if made { return draft }
         // A retry gets the media the first call made (the insert waited for it to commit).
         guard let key, let first = try await MediaStore.table.created(database, owner: userID, key: key) else {
             throw ServiceError(.aborted, reason: "CONFLICT", "a call with the same idempotency key is in progress; retry")
         }
-        return .with { $0.media = first }
+        return first
     }
 }

@@ -46,6 +46,21 @@ public struct OwnedTable<Row: Sendable>: Sendable {
         return row
     }
 
+    /// The rows of several owners in one statement, each found by its id and owner: in the order
+    /// of `keys`, nil where that owner has no such row (another owner's row is not found, as in
+    /// `find`).
+    public func find(_ db: any SQLExecutor, each keys: [(id: String, owner: String)]) async throws -> [Row?] {
+        guard !keys.isEmpty else { return [] }
+        let wanted = SQL.rows(keys.map { [.text($0.id), .text($0.owner)] })
+        let rows = try await db.query("""
+            SELECT \(selection), \(column("id")) AS found_id, \(column("user_id")) AS found_owner FROM \(from)
+            WHERE (\(column("id")), \(column("user_id"))) IN (\(wanted))
+            """)
+        var found: [String: Row] = [:]
+        for row in rows { found["\(try row.string("found_id"))\u{0}\(try row.string("found_owner"))"] = try read(row) }
+        return keys.map { found["\($0.id)\u{0}\($0.owner)"] }
+    }
+
     /// Whether the owner has the row, without reading it.
     public func require(_ db: any SQLExecutor, id: String, owner: String, lock: Bool = false) async throws {
         let locking: SQL = lock ? .forUpdate : ""
