@@ -87,6 +87,13 @@ struct ImageVideoFlowTests {
             let (stranger, _) = try await stack.signUp("stranger@example.com")
             #expect(try await stack.http("GET", "/api/jobs/\(id)/events", token: stranger).status == 404)
             #expect(try await stack.http("GET", "/api/jobs/\(id)", token: stranger).status == 404)
+            // Another user's character, a missing one, or an id that cannot be one: not found, and
+            // nothing is queued for it.
+            for target in [character, "chr_missing", "not an id!"] {
+                let refused = try await stack.http("POST", "/api/generate/image", json: ["characterId": target], token: stranger)
+                #expect(refused.status == 404 && refused.errorCode == "NOT_FOUND", "\(refused.text)")
+            }
+            #expect(try await stack.http("GET", "/api/jobs", token: stranger).total == 0)
 
             // The same key answers with the same job, and charges nothing more.
             let again = try await stack.http("POST", "/api/generate/image", json: ["characterId": character, "count": 4, "pose": "waving"],
