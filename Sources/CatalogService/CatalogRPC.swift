@@ -26,6 +26,12 @@ public final class CatalogRPC: Atelier_Catalog_V1_CatalogService.SimpleServicePr
     /// Items in one services-only batch call at most (`GetCharacters`, `AttachMediaBatch`).
     static let batchLimit = 100
 
+    /// Refuses a batch call from anyone but a service, or of more than `batchLimit` items.
+    func serviceBatch(_ count: Int, of items: String) throws {
+        _ = try Caller.service()
+        guard count <= Self.batchLimit else { throw ServiceError.invalid(items, "at most \(Self.batchLimit) \(items) at once") }
+    }
+
     /// The user a services-only call is about: generation and the edge name the user, users
     /// may not call these at all.
     func serviceSubject(_ userID: String) throws -> String {

@@ -181,6 +181,18 @@ struct GalleryTests {
             #expect(try await stack.http("GET", "/api/media?characterId=\(mine)", token: token).total == 3)
             #expect(try await stack.http("GET", "/api/media/\(made.id)", token: token).status == 200)
 
+            // At most 100 items a call.
+            do {
+                _ = try await CatalogFixture.asService(stack) { client, metadata in
+                    try await client.getCharacters(.with {
+                        $0.characters = Array(repeating: .with { $0.userID = userID; $0.characterID = mine }, count: 101)
+                    }, metadata: metadata)
+                }
+                Issue.record("a read of 101 characters was answered")
+            } catch let error as RPCError {
+                #expect(error.code == .invalidArgument && error.message.contains("at most 100 characters"), "\(error)")
+            }
+
             // Users may call neither.
             try await stack.withClient(.catalog) { client in
                 let catalog = CatalogClient(wrapping: client)

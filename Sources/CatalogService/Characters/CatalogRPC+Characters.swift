@@ -33,10 +33,7 @@ extension CatalogRPC {
     /// others' read.
     public func getCharacters(request: Atelier_Catalog_V1_GetCharactersRequest,
                               context: ServerContext) async throws -> Atelier_Catalog_V1_GetCharactersResponse {
-        _ = try Caller.service()
-        guard request.characters.count <= Self.batchLimit else {
-            throw ServiceError.invalid("characters", "at most \(Self.batchLimit) characters at once")
-        }
+        try serviceBatch(request.characters.count, of: "characters")
         let keys = try request.characters.map { wanted in
             (id: (try? Rules.id(wanted.characterID, field: "characterId", what: "character")) ?? "", owner: try Rules.userID(wanted.userID))
         }

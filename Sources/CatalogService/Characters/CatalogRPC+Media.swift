@@ -38,10 +38,7 @@ extension CatalogRPC {
     /// keys finding the ones made before it.
     public func attachMediaBatch(request: Atelier_Catalog_V1_AttachMediaBatchRequest,
                                  context: ServerContext) async throws -> Atelier_Catalog_V1_AttachMediaBatchResponse {
-        _ = try Caller.service()
-        guard request.attachments.count <= Self.batchLimit else {
-            throw ServiceError.invalid("attachments", "at most \(Self.batchLimit) attachments at once")
-        }
+        try serviceBatch(request.attachments.count, of: "attachments")
         var media: [Media] = []
         for attachment in request.attachments { media.append(try await attach(attachment)) }
         return .with { $0.media = media }
