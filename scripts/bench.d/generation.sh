@@ -125,7 +125,7 @@ backlog_left=$(psql -qtA "$postgres_url" -c "SELECT COUNT(*) FROM backlog_genera
 kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
 pid=""
 idle_p99_ms=$(to_ms "$idle_p99"); busy_p99_ms=$(to_ms "$busy_p99")
-backlog_ratio=$(python3 -c "print(round($busy_p99_ms/$idle_p99_ms, 2))")
+backlog_ratio=$(at_most "$busy_p99_ms/$idle_p99_ms" 2)
 echo "    hero read p99 idle ${idle_p99_ms} ms, with $backlog_queued jobs queued ${busy_p99_ms} ms (${backlog_ratio}×)"
 gen_hops=$(shares_table gen-hops)
 gen_shares=$(shares_table gen-jobs)
