@@ -78,9 +78,8 @@ versus() {  # name atelier-path peer-path -> sets <name>_{peer,atelier}_{rps,p99
   python3 scripts/bench.d/profile_shares.py "$work/$name.perf" >"$work/$name.shares"
   echo "    $name: peer ${p_rps[*]} req/s, Atelier ${a_rps[*]} req/s"
 }
-# Cut to two decimals, not rounded, so a ratio shown at a target's line has reached it (1.497
-# reads 1.49, not 1.5); the targets are judged on what is shown.
-ratio() { python3 -c "import math; print('%.2f' % (math.floor($1 / $2 * 100) / 100))"; }
+# Cut to two decimals toward missing a ">=" target (scripts/bench's `at_least`): 1.497 reads 1.49.
+ratio() { at_least "$1 / $2" 2; }
 mean() { python3 -c "import sys; v=[float(x) for x in sys.argv[1:]]; print(round(sum(v)/len(v), 2))" "$@"; }
 shares_table() {  # name...: a markdown table, one column per run
   python3 - "$work" "$@" <<'PY'

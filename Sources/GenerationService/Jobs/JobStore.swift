@@ -172,7 +172,7 @@ enum JobStore {
             WHERE jobs.id = step.id AND jobs.status = 'running' AND jobs.attempts = step.attempts
             RETURNING jobs.id, jobs.status, jobs.progress, jobs.last_sequence, jobs.cancel_requested, step.message
             """, type: "progress", message: "message", now: now)
-        let canceled = Dictionary(try rows.map { (try $0.string("id"), try $0.bool("cancel_requested")) }, uniquingKeysWith: { first, _ in first })
+        let canceled = try cancelFlags(rows)
         return steps.map { canceled[$0.job] }
     }
 
@@ -278,8 +278,13 @@ enum JobStore {
             try await db.query(write)
             rows = try await db.query(read)
         }
-        let canceled = Dictionary(try rows.map { (try $0.string("id"), try $0.bool("cancel_requested")) }, uniquingKeysWith: { first, _ in first })
+        let canceled = try cancelFlags(rows)
         return ids.map { canceled[$0] ?? true }
+    }
+
+    /// Each row's job id and its `cancel_requested`.
+    private static func cancelFlags(_ rows: [SQLRow]) throws -> [String: Bool] {
+        Dictionary(try rows.map { (try $0.string("id"), try $0.bool("cancel_requested")) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Running jobs whose lease ran out (their worker died): back to the queue, or failed when
