@@ -22,7 +22,30 @@ enum HeroStore {
     static let columns: [MessageColumn<Hero>] = [.text("id", \.id)] + attributes + avatar + [
         .int("story_count", \.storyCount), .time("created_at", \.createdAt), .time("updated_at", \.updatedAt),
     ]
-    static let table = OwnedTable<Hero>("heroes", columns: columns.names(), noun: "hero", read: columns.read)
+    static let table = OwnedTable<Hero>("heroes", columns: columns.names(), noun: "hero", read: read)
+
+    /// A row read into a hero field by field, as `columns.read` would read it. The hero list reads
+    /// twenty rows a page, and setting them through the columns' key paths (the runtime's
+    /// `swift_setAtWritableKeyPath` and the writeback buffers of each computed field) was a
+    /// tenth of the list's CPU. The columns stay the one list of names for SELECT, INSERT and
+    /// UPDATE; `ColumnTests` checks that this reads every one of them the same way.
+    static func read(_ row: SQLRow) throws -> Hero {
+        var hero = Hero()
+        hero.id = try row.string("id")
+        hero.name = try row.string("name")
+        hero.age = Int32(clamping: try row.int("age"))
+        hero.traits = try JSONColumn.list(row, "traits")
+        hero.appearance = try row.string("appearance")
+        hero.abilities = try JSONColumn.list(row, "abilities")
+        if let url = try row.optionalString("avatar_url") { hero.avatarURL = url }
+        if let prompt = try row.optionalString("avatar_prompt") { hero.avatarPrompt = prompt }
+        if let generation = try row.optionalString("avatar_generation_id") { hero.avatarGenerationID = generation }
+        if let profile = try row.optionalString("visual_profile") { hero.visualProfile = try .init(jsonString: profile) }
+        hero.storyCount = try row.int("story_count")
+        hero.createdAt = try row.timestamp("created_at")
+        hero.updatedAt = try row.timestamp("updated_at")
+        return hero
+    }
 
     static func insert(_ db: any SQLExecutor, _ hero: Hero, user: String) async throws {
         try await table.insert(db, try columns.values(of: hero) + [("user_id", .text(user))])

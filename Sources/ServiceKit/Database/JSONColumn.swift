@@ -76,9 +76,27 @@ struct StringScanner {
     }
 
     /// A JSON string; escapes other than the plain ones (\u and friends) defer to the general decoder.
+    /// One without escapes (nearly every one) is taken from the bytes as it stands.
     private mutating func string() -> String? {
         guard take(UInt8(ascii: "\"")) else { return nil }
-        var out: [UInt8] = []
+        let start = index
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                index += 1
+                return String(decoding: bytes[start..<index - 1], as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                return escapedString(from: start)
+            default:
+                index += 1
+            }
+        }
+        return nil
+    }
+
+    /// The rest of a string with escapes, from its first byte at `start`.
+    private mutating func escapedString(from start: Int) -> String? {
+        var out = Array(bytes[start..<index])
         while index < bytes.count {
             let byte = bytes[index]
             index += 1
