@@ -8,8 +8,9 @@ import ServiceLifecycle
 import Testing
 
 /// ServiceKit's lean unary client (`HTTP2Channel`) against servers it did not come from: a
-/// grpc-swift-2 server and Python's grpcio, both serving the test Echo service.
-@Suite("The lean unary client against grpc-swift-2 and grpcio")
+/// grpc-swift-2 server on grpc-swift-nio-transport and Python's grpcio, both serving the test
+/// Echo service; and against the services' own transport (`FrameServerTransport`).
+@Suite("The lean unary client against grpc-swift-2, grpcio and the services' transport")
 struct LeanClientTests {
     static let servers = EchoServerKind.available
 
@@ -117,13 +118,14 @@ struct LeanClientTests {
         }
     }
 
-    @Test("a server that shuts down gracefully finishes the call in flight; the next goes to its successor")
-    func gracefulShutdown() async throws {
-        try await EchoServerKind.grpcSwift.withServer { port, server in
+    @Test("a server that shuts down gracefully finishes the call in flight; the next goes to its successor",
+          arguments: [EchoServerKind.grpcSwift, .frames])
+    func gracefulShutdown(kind: EchoServerKind) async throws {
+        try await kind.withServer { port, server in
             let channel = HTTP2Channel(host: "127.0.0.1", port: port, connections: 1)
             defer { channel.close() }
             _ = try await channel.unary(EchoService.method("Echo"), request: [1], metadata: [:], timeout: .seconds(5))
-            let service = try #require((server as? SwiftEchoServer)?.service)
+            let service = try #require((server as? SwiftEchoServer)?.service ?? (server as? FrameEchoServer)?.service)
             async let slow = channel.unary(EchoService.method("Sleep"), request: Array("500".utf8), metadata: [:], timeout: .seconds(5))
             while service.sleepsBegun == 0 { try await Task.sleep(for: .milliseconds(5)) }
             try await server.stop()  // GOAWAY, then waits for the call in flight
@@ -154,10 +156,11 @@ struct LeanClientTests {
     }
 }
 
-/// Which server a test runs against: grpc-swift-2 in this process, or Python's grpcio when the
-/// test command provides it (`ATELIER_TEST_PYTHON`, a python with grpcio and grpcio-status).
+/// Which server a test runs against: grpc-swift-2 in this process on grpc-swift-nio-transport or
+/// on the services' `FrameServerTransport`, or Python's grpcio when the test command provides it
+/// (`ATELIER_TEST_PYTHON`, a python with grpcio and grpcio-status).
 public enum EchoServerKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case grpcSwift, grpcio
+    case grpcSwift, frames, grpcio
 
     public var testDescription: String { rawValue }
 
@@ -166,10 +169,10 @@ public enum EchoServerKind: String, CaseIterable, Sendable, CustomTestStringConv
     }
 
     static var available: [EchoServerKind] {
-        if python != nil { return [.grpcSwift, .grpcio] }
+        if python != nil { return [.grpcSwift, .frames, .grpcio] }
         precondition(ProcessInfo.processInfo.environment["ATELIER_TEST_REQUIRE_PYTHON"] == nil,
                      "ATELIER_TEST_REQUIRE_PYTHON is set but ATELIER_TEST_PYTHON is not")
-        return [.grpcSwift]
+        return [.grpcSwift, .frames]
     }
 
     /// Runs `body` with a server listening on a port of its own, stopped afterwards.
@@ -177,6 +180,7 @@ public enum EchoServerKind: String, CaseIterable, Sendable, CustomTestStringConv
         let port = try await TestStack.unusedPort()
         let server: any EchoServer = switch self {
         case .grpcSwift: SwiftEchoServer(port: port)
+        case .frames: FrameEchoServer(port: port)
         case .grpcio: PythonEchoServer(port: port, python: Self.python ?? "python3")
         }
         try await server.start()
@@ -210,6 +214,30 @@ final class SwiftEchoServer: EchoServer, @unchecked Sendable {
         self.server = server
         task = Task { try await server.serve() }
         _ = try await transport.listeningAddress
+    }
+
+    func stop() async throws {
+        server?.beginGracefulShutdown()
+        _ = try? await task?.value
+        server = nil
+    }
+}
+
+/// The Echo service on grpc-swift-2's server with the transport every Atelier service listens on.
+final class FrameEchoServer: EchoServer, @unchecked Sendable {
+    let port: Int
+    let service = EchoService()
+    private var server: GRPCServer<FrameServerTransport>?
+    private var task: Task<Void, any Error>?
+
+    init(port: Int) { self.port = port }
+
+    func start() async throws {
+        let transport = FrameServerTransport(host: "127.0.0.1", port: port, maxRequestBytes: 4 << 20)
+        let server = GRPCServer(transport: transport, services: [service])
+        self.server = server
+        task = Task { try await server.serve() }
+        _ = try await transport.listeningPort()
     }
 
     func stop() async throws {

@@ -9,7 +9,8 @@ import Synchronization
 /// - `Sleep` waits the request's milliseconds (decimal text) before answering "slept";
 /// - `Fail` fails INVALID_ARGUMENT with ErrorInfo (reason "ECHO_REFUSED") and BadRequest (field
 ///   "input") in `grpc-status-details-bin`, the message "refused: <request>";
-/// - `Big` answers with as many bytes as the request's decimal text says.
+/// - `Big` answers with as many bytes as the request's decimal text says;
+/// - `Count` (server streaming, Swift only) answers "1", "2", ... up to the request's decimal text.
 public struct EchoService: RegistrableRPCService {
     public static let service = "atelier.test.Echo"
     public static func method(_ name: String) -> MethodDescriptor {
@@ -23,6 +24,7 @@ public struct EchoService: RegistrableRPCService {
     public init() {}
 
     public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        registerStreaming(with: &router)
         register("Echo", in: &router) { request in
             ServerResponse(message: request.message, metadata: ["echo-count": "\(request.message.count)"])
         }
@@ -37,6 +39,18 @@ public struct EchoService: RegistrableRPCService {
         }
         register("Big", in: &router) { request in
             ServerResponse(message: [UInt8](repeating: 0x61, count: Int(String(decoding: request.message, as: UTF8.self)) ?? 0))
+        }
+    }
+
+    /// `Count`: a server-streaming method, for transports that carry streams as well as unary calls.
+    public func registerStreaming<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        router.registerHandler(forMethod: Self.method("Count"), deserializer: RawBytes(), serializer: RawBytes()) { request, _ in
+            let single = try await ServerRequest(stream: request)
+            let count = Int(String(decoding: single.message, as: UTF8.self)) ?? 0
+            return StreamingServerResponse { writer in
+                for index in stride(from: 1, through: count, by: 1) { try await writer.write(Array("\(index)".utf8)) }
+                return [:]
+            }
         }
     }
 

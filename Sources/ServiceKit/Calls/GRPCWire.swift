@@ -124,31 +124,107 @@ enum GRPCWire {
     /// Reassembles the reply's message from DATA frames, refusing one above the limit before its
     /// bytes arrive, a compressed one (none was asked for), and a second message.
     struct MessageReader {
-        let limit: Int
-        private var buffer = ByteBuffer()
+        private var deframer: Deframer
         private(set) var message: [UInt8]?
 
-        init(limit: Int) { self.limit = limit }
+        init(limit: Int) { deframer = Deframer(limit: limit, noun: "reply") }
 
         mutating func append(_ data: ByteBuffer) throws(RPCError) {
-            var data = data
-            buffer.writeBuffer(&data)
-            while let (compressed, length) = buffer.getPrefix() {
-                guard compressed == 0 else {
-                    throw RPCError(code: .internalError, message: "the reply is compressed, and no compression was asked for")
-                }
-                guard length <= limit else {
-                    throw RPCError(code: .resourceExhausted, message: "the reply of \(length) bytes is above the limit of \(limit)")
-                }
-                guard buffer.readableBytes >= 5 + length else { return }
+            for next in try deframer.append(data) {
                 guard message == nil else { throw RPCError(code: .internalError, message: "a unary reply carried two messages") }
-                buffer.moveReaderIndex(forwardBy: 5)
-                message = buffer.readBytes(length: length)
-                buffer.discardReadBytes()
+                message = next
             }
         }
 
+        var hasPartialMessage: Bool { deframer.hasPartialMessage }
+    }
+
+    /// Length-prefixed messages out of DATA frames, however the frames cut them: each message is
+    /// refused above `limit` as soon as its prefix arrives, and a compressed one is refused (no
+    /// compression is offered or accepted).
+    struct Deframer {
+        let limit: Int
+        /// "reply" or "request", for the errors.
+        let noun: String
+        private var buffer = ByteBuffer()
+
+        init(limit: Int, noun: String) {
+            self.limit = limit
+            self.noun = noun
+        }
+
+        mutating func append(_ data: ByteBuffer) throws(RPCError) -> [[UInt8]] {
+            var data = data
+            buffer.writeBuffer(&data)
+            var messages: [[UInt8]] = []
+            while let (compressed, length) = buffer.getPrefix() {
+                guard compressed == 0 else {
+                    throw RPCError(code: .internalError, message: "the \(noun) is compressed, and no compression was agreed")
+                }
+                guard length <= limit else {
+                    throw RPCError(code: .resourceExhausted, message: "the \(noun) of \(length) bytes is above the limit of \(limit)")
+                }
+                guard buffer.readableBytes >= 5 + length else { break }
+                buffer.moveReaderIndex(forwardBy: 5)
+                messages.append(buffer.readBytes(length: length) ?? [])
+            }
+            buffer.discardReadBytes()
+            return messages
+        }
+
         var hasPartialMessage: Bool { buffer.readableBytes > 0 }
+    }
+
+    /// `grpc-message` percent-encoded: printable ASCII but `%` as it is, every other byte of the
+    /// UTF-8 as `%XX`.
+    static func encodeMessage(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 > 0x7E || $0 == UInt8(ascii: "%") }) else { return text }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count * 3)
+        for byte in text.utf8 {
+            if byte < 0x20 || byte > 0x7E || byte == UInt8(ascii: "%") {
+                bytes += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Metadata as headers: keys lowercased, binary values base64.
+    static func add(_ metadata: Metadata, to headers: inout HPACKHeaders) {
+        for (key, value) in metadata {
+            switch value {
+            case .string(let text): headers.add(name: key.lowercased(), value: text)
+            case .binary(let bytes): headers.add(name: key.lowercased(), value: Data(bytes).base64EncodedString())
+            }
+        }
+    }
+
+    /// A reply's headers: 200, gRPC's content type and the handler's metadata.
+    static func responseHeaders(_ metadata: Metadata) -> HPACKHeaders {
+        var headers = HPACKHeaders()
+        headers.reserveCapacity(2 + metadata.count)
+        headers.add(name: ":status", value: "200")
+        headers.add(name: "content-type", value: "application/grpc")
+        add(metadata, to: &headers)
+        return headers
+    }
+
+    /// A reply's trailers: the status, its message and the trailing metadata (the error details
+    /// among them). `trailersOnly` is a reply with no headers before it, which carries theirs too.
+    static func trailers(_ status: Status, _ metadata: Metadata, trailersOnly: Bool) -> HPACKHeaders {
+        var trailers = HPACKHeaders()
+        trailers.reserveCapacity(4 + metadata.count)
+        if trailersOnly {
+            trailers.add(name: ":status", value: "200")
+            trailers.add(name: "content-type", value: "application/grpc")
+        }
+        trailers.add(name: "grpc-status", value: String(status.code.rawValue))
+        if !status.message.isEmpty { trailers.add(name: "grpc-message", value: encodeMessage(status.message)) }
+        add(metadata, to: &trailers)
+        return trailers
     }
 }
 

@@ -1,5 +1,4 @@
 import GRPCCore
-import GRPCNIOTransportHTTP2
 import Logging
 import ServiceLifecycle
 
@@ -8,8 +7,8 @@ import ServiceLifecycle
 public final class RPCServer: Service, Sendable {
     public let name: String
     public let health: HealthService
-    private let server: GRPCServer<HTTP2ServerTransport.Posix>
-    private let transport: HTTP2ServerTransport.Posix
+    private let server: GRPCServer<FrameServerTransport>
+    private let transport: FrameServerTransport
     /// The same services, interceptors and health for calls from this process (`LocalChannel`).
     private let localServer: GRPCServer<LocalServerTransport>?
     private let prepare: @Sendable () async throws -> Void
@@ -29,10 +28,7 @@ public final class RPCServer: Service, Sendable {
         self.prepare = prepare
         let health = HealthService(services: serviceNames)
         self.health = health
-        var config = HTTP2ServerTransport.Posix.Config.defaults
-        config.rpc.maxRequestPayloadSize = 4 * 1024 * 1024
-        let transport = HTTP2ServerTransport.Posix(
-            address: .ipv4(host: host, port: port), transportSecurity: .plaintext, config: config)
+        let transport = FrameServerTransport(host: host, port: port, maxRequestBytes: 4 * 1024 * 1024)
         self.transport = transport
         let hosted: [any RegistrableRPCService] = services + [health, CallerService()]
         let interceptors: [any ServerInterceptor] = [
@@ -45,8 +41,7 @@ public final class RPCServer: Service, Sendable {
 
     /// The bound port, once the server listens; waits until then.
     public func listeningPort() async throws -> Int {
-        let address = try await transport.listeningAddress
-        return address.ipv4?.port ?? address.ipv6?.port ?? 0
+        try await transport.listeningPort()
     }
 
     /// The start-up work alone (migrations), for `atelier migrate`.
