@@ -146,3 +146,43 @@ struct FrameServerTests {
         }
     }
 }
+
+/// What the transport answers a request that is not gRPC at all, as HTTP/2 clients other than
+/// gRPC's send it (curl, with HTTP/2 from the first byte).
+@Suite("The services' transport, called by plain HTTP/2")
+struct FrameServerHTTP2Tests {
+    @Test("a POST without gRPC's content type is 415; one with it reaches the method")
+    func contentType() async throws {
+        try await EchoServerKind.frames.withServer { port, _ in
+            let url = "http://127.0.0.1:\(port)/\(EchoService.service)/Echo"
+            #expect(try await curl(["-H", "content-type: text/plain", "--data-binary", "x", url]).status == "415")
+            // A gRPC request by hand: the five-byte prefix and "hi"; 200 with the echo in the body.
+            let answer = try await curl(["-H", "content-type: application/grpc", "-H", "te: trailers",
+                                         "--data-binary", "@-", url], input: [0, 0, 0, 0, 2] + Array("hi".utf8))
+            #expect(answer.status == "200")
+            #expect(answer.body == [0, 0, 0, 0, 2] + Array("hi".utf8))
+        }
+    }
+
+    /// The HTTP status and the body of a POST over HTTP/2 without TLS, by curl.
+    private func curl(_ arguments: [String], input: [UInt8] = []) async throws -> (status: String, body: [UInt8]) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-s", "--http2-prior-knowledge", "-w", "%{http_code}", "-X", "POST"] + arguments
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input))
+        try stdin.fileHandleForWriting.close()
+        let output: [UInt8] = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                let output = stdout.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(returning: Array(output))
+            }
+        }
+        // The body, then the three digits of `-w`.
+        return (String(decoding: output.suffix(3), as: UTF8.self), Array(output.dropLast(3)))
+    }
+}
