@@ -35,6 +35,11 @@ public final class FrameServerTransport: ServerTransport {
         self.address = group.any().makePromise(of: SocketAddress.self)
     }
 
+    deinit {
+        // A transport that never listened (`atelier migrate`) leaves no caller waiting for a port.
+        address.fail(RPCError(code: .unavailable, message: "the server never listened"))
+    }
+
     /// The bound port, once the transport listens.
     public func listeningPort() async throws -> Int {
         try await address.futureResult.get().port ?? 0
