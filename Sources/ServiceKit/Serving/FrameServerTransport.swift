@@ -56,6 +56,9 @@ public final class FrameServerTransport: ServerTransport {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A client that vanished without closing (its machine gone) is found by the kernel's
+            // keepalive probes after two idle hours, as grpc-swift's transport pings after two.
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
