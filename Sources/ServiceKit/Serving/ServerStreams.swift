@@ -18,8 +18,8 @@ final class ServerStreams: ChannelInboundHandler, @unchecked Sendable {
 
     /// What every connection of one listener shares.
     struct Listener: Sendable {
-        let handler: @Sendable (RPCStream<RPCAsyncSequence<RPCRequestPart<[UInt8]>, any Error>,
-                                          RPCWriter<RPCResponsePart<[UInt8]>>.Closable>, ServerContext) async -> Void
+        /// `GRPCServer`'s: routes the call and runs it through the executor and interceptors.
+        let handler: @Sendable (RPCStream<FrameServerTransport.Inbound, FrameServerTransport.Outbound>, ServerContext) async -> Void
         let maxRequestBytes: Int
         let connections: ServerConnections
     }
