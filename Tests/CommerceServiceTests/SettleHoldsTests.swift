@@ -98,7 +98,7 @@ struct SettleHoldsTests {
         }
     }
 
-    @Test("a batch of settles takes four statements on PostgreSQL (five on SQLite), BEGIN and COMMIT included, however many holds", arguments: TestBackend.available)
+    @Test("a batch of settles takes five statements, BEGIN and COMMIT included, however many holds", arguments: TestBackend.available)
     func five(backend: TestBackend) async throws {
         try await TestStack.with(backend, services: [.commerce]) { stack in
             let (ledger, database, _) = try CountingDatabase.ledger(stack)
@@ -114,8 +114,7 @@ struct SettleHoldsTests {
             database.reset()
             let settled = try await ledger.settle(batch: settles)
             #expect(settled.count == 6)
-            // BEGIN, the holds, their entries and records (together on PostgreSQL), COMMIT.
-            #expect(database.statements.count == (database.dialect == .postgres ? 4 : 5), "\(database.statements.joined(separator: " | "))")
+            #expect(database.statements.count == 5, "\(database.statements.joined(separator: " | "))")
         }
     }
 }

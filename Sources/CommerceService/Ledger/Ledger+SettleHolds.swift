@@ -5,9 +5,8 @@ import ServiceKit
 extension Ledger {
     static let maxSettlesInBatch = 100
 
-    /// Settles the holds of several finished jobs in one transaction of four statements on
-    /// PostgreSQL (BEGIN, the holds, their entries and movement records together, COMMIT)
-    /// instead of four each:
+    /// Settles the holds of several finished jobs in one transaction of five statements (the
+    /// holds, their entries, their movement records, BEGIN and COMMIT) instead of five each:
     /// generation sends the settles of jobs that finish together (`CallBatcher`). All or none:
     /// a hold that is not open fails the batch as BATCH_NOT_SETTLED and the caller settles each
     /// with `settle`, which tells a retry from a refusal; that is also why a batch looks up no
@@ -47,14 +46,14 @@ extension Ledger {
                         $0.balance = try AssetBalances.read(row, asset: hold.asset)
                     }
                 }
+                try await LedgerEntries.append(tx, entries, now: now)
                 let replies = try records.map { record in
                     guard let reply = settled[record.hold] else { throw Self.batchNotSettled }
                     return reply
                 }
-                let recorded = try MovementRecords.inserting(zip(records, replies).map { record, reply in
+                try await MovementRecords.insert(tx, zip(records, replies).map { record, reply in
                     MovementRecords.Record(user: record.user, key: record.key, fingerprint: record.fingerprint, reply: reply)
                 }, now: now)
-                try await tx.writeTogether((LedgerEntries.appending(entries, now: now).map { [$0] } ?? []) + [recorded])
                 return replies
             }
         } catch DatabaseError.uniqueViolation {

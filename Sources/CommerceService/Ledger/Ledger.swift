@@ -9,9 +9,8 @@ typealias HoldInfo = Atelier_Commerce_V1_HoldInfo
 /// The credit ledger: grants, holds, settles and releases, each in one transaction and under an
 /// idempotency key. A hold draws from the grants that expire first; a balance never goes below
 /// zero, because a hold takes only what unexpired grants still have, read under the wallet's
-/// row lock. A Hold and its Settle cost 8 statements between them on PostgreSQL, BEGIN and
-/// COMMIT included (`LedgerRoundTripTests`): a movement's writes and its record go together in
-/// one (`writeTogether`), and upkeep that is due comes first in a transaction of its own.
+/// row lock. A Hold and its Settle cost 12 statements between them, BEGIN and COMMIT included
+/// (`LedgerRoundTripTests`): upkeep that is due comes first in a transaction of its own.
 struct Ledger: Sendable {
     static let grantSources: Set<String> = ["signup", "daily", "monthly", "subscription", "pack", "refund", "admin"]
     static let defaultHoldSeconds = 3600
@@ -37,10 +36,10 @@ struct Ledger: Sendable {
                                                      reference: request.reference.isEmpty ? nil : request.reference,
                                                      expiresAt: expiresAt, now: now)
             let balance = try await AssetBalances.of(tx, user: user, asset: request.asset, now: now)
-            return Moved(reply: .with {
+            return .with {
                 $0.grantID = id
                 $0.balance = balance
-            })
+            }
         }
     }
 
@@ -53,10 +52,11 @@ struct Ledger: Sendable {
                 throw ServiceError(.failedPrecondition, reason: "INSUFFICIENT_CREDITS", "not enough balance: needs \(wanted)")
             }
             let placed = PlacedHold(user: user, hold: Self.newHold(request, draw: draw, ttl: terms.ttl, now: now), draw: draw)
-            return Moved(reply: .with {
+            try await Self.record([placed], in: tx, now: now)
+            return .with {
                 $0.hold = placed.hold
                 $0.balance = state.balance(after: draw)
-            }, writes: Self.recording([placed], now: now))
+            }
         }
     }
 
@@ -101,33 +101,31 @@ struct Ledger: Sendable {
         }
     }
 
-    /// The three statements that record holds, of one wallet or several: the holds, what they take
-    /// from their grants, and their ledger entries. They need none of each other's effects, so they
-    /// go to the database together with the movements' records (`writeTogether`).
-    static func recording(_ placed: [PlacedHold], now: Date) -> [SQL] {
+    /// Records holds, of one wallet or several, in three statements: the holds, what they take from
+    /// their grants, and their ledger entries.
+    static func record(_ placed: [PlacedHold], in tx: any SQLExecutor, now: Date) async throws {
         let holds = SQL.rows(placed.map { placed in
             let hold = placed.hold
             return [.text(hold.id), .text(placed.user), .text(hold.asset), .int(hold.amount), .text(hold.operation), .text(hold.jobID),
                     .text("held"), .time(hold.expiresAt.date), .time(now)]
         })
-        let insertHolds: SQL = """
+        try await tx.query("""
             INSERT INTO holds (id, user_id, asset, amount, operation, job_id, status, expires_at, created_at) VALUES \(holds)
-            """
+            """)
         var taken: [(grant: String, take: Int64)] = []
         for part in placed.flatMap(\.draw.parts) {
             if let index = taken.firstIndex(where: { $0.grant == part.grant.id }) { taken[index].take += part.take } else { taken.append((part.grant.id, part.take)) }
         }
-        let takeFromGrants: SQL = """
+        try await tx.query("""
             UPDATE grants SET remaining = remaining - CASE id \(SQL.join(taken.map { "WHEN \($0.grant) THEN \($0.take)" }, separator: " ")) END
             WHERE id IN (\(list: taken.map { .text($0.grant) }))
-            """
-        let entries = LedgerEntries.appending(placed.flatMap { placed in
+            """)
+        try await LedgerEntries.append(tx, placed.flatMap { placed in
             placed.draw.parts.map { part in
                 (placed.user, LedgerEntries.Entry(asset: placed.draw.asset, amount: -part.take, kind: .hold, source: part.grant.source, grantID: part.grant.id,
                                                   holdID: placed.hold.id, reference: placed.hold.jobID.isEmpty ? nil : placed.hold.jobID))
             }
         }, now: now)
-        return [insertHolds, takeFromGrants] + (entries.map { [$0] } ?? [])
     }
 
     func settle(_ request: Atelier_Commerce_V1_SettleRequest, user: String) async throws -> MovementResponse {
@@ -139,17 +137,18 @@ struct Ledger: Sendable {
                 RETURNING \(Self.holdColumns), \(AssetBalances.columns(user: "holds.user_id", asset: "holds.asset", now: now, excludingHold: "holds.id"))
                 """) {
                 let hold = try Self.hold(row)
-                let entry = LedgerEntries.appending([(user, .init(asset: hold.asset, amount: 0, kind: .settle, source: "spend",
-                                                                  holdID: hold.id, reference: hold.jobID.isEmpty ? nil : hold.jobID))], now: now)
+                try await LedgerEntries.append(tx, user: user, [.init(asset: hold.asset, amount: 0, kind: .settle, source: "spend",
+                                                                      holdID: hold.id, reference: hold.jobID.isEmpty ? nil : hold.jobID)],
+                                               now: now)
                 let balance = try AssetBalances.read(row, asset: hold.asset)
-                return Moved(reply: .with {
+                return .with {
                     $0.hold = hold
                     $0.balance = balance
-                }, writes: entry.map { [$0] } ?? [])
+                }
             }
             let hold = try await Self.hold(tx, id: request.holdID, user: user)
             guard hold.status == "settled" else { throw Self.notOpen(hold, now: now, for: "settled") }
-            return Moved(reply: try await Self.reply(tx, hold: hold, user: user, now: now))
+            return try await Self.reply(tx, hold: hold, user: user, now: now)
         }
     }
 
@@ -166,15 +165,8 @@ struct Ledger: Sendable {
             default:
                 throw Self.notOpen(hold, now: now, for: "released")
             }
-            return Moved(reply: try await Self.reply(tx, hold: hold, user: user, now: now))
+            return try await Self.reply(tx, hold: hold, user: user, now: now)
         }
-    }
-
-    /// What a movement's body did: its reply, and the writes it leaves to go to the database
-    /// together with the movement's record (none for a body that wrote as it went).
-    struct Moved: Sendable {
-        var reply: MovementResponse
-        var writes: [SQL] = []
     }
 
     /// Runs `body` in a transaction and records its reply under the request's idempotency key.
@@ -185,7 +177,7 @@ struct Ledger: Sendable {
     /// movement is then refused.
     private func movement<R: MovementRequest>(
         _ kind: String, _ request: R, user: String,
-        _ body: @Sendable @escaping (any SQLExecutor, Date) async throws -> Moved
+        _ body: @Sendable @escaping (any SQLExecutor, Date) async throws -> MovementResponse
     ) async throws -> MovementResponse {
         let key = try Self.key(of: request)
         let fingerprint = try MovementRecords.fingerprint(kind, request)
@@ -194,11 +186,9 @@ struct Ledger: Sendable {
             do {
                 return try await database.transaction { tx in
                     let now = clock.now()
-                    let moved = try await body(tx, now)
-                    var reply = moved.reply
+                    var reply = try await body(tx, now)
                     reply.movementID = SecureRandom.id(prefix: "mv")
-                    let record = MovementRecords.Record(user: user, key: key, fingerprint: fingerprint, reply: reply)
-                    try await tx.writeTogether(moved.writes + [try MovementRecords.inserting([record], now: now)])
+                    try await MovementRecords.insert(tx, user: user, key: key, fingerprint: fingerprint, reply: reply, now: now)
                     return reply
                 }
             } catch is WalletUpkeep.Due where !upkeepDone {

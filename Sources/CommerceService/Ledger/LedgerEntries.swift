@@ -35,22 +35,16 @@ enum LedgerEntries {
 
     /// Appends entries of several wallets in one statement (a batch of settles).
     static func append(_ tx: any SQLExecutor, _ entries: [(user: String, entry: Entry)], now: Date) async throws {
-        guard let statement = appending(entries, now: now) else { return }
-        try await tx.query(statement)
-    }
-
-    /// The statement that appends `entries`, to run beside others (`writeTogether`); nil for none.
-    static func appending(_ entries: [(user: String, entry: Entry)], now: Date) -> SQL? {
-        guard !entries.isEmpty else { return nil }
+        guard !entries.isEmpty else { return }
         let rows: [[SQLValue]] = entries.map { user, entry in
             // Ids in the order the entries were made: entries of one transaction share their time.
             [.text(SecureRandom.orderedID(prefix: "le")), .text(user), .text(entry.asset), .int(entry.amount), .text(entry.kind.rawValue),
              .text(entry.source), .optional(entry.grantID), .optional(entry.holdID), .optional(entry.reference), .time(now)]
         }
-        return """
+        try await tx.query("""
             INSERT INTO ledger_entries (id, user_id, asset, amount, kind, source, grant_id, hold_id, reference, created_at)
             VALUES \(SQL.rows(rows))
-            """
+            """)
     }
 
     /// One page of a user's entries, newest first, optionally of one asset.

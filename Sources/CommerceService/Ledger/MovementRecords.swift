@@ -16,6 +16,11 @@ enum MovementRecords {
         return kind + ":" + Data(SHA256.hash(data: bytes)).base64EncodedString()
     }
 
+    static func insert(_ tx: any SQLExecutor, user: String, key: String, fingerprint: String,
+                       reply: Atelier_Commerce_V1_MovementResponse, now: Date) async throws {
+        try await insert(tx, [Record(user: user, key: key, fingerprint: fingerprint, reply: reply)], now: now)
+    }
+
     /// One movement's record: whose, under which key, for which request, and its reply.
     struct Record {
         let user: String
@@ -24,16 +29,16 @@ enum MovementRecords {
         let reply: Atelier_Commerce_V1_MovementResponse
     }
 
-    /// The statement that records `records` (one movement, or a batch's), to run beside the
-    /// movement's own writes (`writeTogether`): a key seen before fails it on the key's unique index.
-    static func inserting(_ records: [Record], now: Date) throws -> SQL {
+    /// Records several movements in one statement (a batch of settles).
+    static func insert(_ tx: any SQLExecutor, _ records: [Record], now: Date) async throws {
+        guard !records.isEmpty else { return }
         let rows: [[SQLValue]] = try records.map { record in
             [.text(record.user), .text(record.key), .text(String(record.fingerprint.prefix { $0 != ":" })), .text(record.fingerprint),
              .blob(try record.reply.serializedBytes()), .time(now)]
         }
-        return """
+        try await tx.query("""
             INSERT INTO movements (user_id, idempotency_key, kind, fingerprint, response, created_at) VALUES \(SQL.rows(rows))
-            """
+            """)
     }
 
     /// The first reply under `key`, nil when the key is new, or 409 when it was for another request.

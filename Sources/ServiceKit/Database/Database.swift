@@ -28,22 +28,6 @@ extension SQLExecutor {
         try await query(statement).first?.int("n") ?? 0
     }
 
-    /// Writes that return nothing and need none of each other's effects, in one round trip on
-    /// PostgreSQL: each but the last is a writing CTE of the last. They run on one snapshot, and
-    /// foreign keys are checked when the statement ends, so a row may refer to one inserted beside
-    /// it. On SQLite, which has no writing CTEs and no round trips to save, one after another.
-    public func writeTogether(_ statements: [SQL]) async throws {
-        guard dialect == .postgres, statements.count > 1, let last = statements.last else {
-            for statement in statements { try await query(statement) }
-            return
-        }
-        // The CTEs' names are made here from their positions, never from values.
-        let writes = statements.dropLast().enumerated().map { index, statement in
-            SQL(pieces: [.text("w\(index) AS (")]) + statement + ")"
-        }
-        try await query("WITH \(SQL.join(writes, separator: ", ")) \(last)")
-    }
-
     /// Runs a change whose PostgreSQL form is one statement (writing CTEs): there as it is, inside
     /// the caller's transaction if any, with no BEGIN and COMMIT round trips of its own; on SQLite,
     /// which has no writing CTEs and runs the change as several statements, in a transaction of its
