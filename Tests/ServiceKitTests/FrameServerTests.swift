@@ -10,7 +10,7 @@ import Testing
 /// also reach (the test command's grpcio clients call the services through it too).
 @Suite("The services' transport, called by grpc-swift-2's client")
 struct FrameServerTests {
-    private func withClient(_ body: (GRPCClient<HTTP2ClientTransport.Posix>, FrameEchoServer) async throws -> Void,
+    private func withClient(_ body: (GRPCClient<HTTP2ClientTransport.Posix>, EchoService) async throws -> Void,
                             compression: CompressionAlgorithmSet = [.none]) async throws {
         try await EchoServerKind.frames.withServer { port, server in
             var config = HTTP2ClientTransport.Posix.Config.defaults
@@ -18,7 +18,7 @@ struct FrameServerTests {
             let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
                                                            transportSecurity: .plaintext, config: config)
             try await withGRPCClient(transport: transport) { client in
-                try await body(client, try #require(server as? FrameEchoServer))
+                try await body(client, try #require(server.echo))
             }
         }
     }
@@ -137,10 +137,10 @@ struct FrameServerTests {
 
     @Test("a call the client abandons is cancelled on the server, which goes on serving")
     func cancellation() async throws {
-        try await withClient { client, server in
-            let before = server.service.sleepsBegun
+        try await withClient { client, service in
+            let before = service.sleepsBegun
             let task = Task { try await call(client, "Sleep", "5000") }
-            while server.service.sleepsBegun == before { try await Task.sleep(for: .milliseconds(5)) }
+            while service.sleepsBegun == before { try await Task.sleep(for: .milliseconds(5)) }
             task.cancel()
             await #expect(throws: (any Error).self) { _ = try await task.value }
             let (reply, _) = try await call(client, "Echo", "still here")

@@ -125,7 +125,7 @@ struct LeanClientTests {
             let channel = HTTP2Channel(host: "127.0.0.1", port: port, connections: 1)
             defer { channel.close() }
             _ = try await channel.unary(EchoService.method("Echo"), request: [1], metadata: [:], timeout: .seconds(5))
-            let service = try #require((server as? SwiftEchoServer)?.service ?? (server as? FrameEchoServer)?.service)
+            let service = try #require(server.echo)
             async let slow = channel.unary(EchoService.method("Sleep"), request: Array("500".utf8), metadata: [:], timeout: .seconds(5))
             while service.sleepsBegun == 0 { try await Task.sleep(for: .milliseconds(5)) }
             try await server.stop()  // GOAWAY, then waits for the call in flight
@@ -179,8 +179,12 @@ public enum EchoServerKind: String, CaseIterable, Sendable, CustomTestStringConv
     func withServer(_ body: (Int, any EchoServer) async throws -> Void) async throws {
         let port = try await TestStack.unusedPort()
         let server: any EchoServer = switch self {
-        case .grpcSwift: SwiftEchoServer(port: port)
-        case .frames: FrameEchoServer(port: port)
+        case .grpcSwift:
+            SwiftEchoServer(port: port, transport: { HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: $0), transportSecurity: .plaintext) },
+                            listening: { _ = try await $0.listeningAddress })
+        case .frames:
+            SwiftEchoServer(port: port, transport: { FrameServerTransport(host: "127.0.0.1", port: $0, maxRequestBytes: 4 << 20) },
+                            listening: { _ = try await $0.listeningPort() })
         case .grpcio: PythonEchoServer(port: port, python: Self.python ?? "python3")
         }
         try await server.start()
@@ -195,49 +199,36 @@ public enum EchoServerKind: String, CaseIterable, Sendable, CustomTestStringConv
 }
 
 protocol EchoServer: Sendable {
+    /// The service itself, when it runs in this process.
+    var echo: EchoService? { get }
     func start() async throws
     func stop() async throws
 }
 
-/// The Echo service on grpc-swift-2's HTTP/2 server, as every Atelier service is served.
-final class SwiftEchoServer: EchoServer, @unchecked Sendable {
+/// The Echo service on grpc-swift-2's server over `Transport`: grpc-swift-nio-transport's, or the
+/// one every Atelier service listens on (`FrameServerTransport`).
+final class SwiftEchoServer<Transport: ServerTransport>: EchoServer, @unchecked Sendable {
     let port: Int
     let service = EchoService()
-    private var server: GRPCServer<HTTP2ServerTransport.Posix>?
+    private let makeTransport: @Sendable (Int) -> Transport
+    private let listening: @Sendable (Transport) async throws -> Void
+    private var server: GRPCServer<Transport>?
     private var task: Task<Void, any Error>?
 
-    init(port: Int) { self.port = port }
+    init(port: Int, transport: @escaping @Sendable (Int) -> Transport, listening: @escaping @Sendable (Transport) async throws -> Void) {
+        self.port = port
+        self.makeTransport = transport
+        self.listening = listening
+    }
+
+    var echo: EchoService? { service }
 
     func start() async throws {
-        let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        let transport = makeTransport(port)
         let server = GRPCServer(transport: transport, services: [service])
         self.server = server
         task = Task { try await server.serve() }
-        _ = try await transport.listeningAddress
-    }
-
-    func stop() async throws {
-        server?.beginGracefulShutdown()
-        _ = try? await task?.value
-        server = nil
-    }
-}
-
-/// The Echo service on grpc-swift-2's server with the transport every Atelier service listens on.
-final class FrameEchoServer: EchoServer, @unchecked Sendable {
-    let port: Int
-    let service = EchoService()
-    private var server: GRPCServer<FrameServerTransport>?
-    private var task: Task<Void, any Error>?
-
-    init(port: Int) { self.port = port }
-
-    func start() async throws {
-        let transport = FrameServerTransport(host: "127.0.0.1", port: port, maxRequestBytes: 4 << 20)
-        let server = GRPCServer(transport: transport, services: [service])
-        self.server = server
-        task = Task { try await server.serve() }
-        _ = try await transport.listeningPort()
+        try await listening(transport)
     }
 
     func stop() async throws {
@@ -251,6 +242,7 @@ final class FrameEchoServer: EchoServer, @unchecked Sendable {
 final class PythonEchoServer: EchoServer, @unchecked Sendable {
     let port: Int
     let python: String
+    var echo: EchoService? { nil }
     private var process: Process?
 
     init(port: Int, python: String) {

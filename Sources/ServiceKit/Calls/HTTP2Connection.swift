@@ -108,7 +108,7 @@ final class HTTP2Connection: Sendable {
                         connection.initialSettings = [
                             HTTP2Setting(parameter: .maxConcurrentStreams, value: 1000),
                             HTTP2Setting(parameter: .maxHeaderListSize, value: 1 << 16),
-                            HTTP2Setting(parameter: .initialWindowSize, value: UnaryStreams.streamWindow),
+                            HTTP2Setting(parameter: .initialWindowSize, value: UnaryStreams.windows.stream),
                             HTTP2Setting(parameter: .enablePush, value: 0),
                         ]
                         // Our headers are built by GRPCWire and read by UnaryCall; checking every

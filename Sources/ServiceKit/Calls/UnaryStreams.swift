@@ -5,21 +5,19 @@ import NIOHTTP2
 /// The unary calls of one HTTP/2 connection, as frames on the connection itself: each call is a
 /// stream id in a table, not a child channel with a pipeline of its own (what NIO's stream
 /// multiplexer would give every call, and most of a lean client's cost per call). Without the
-/// multiplexer the flow-control windows are ours to give back, so this handler does that too: a
-/// large connection window, and a stream's window renewed as a long reply is read.
+/// multiplexer the flow-control windows are ours to give back, so this handler does that too
+/// (`ReceiveWindows`): a large connection window, and a stream's window renewed as a long reply
+/// is read.
 ///
 /// Lives on the connection's event loop; `HTTP2Channel` reaches it with `eventLoop.execute`.
 final class UnaryStreams: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
-    /// The connection's receive window: room for the largest reply and then some, so no reply
-    /// waits on a window update for the connection.
-    static let connectionWindow = 2 * GRPCWire.maxReplyBytes
-    /// Matches SETTINGS_INITIAL_WINDOW_SIZE sent by `HTTP2Connection`.
-    static let streamWindow = 1 << 20
-    /// HTTP/2's own initial connection window, before our first WINDOW_UPDATE.
-    private static let initialConnectionWindow = 65_535
+    /// The connection's window: room for the largest reply and then some, so no reply waits on a
+    /// window update for the connection. The streams' matches SETTINGS_INITIAL_WINDOW_SIZE sent by
+    /// `HTTP2Connection`.
+    static let windows = ReceiveWindows(connection: 2 * GRPCWire.maxReplyBytes, stream: 1 << 20)
 
     private var context: ChannelHandlerContext?
     private var calls: [HTTP2StreamID: UnaryCall] = [:]
@@ -45,9 +43,7 @@ final class UnaryStreams: ChannelInboundHandler, @unchecked Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         // The HTTP/2 handler before us has written the preface; widen the connection's window.
-        let increment = Self.connectionWindow - Self.initialConnectionWindow
-        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))),
-                              promise: nil)
+        context.writeAndFlush(wrapOutboundOut(Self.windows.widening), promise: nil)
         context.fireChannelActive()
     }
 
@@ -106,7 +102,10 @@ final class UnaryStreams: ChannelInboundHandler, @unchecked Sendable {
         guard let call = calls[frame.streamID] else { return }
         let next = call.receive(frame.payload)
         guard next != .open else {
-            if case .data(let data) = frame.payload { giveBackStreamWindow(data.flowControlledLength, of: call, context: context) }
+            if case .data(let data) = frame.payload, let streamID = call.streamID,
+               let update = Self.windows.giveBack(data, on: streamID, unacknowledged: &call.unacknowledgedBytes) {
+                context.writeAndFlush(wrapOutboundOut(update), promise: nil)
+            }
             return
         }
         calls.removeValue(forKey: frame.streamID)
@@ -115,8 +114,8 @@ final class UnaryStreams: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let window = event as? NIOHTTP2WindowUpdatedEvent, window.streamID == .rootStream {
-            giveBackConnectionWindow(remaining: window.inboundWindowSize, context: context)
+        if let update = Self.windows.topUp(after: event) {
+            context.writeAndFlush(wrapOutboundOut(update), promise: nil)
         }
         if let closed = event as? StreamClosedEvent, let call = calls.removeValue(forKey: closed.streamID) {
             if !call.answered && (closed.reason == .refusedStream || lastProcessed.map { closed.streamID > $0 } == true) {
@@ -176,36 +175,5 @@ final class UnaryStreams: ChannelInboundHandler, @unchecked Sendable {
 
     private func reset(_ streamID: HTTP2StreamID) {
         context?.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .rstStream(.cancel))), promise: nil)
-    }
-
-    /// Everything read is consumed at once (a reply is held whole), so the connection's window
-    /// is topped up as soon as half of it is used. The HTTP/2 handler's own count of what the
-    /// server may still send is the measure: it includes DATA on streams already reset, which
-    /// never reach this handler, so the window cannot leak away on a long-lived connection.
-    private func giveBackConnectionWindow(remaining: Int?, context: ChannelHandlerContext) {
-        guard let remaining, remaining <= Self.connectionWindow / 2 else { return }
-        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream,
-                                                         payload: .windowUpdate(windowSizeIncrement: Self.connectionWindow - remaining))),
-                              promise: nil)
-    }
-
-    private func giveBackStreamWindow(_ bytes: Int, of call: UnaryCall, context: ChannelHandlerContext) {
-        call.unacknowledgedBytes += bytes
-        guard call.unacknowledgedBytes >= Self.streamWindow / 2, let streamID = call.streamID else { return }
-        let increment = call.unacknowledgedBytes
-        call.unacknowledgedBytes = 0
-        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: increment))),
-                              promise: nil)
-    }
-}
-
-private extension HTTP2Frame.FramePayload.Data {
-    /// What a DATA frame takes from the windows: its bytes and its padding (RFC 9113, 6.9).
-    var flowControlledLength: Int {
-        let bytes = switch data {
-        case .byteBuffer(let buffer): buffer.readableBytes
-        case .fileRegion(let region): region.readableBytes
-        }
-        return bytes + (paddingBytes.map { $0 + 1 } ?? 0)
     }
 }

@@ -7,7 +7,8 @@ import NIOHTTP2
 /// is a stream id in a table and a task running grpc-swift-2's executor, not a child channel with
 /// a pipeline, an async channel and an async sequence of its own (what grpc-swift-nio-transport
 /// gives every call, and most of a service's CPU per call in its profile). The server's side of
-/// the lean client's `UnaryStreams`: it gives the flow-control windows back itself, starts a
+/// the lean client's `UnaryStreams`: it gives the flow-control windows back itself
+/// (`ReceiveWindows`), starts a
 /// call's task once the read that brought its headers is done (so a unary request is whole
 /// before its task looks), and writes the replies of calls that answer together in one flush.
 ///
@@ -24,11 +25,8 @@ final class ServerStreams: ChannelInboundHandler, @unchecked Sendable {
         let connections: ServerConnections
     }
 
-    /// The connection's receive window: room for two of the largest requests.
-    static func connectionWindow(_ maxRequestBytes: Int) -> Int { max(1 << 20, 2 * maxRequestBytes) }
-    /// Matches SETTINGS_INITIAL_WINDOW_SIZE sent by `FrameServerTransport`.
+    /// The streams' window matches SETTINGS_INITIAL_WINDOW_SIZE sent by `FrameServerTransport`.
     static let streamWindow = 1 << 20
-    private static let initialConnectionWindow = 65_535
 
     private struct Open {
         let call: ServerCall
@@ -40,6 +38,8 @@ final class ServerStreams: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private let listener: Listener
+    /// The connection's window has room for two of the largest requests.
+    private let windows: ReceiveWindows
     private let outbox: ServerOutbox
     private var context: ChannelHandlerContext?
     private var open: [HTTP2StreamID: Open] = [:]
@@ -52,6 +52,7 @@ final class ServerStreams: ChannelInboundHandler, @unchecked Sendable {
 
     init(listener: Listener, eventLoop: any EventLoop) {
         self.listener = listener
+        self.windows = ReceiveWindows(connection: max(1 << 20, 2 * listener.maxRequestBytes), stream: Self.streamWindow)
         self.outbox = ServerOutbox(eventLoop: eventLoop)
     }
 
@@ -69,9 +70,7 @@ final class ServerStreams: ChannelInboundHandler, @unchecked Sendable {
         remotePeer = Self.describe(context.channel.remoteAddress)
         localPeer = Self.describe(context.channel.localAddress)
         listener.connections.opened(self, on: context.eventLoop)
-        let increment = Self.connectionWindow(listener.maxRequestBytes) - Self.initialConnectionWindow
-        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))),
-                              promise: nil)
+        context.writeAndFlush(wrapOutboundOut(windows.widening), promise: nil)
         context.fireChannelActive()
     }
 
@@ -114,11 +113,8 @@ final class ServerStreams: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let window = event as? NIOHTTP2WindowUpdatedEvent, window.streamID == .rootStream,
-           let remaining = window.inboundWindowSize, remaining <= Self.connectionWindow(listener.maxRequestBytes) / 2 {
-            let increment = Self.connectionWindow(listener.maxRequestBytes) - remaining
-            context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))),
-                                  promise: nil)
+        if let update = windows.topUp(after: event) {
+            context.writeAndFlush(wrapOutboundOut(update), promise: nil)
         }
         if let closed = event as? StreamClosedEvent, let stream = open.removeValue(forKey: closed.streamID) {
             stream.call.cancel()
@@ -178,13 +174,8 @@ final class ServerStreams: ChannelInboundHandler, @unchecked Sendable {
             stream.requestEnded = true
             stream.call.endRequest(error)
         }
-        if !stream.requestEnded {
-            stream.unacknowledged += buffer.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
-            if stream.unacknowledged >= Self.streamWindow / 2 {
-                context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: stream.unacknowledged))),
-                                      promise: nil)
-                stream.unacknowledged = 0
-            }
+        if !stream.requestEnded, let update = windows.giveBack(data, on: streamID, unacknowledged: &stream.unacknowledged) {
+            context.writeAndFlush(wrapOutboundOut(update), promise: nil)
         }
         open[streamID] = stream
     }
@@ -221,18 +212,9 @@ final class ServerStreams: ChannelInboundHandler, @unchecked Sendable {
             guard var stream = open[streamID] else { continue }
             switch item {
             case .part(.metadata(let metadata)):
-                guard !stream.sentHeaders else { continue }
-                stream.sentHeaders = true
-                open[streamID] = stream
-                context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: GRPCWire.responseHeaders(metadata))))),
-                              promise: nil)
+                sendHeaders(metadata, on: streamID, of: &stream, context: context)
             case .part(.message(let message)):
-                if !stream.sentHeaders {
-                    stream.sentHeaders = true
-                    open[streamID] = stream
-                    context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: GRPCWire.responseHeaders([:]))))),
-                                  promise: nil)
-                }
+                sendHeaders([:], on: streamID, of: &stream, context: context)
                 let body = GRPCWire.frame(message, allocator: context.channel.allocator)
                 context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .data(.init(data: .byteBuffer(body))))), promise: nil)
             case .part(.status(let status, let metadata)):
@@ -252,6 +234,15 @@ final class ServerStreams: ChannelInboundHandler, @unchecked Sendable {
         }
         context.flush()
         closeIfDrained()
+    }
+
+    /// The reply's headers, once: before its first message, or as the handler wrote them.
+    private func sendHeaders(_ metadata: Metadata, on streamID: HTTP2StreamID, of stream: inout Open, context: ChannelHandlerContext) {
+        guard !stream.sentHeaders else { return }
+        stream.sentHeaders = true
+        open[streamID] = stream
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: GRPCWire.responseHeaders(metadata))))),
+                      promise: nil)
     }
 
     // MARK: Shutting down
